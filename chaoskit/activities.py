@@ -1,0 +1,348 @@
+"""What the runner does in each step: observe, act, inject and hold faults, revert them, and the
+monitor thread that keeps probing during the method (continuous steady state, ``safety.abort_when``)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chaoskit.errors import ChaosKitError
+from chaoskit.ledger import LedgerEntry
+from chaoskit.model.experiment import ProbeSpec, Step
+from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
+from chaoskit.model.tolerance import Expect, Observation
+from chaoskit.plugin import Action, Fault, Probe
+from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
+
+if TYPE_CHECKING:
+    from chaoskit.runner import Runner
+
+
+@dataclass
+class ActiveFault:
+    plugin: Fault[Any]
+    record: FaultRecord
+    expires_at: float | None  # monotonic; None: held until the method ends
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return repr(value)
+
+
+class Activities:
+    def __init__(self, runner: Runner) -> None:
+        self.r = runner
+        self.active: list[ActiveFault] = []
+        self._background: list[threading.Thread] = []
+        self._monitor: threading.Thread | None = None
+        self._monitor_stop = threading.Event()
+
+    # -- probes ------------------------------------------------------------------------------
+    def observe(
+        self,
+        path: str,
+        name: str,
+        plugin_name: str,
+        timeout: float,
+        expect: Expect | None,
+        phase: str,
+        deadline: Deadline | None = None,
+    ) -> ObservationRecord:
+        """Run one probe. A probe that raises or times out is an observation that failed (ok=False)."""
+        r = self.r
+        probe = r.registry.instance("probe", plugin_name)
+        assert isinstance(probe, Probe)
+        params = r.loaded.params[path]
+        r.emit("chaoskit_activity_started", kind="probe", name=name, phase=phase)
+        started, t0 = time.time(), time.perf_counter()
+        error: str | None = None
+        obs = Observation(None)
+        try:
+            obs = call_with_timeout(
+                lambda: probe.observe(params, r.ctx), timeout, f"probe {name}", deadline or r.deadline
+            )
+        except Exception as exc:
+            error = r.redact(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ChaosKitError) else str(exc))
+        duration = time.perf_counter() - t0
+        ok: bool | None = None
+        reason = ""
+        if error is not None:
+            ok, reason = False, f"probe failed: {error}"
+        elif expect is not None:
+            verdict = expect.evaluate_observation(obs)
+            ok, reason = verdict.ok, verdict.reason
+        record = ObservationRecord(
+            probe=name,
+            plugin=plugin_name,
+            phase=phase,
+            started_at=started,
+            duration_s=round(duration, 6),
+            ok=ok,
+            reason=reason,
+            value=_jsonable(obs.value),
+            details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
+            error=error,
+        )
+        r.journal.observations.append(record)
+        r.emit("chaoskit_activity_finished", kind="probe", record=record)
+        return record
+
+    def check_steady_state(self, phase: str) -> tuple[bool, str]:
+        misses = []
+        for i, spec in enumerate(self.r.exp.steady_state.probes):
+            rec = self.observe(f"steady_state.probes[{i}]", spec.label, spec.probe, spec.timeout, spec.expect, phase)
+            if not rec.ok:
+                misses.append(f"{spec.label}: {rec.reason}")
+        return not misses, "; ".join(misses)
+
+    # -- the monitor thread ------------------------------------------------------------------
+    def start_monitor(self, continuous: bool) -> None:
+        abort_when = self.r.exp.safety.abort_when
+        if not continuous and not abort_when:
+            return
+        self._monitor_stop.clear()
+        self._monitor = threading.Thread(
+            target=self._watch, args=(continuous, abort_when), name="chaoskit: monitor", daemon=True
+        )
+        self._monitor.start()
+
+    def stop_monitor(self) -> None:
+        self._monitor_stop.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=max(p.timeout for p in self._monitored()) + 1 if self._monitored() else 1)
+            self._monitor = None
+
+    def _monitored(self) -> list[ProbeSpec]:
+        return [*self.r.exp.safety.abort_when, *self.r.exp.steady_state.probes]
+
+    def _watch(self, continuous: bool, abort_when: list[ProbeSpec]) -> None:
+        r = self.r
+        steady = r.exp.steady_state
+        next_abort = next_steady = time.monotonic()
+        while not self._monitor_stop.is_set():
+            now = time.monotonic()
+            try:
+                if abort_when and now >= next_abort:
+                    next_abort = now + r.exp.safety.interval
+                    for i, spec in enumerate(abort_when):
+                        rec = self.observe(
+                            f"safety.abort_when[{i}]",
+                            spec.label,
+                            spec.probe,
+                            spec.timeout,
+                            spec.expect,
+                            "safety",
+                            NO_DEADLINE,
+                        )
+                        if rec.ok:
+                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) matched: {rec.reason}"
+                            r.abort.set()
+                            return
+                if continuous and now >= next_steady:
+                    next_steady = now + steady.frequency
+                    for i, spec in enumerate(steady.probes):
+                        rec = self.observe(
+                            f"steady_state.probes[{i}]",
+                            spec.label,
+                            spec.probe,
+                            spec.timeout,
+                            spec.expect,
+                            "method",
+                            NO_DEADLINE,
+                        )
+                        if not rec.ok:
+                            r.deviations.append(f"{spec.label} deviated during the method: {rec.reason}")
+            except Exception as exc:  # never let the monitor die silently
+                r.record_error("monitor", exc)
+            wake = min(next_abort if abort_when else float("inf"), next_steady if continuous else float("inf"))
+            self._monitor_stop.wait(max(0.0, wake - time.monotonic()))
+
+    # -- steps -------------------------------------------------------------------------------
+    def step(self, path: str, step: Step, under_deadline: bool = True) -> None:
+        deadline = self.r.deadline if under_deadline else NO_DEADLINE
+        if step.kind == "pause":
+            assert step.pause is not None
+            self.hold(step.pause, step.label, deadline)
+        elif step.kind == "probe":
+            assert step.probe is not None
+            rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, "method", deadline)
+            if step.expect is not None and not rec.ok:
+                self.r.deviations.append(f"{step.label}: {rec.reason}")
+        elif step.kind == "action":
+            if step.background:
+                thread = threading.Thread(
+                    target=self._background_action,
+                    args=(path, step, deadline),
+                    name=f"chaoskit: {step.label}",
+                    daemon=True,
+                )
+                thread.start()
+                self._background.append(thread)
+            else:
+                self.action(path, step, deadline)
+        else:
+            self.fault(path, step)
+
+    def action(self, path: str, step: Step, deadline: Deadline) -> Any:
+        r = self.r
+        assert step.action is not None
+        plugin = r.registry.instance("action", step.action)
+        assert isinstance(plugin, Action)
+        params = r.loaded.params[path]
+        phase = r.journal.phases[-1].name if r.journal.phases else "method"
+        record = ActivityRecord(name=step.label, plugin=step.action, phase=phase, started_at=time.time())
+        r.journal.activities.append(record)
+        r.emit("chaoskit_activity_started", kind="action", name=step.label, phase=phase)
+        try:
+            result = call_with_timeout(
+                lambda: plugin.run(params, r.ctx), step.timeout, f"action {step.label}", deadline
+            )
+            record.result = _jsonable(result)
+            return result
+        except Exception as exc:
+            record.error = r.redact(str(exc))
+            raise
+        finally:
+            record.ended_at = time.time()
+            r.emit("chaoskit_activity_finished", kind="action", record=record)
+
+    def _background_action(self, path: str, step: Step, deadline: Deadline) -> None:
+        try:
+            self.action(path, step, deadline)
+        except BaseException as exc:
+            self.r.record_error(path, exc)
+            self.r.deviations.append(f"background action {step.label} failed: {self.r.redact(str(exc))}")
+
+    def fault(self, path: str, step: Step) -> None:
+        r = self.r
+        assert step.fault is not None
+        plugin = r.registry.instance("fault", step.fault)
+        assert isinstance(plugin, Fault)
+        params = r.loaded.params[path]
+        r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
+        info = call_with_timeout(lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline)
+        entry_id = f"{path}-{uuid.uuid4().hex[:8]}"
+        record = FaultRecord(
+            name=step.label, plugin=step.fault, params=r.loaded.shown_params(path), ledger_id=entry_id, revert_info=info
+        )
+        r.journal.faults.append(record)
+        r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
+        # On the stack before inject: a fault cut short halfway is reverted too.
+        expires = None if step.duration is None else time.monotonic() + step.duration
+        active = ActiveFault(plugin, record, expires)
+        self.active.append(active)
+        try:
+            new_info = call_with_timeout(
+                lambda: plugin.inject(params, info, r.ctx), step.timeout, f"injecting {step.label}", r.deadline
+            )
+        except BaseException as exc:
+            record.error = r.redact(str(exc))
+            raise
+        finally:
+            r.emit("chaoskit_activity_finished", kind="fault", record=record)
+        if new_info is not None:
+            record.revert_info = new_info
+        r.ledger.update(entry_id, info=record.revert_info, state="injected")
+        record.injected_at = time.time()
+        if step.duration is not None:  # the window starts when the fault is in place
+            active.expires_at = time.monotonic() + step.duration
+        r.emit("chaoskit_fault_injected", fault=record)
+        if step.duration is not None and not step.background:
+            self.hold(step.duration, step.label, r.deadline)
+
+    def hold(self, seconds: float, label: str, deadline: Deadline) -> None:
+        """Wait ``seconds`` while reverting faults whose duration ends; wake on abort."""
+        r = self.r
+        r.emit("chaoskit_waiting", what=label, seconds=seconds)
+        end = time.monotonic() + seconds
+        while True:
+            self.revert_expired()
+            r.check_abort()
+            now = time.monotonic()
+            if now >= end:
+                return
+            expiries = [a.expires_at for a in self.active if a.expires_at is not None and a.record.injected_at]
+            wake = min([end, *expiries])
+            sleep(max(0.0, wake - now), r.abort, deadline)
+
+    def finish_method(self) -> None:
+        """The method's steps are done: wait for background actions and for faults still holding."""
+        for thread in self._background:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+                self.r.check_abort()
+        holding = [a.expires_at for a in self.active if a.expires_at is not None]
+        if holding:
+            self.hold(max(0.0, max(holding) - time.monotonic()), "faults holding", self.r.deadline)
+
+    # -- reverts -----------------------------------------------------------------------------
+    def revert_expired(self) -> None:
+        now = time.monotonic()
+        for active in [a for a in reversed(self.active) if a.expires_at is not None and a.expires_at <= now]:
+            self.active.remove(active)
+            self.revert(active)
+
+    def revert_all(self) -> None:
+        while self.active:
+            self.revert(self.active.pop())
+
+    def revert(self, active: ActiveFault) -> None:
+        r = self.r
+        record = active.record
+        try:
+            call_with_timeout(
+                lambda: active.plugin.revert(record.revert_info, r.ctx),
+                r.exp.safety.revert_timeout,
+                f"reverting {record.name}",
+            )
+        except Exception as exc:
+            record.revert_error = r.redact(str(exc))
+            r.record_error(f"revert {record.name}", exc)
+            r.ledger.update(record.ledger_id, state="revert-failed", error=record.revert_error)
+        else:
+            record.reverted_at = time.time()
+            r.ledger.update(record.ledger_id, state="reverted")
+        r.emit("chaoskit_fault_reverted", fault=record)
+
+    # -- dry run -----------------------------------------------------------------------------
+    def dry_run(self) -> None:
+        """Resolve every fault's targets (``plan``) and record what would be touched; inject nothing."""
+        r = self.r
+        for i, step in enumerate(r.exp.method):
+            if step.kind != "fault":
+                continue
+            path = f"method[{i}]"
+            assert step.fault is not None
+            plugin = r.registry.instance("fault", step.fault)
+            assert isinstance(plugin, Fault)
+            params = r.loaded.params[path]
+            plan = functools.partial(plugin.plan, params, r.ctx)
+            info = call_with_timeout(plan, step.timeout, f"planning {step.label}", r.deadline)
+            record = FaultRecord(
+                name=step.label,
+                plugin=step.fault,
+                params=r.loaded.shown_params(path),
+                ledger_id="dry-run",
+                revert_info=info,
+            )
+            r.journal.faults.append(record)
+            r.journal.activities.append(
+                ActivityRecord(
+                    name=step.label,
+                    plugin=step.fault,
+                    phase="dry-run",
+                    started_at=time.time(),
+                    ended_at=time.time(),
+                    result=f"would inject: {plugin.describe(info)}",
+                )
+            )

@@ -1,0 +1,86 @@
+"""The one error tree of chaoskit.
+
+Every error a user can cause is a :class:`ChaosKitError` subclass with a clear message and
+the exit code the CLI returns for it. Nothing is swallowed: plugin errors are wrapped,
+never hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ChaosKitError(Exception):
+    """Base of every error chaoskit raises on purpose."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: where (a path such as ``method[1].with.latency_ms``) and what."""
+
+    path: str
+    message: str
+    line: int | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path or "(document)"
+        if self.source and self.line is not None:
+            where = f"{self.source}:{self.line}: {where}"
+        elif self.line is not None:
+            where = f"line {self.line}: {where}"
+        return f"{where}: {self.message}"
+
+
+class ValidationFailed(ChaosKitError):
+    """The experiment is invalid. Carries every problem found, all at once."""
+
+    exit_code = 5
+
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        head = f"{source or 'experiment'} is invalid ({len(problems)} problem{'s' * (len(problems) != 1)})"
+        super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class PluginError(ChaosKitError):
+    """A plugin failed: raised by plugins for errors in the system they act on or observe."""
+
+    exit_code = 4
+
+
+class PluginNotFound(ChaosKitError):
+    exit_code = 5
+
+
+class PluginConflict(ChaosKitError):
+    """Two installed distributions register the same plugin name."""
+
+    exit_code = 4
+
+
+class ActivityTimeout(ChaosKitError):
+    exit_code = 4
+
+
+class RevertFailed(ChaosKitError):
+    exit_code = 4
+
+
+class LedgerError(ChaosKitError):
+    exit_code = 4
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread on SIGTERM (Ctrl-C arrives as KeyboardInterrupt)."""
+
+    def __init__(self, signame: str) -> None:
+        self.signame = signame
+        super().__init__(signame)
+
+
+class SafetyStop(BaseException):
+    """Raised in the main thread when ``safety.max_duration`` is reached."""

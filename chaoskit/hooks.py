@@ -1,0 +1,76 @@
+"""Lifecycle hooks (pluggy) for extensions: tracing, notifications, custom reporting.
+
+Register an object with these methods under the ``chaoskit.hooks`` entry point group, or pass it
+to :func:`chaoskit.run_experiment` (``hooks=[...]``). A hook that raises is recorded on the run's
+journal as an error (``where: hook ...``) and shown; it never stops the reverts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
+
+hookspec = pluggy.HookspecMarker("chaoskit")
+hookimpl = pluggy.HookimplMarker("chaoskit")
+
+
+class HookSpecs:
+    @hookspec
+    def chaoskit_run_started(self, journal: Journal) -> None:
+        """The run starts; ``journal`` is the live journal (read it, do not change it)."""
+
+    @hookspec
+    def chaoskit_run_finished(self, journal: Journal) -> None:
+        """The run is over and the outcome is set; called before the journal is written."""
+
+    @hookspec
+    def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
+        """A phase starts: load, baseline, method, revert, recovery, rollbacks."""
+
+    @hookspec
+    def chaoskit_phase_finished(self, journal: Journal, phase: str) -> None:
+        """A phase ends (also when it ends by an error)."""
+
+    @hookspec
+    def chaoskit_activity_started(self, journal: Journal, kind: str, name: str, phase: str) -> None:
+        """A probe, action or fault injection starts (kind: probe, action, fault)."""
+
+    @hookspec
+    def chaoskit_activity_finished(
+        self, journal: Journal, kind: str, record: ObservationRecord | ActivityRecord | FaultRecord
+    ) -> None:
+        """A probe, action or fault injection finished; ``record`` is its journal record."""
+
+    @hookspec
+    def chaoskit_fault_injected(self, journal: Journal, fault: FaultRecord) -> None:
+        """A fault is in place."""
+
+    @hookspec
+    def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
+        """A fault was reverted (``fault.revert_error`` is set when the revert failed)."""
+
+    @hookspec
+    def chaoskit_waiting(self, journal: Journal, what: str, seconds: float) -> None:
+        """The run holds for ``seconds``: a fault's duration or a pause (for countdowns)."""
+
+    @hookspec
+    def chaoskit_aborted(self, journal: Journal, reason: str) -> None:
+        """A safety condition stopped the run."""
+
+    @hookspec
+    def chaoskit_propagation_headers(self, journal: Journal) -> dict[str, str]:  # type: ignore[empty-body]
+        """Headers (e.g. ``traceparent``, ``baggage``) that probes and load send to the system under test."""
+
+
+def make_manager(extra: list[Any] | None = None, entry_points: bool = True) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("chaoskit")
+    pm.add_hookspecs(HookSpecs)
+    if entry_points:
+        pm.load_setuptools_entrypoints("chaoskit.hooks")
+    for plugin in extra or []:
+        pm.register(plugin)
+    return pm

@@ -1,0 +1,145 @@
+"""The revert ledger: what is needed to undo each fault, on disk before the fault is injected.
+
+One file per run in ``$CHAOSKIT_STATE_DIR/ledger/`` (default ``~/.local/state/chaoskit``). Every
+write is atomic (temp file, fsync, rename, fsync of the folder). A run that ends normally deletes its
+file once every fault is reverted; a killed run leaves it for ``chaoskit rollback``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chaoskit.errors import LedgerError
+
+LEDGER_SCHEMA = "chaoskit.ledger/1"
+State = Literal["planned", "injected", "reverted", "revert-failed"]
+
+
+def state_dir() -> Path:
+    explicit = os.environ.get("CHAOSKIT_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "chaoskit"
+
+
+def ledger_dir() -> Path:
+    return state_dir() / "ledger"
+
+
+class LedgerEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    plugin: str
+    name: str
+    info: dict[str, Any]
+    state: State = "planned"
+    error: str | None = None
+    updated_at: float = Field(default_factory=time.time)
+
+
+class LedgerFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_: str = Field(default=LEDGER_SCHEMA, alias="schema")
+    run_id: str
+    title: str
+    pid: int
+    created_at: float = Field(default_factory=time.time)
+    entries: list[LedgerEntry] = Field(default_factory=list)
+
+    def pending(self) -> list[LedgerEntry]:
+        """Entries that may still be in effect, newest first (the order to revert them)."""
+        return [e for e in reversed(self.entries) if e.state != "reverted"]
+
+
+class Ledger:
+    def __init__(self, path: Path, data: LedgerFile) -> None:
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def create(cls, run_id: str, title: str, directory: Path | None = None) -> Ledger:
+        directory = directory or ledger_dir()
+        return cls(directory / f"{run_id}.json", LedgerFile(run_id=run_id, title=title, pid=os.getpid()))
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        try:
+            data = LedgerFile.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            raise LedgerError(f"no ledger at {path}") from None
+        except (OSError, ValidationError) as exc:
+            raise LedgerError(f"ledger {path} is unreadable or corrupt: {exc}") from exc
+        return cls(path, data)
+
+    def add(self, entry: LedgerEntry) -> None:
+        self.data.entries.append(entry)
+        self.save()
+
+    def update(self, entry_id: str, **changes: Any) -> None:
+        for i, entry in enumerate(self.data.entries):
+            if entry.id == entry_id:
+                self.data.entries[i] = entry.model_copy(update={**changes, "updated_at": time.time()})
+                self.save()
+                return
+        raise LedgerError(f"ledger {self.path} has no entry {entry_id}")
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = self.data.model_dump_json(by_alias=True, indent=2).encode()
+        fd, tmp = tempfile.mkstemp(prefix=".ledger-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def close_if_clean(self) -> bool:
+        """Delete the file when nothing is pending. Returns True if deleted."""
+        if self.data.pending():
+            return False
+        self.path.unlink(missing_ok=True)
+        return True
+
+
+def pending_ledgers(directory: Path | None = None) -> list[Path]:
+    directory = directory or ledger_dir()
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.json") if not p.name.startswith("."))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dump_json(path: Path, data: Any) -> None:
+    """Atomic JSON write for journals and reports."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)

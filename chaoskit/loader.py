@@ -1,0 +1,270 @@
+"""Load an experiment file and validate it in two phases, reporting every problem at once.
+
+Phase one is the core model; phase two is each plugin's own ``Params`` model for its ``with:``
+block (and each plugin-owned top-level section, and the load driver). Both phases run on the
+same document, so a file with a core error and a plugin error reports both, each with its path
+(``method[1].with.latency_ms``) and file line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from chaoskit.config import resolve_document
+from chaoskit.errors import ChaosKitError, Problem, ValidationFailed
+from chaoskit.model.experiment import Experiment
+from chaoskit.registry import Kind, Registry, default_registry
+
+LineMap = dict[tuple[Any, ...], int]
+
+
+@dataclass
+class Loaded:
+    """A validated experiment, with each plugin's parsed params keyed by the step's path."""
+
+    experiment: Experiment
+    redacted: dict[str, Any]
+    configuration: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, BaseModel] = field(default_factory=dict)
+    sections: dict[str, BaseModel] = field(default_factory=dict)
+    load_params: BaseModel | None = None
+    source: str | None = None
+
+    def shown_params(self, path: str) -> dict[str, Any]:
+        """The ``with:`` block at ``path`` as journals may show it: secrets redacted."""
+        node: Any = self.redacted
+        for part in _loc(path):
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return {}
+        block = node.get("with") if isinstance(node, dict) else None
+        return dict(block) if isinstance(block, dict) else {}
+
+
+def read_document(path: Path) -> tuple[Any, LineMap]:
+    """Parse YAML or JSON with line numbers. Duplicate keys and syntax errors are problems."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationFailed([Problem("", f"no such file: {path}")], source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([Problem("", f"cannot read {path}: {exc}")], source) from None
+    return parse_text(text, source)
+
+
+def parse_text(text: str, source: str | None = None) -> tuple[Any, LineMap]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ValidationFailed([Problem("", f"not valid YAML/JSON: {what}", line, source)], source) from None
+    lines: LineMap = {}
+    problems: list[Problem] = []
+    if node is not None:
+        _walk(node, (), lines, problems, source)
+    if problems:
+        raise ValidationFailed(problems, source)
+    return data, lines
+
+
+def _walk(node: yaml.Node, path: tuple[Any, ...], lines: LineMap, problems: list[Problem], source: str | None) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                problems.append(
+                    Problem(format_path((*path, key)), "duplicate key", key_node.start_mark.line + 1, source)
+                )
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, problems, source)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines, problems, source)
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def line_of(lines: LineMap, loc: tuple[Any, ...]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def problems_from(exc: ValidationError, prefix: tuple[Any, ...], lines: LineMap, source: str | None) -> list[Problem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key"
+        elif kind == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            if kind.endswith("_type") or kind.endswith("_parsing"):
+                msg += f" (got {_short(err.get('input'))})"
+        out.append(Problem(format_path(loc), msg, line_of(lines, loc), source))
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def load_experiment(
+    path: Path | str,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+) -> Loaded:
+    path = Path(path)
+    data, lines = read_document(path)
+    return validate_document(data, lines, str(path), overrides, env, registry)
+
+
+def validate_document(
+    data: Any,
+    lines: LineMap | None = None,
+    source: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+) -> Loaded:
+    """Validate a parsed document (a dict). Raises :class:`ValidationFailed` listing every problem."""
+    lines = lines or {}
+    registry = registry or default_registry()
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ValidationFailed(
+            [Problem("", f"an experiment is a mapping (title, method, ...), got {got}", 1, source)], source
+        )
+    res = resolve_document(data, overrides, env)
+    resolved = res.document
+    problems = [Problem(p.path, p.message, line_of(lines, _loc(p.path)), source) for p in res.problems]
+
+    core_fields = {f.alias or name for name, f in Experiment.model_fields.items()} - {"sections"}
+    sections = {k: v for k, v in resolved.items() if k not in core_fields and k in registry.entries("section")}
+    core = {k: v for k, v in resolved.items() if k not in sections}
+    experiment: Experiment | None = None
+    try:
+        experiment = Experiment.model_validate({**core, "sections": sections})
+    except ValidationError as exc:
+        for p in problems_from(exc, (), lines, source):
+            if p.message == "unknown key" and "." not in p.path and "[" not in p.path:
+                close = difflib.get_close_matches(p.path, sorted(core_fields | set(registry.entries("section"))), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                p = Problem(p.path, f"unknown key{hint}", p.line, source)
+            problems.append(p)
+
+    loaded = Loaded(experiment, res.redacted, res.configuration, res.secrets, source=source)  # type: ignore[arg-type]
+    _validate_plugins(resolved, sections, loaded, lines, source, registry, problems)
+    if problems:
+        raise ValidationFailed(problems, source)
+    assert experiment is not None
+    return loaded
+
+
+def _loc(path: str) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for part in path.replace("[", ".[").split("."):
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
+            out.append(int(part[1:-1]))
+        elif part:
+            out.append(part)
+    return tuple(out)
+
+
+_KEYS: tuple[tuple[str, Kind], ...] = (("probe", "probe"), ("fault", "fault"), ("action", "action"))
+
+
+def _validate_plugins(
+    doc: dict[str, Any],
+    sections: dict[str, Any],
+    loaded: Loaded,
+    lines: LineMap,
+    source: str | None,
+    registry: Registry,
+    problems: list[Problem],
+) -> None:
+    """Phase two, on the raw document so it runs even where phase one failed."""
+
+    def check(loc: tuple[Any, ...], kind: Kind, name: Any, params: Any, name_key: str) -> None:
+        if not isinstance(name, str):
+            return  # phase one reports it
+        try:
+            cls = registry.load(kind, name)
+        except ChaosKitError as exc:
+            problems.append(Problem(format_path((*loc, name_key)), str(exc), line_of(lines, (*loc, name_key)), source))
+            return
+        model: type[BaseModel] = cls.Params if kind != "section" else cls
+        try:
+            loaded.params[format_path(loc)] = model.model_validate(params if params is not None else {})
+        except ValidationError as exc:
+            problems.extend(problems_from(exc, loc + (("with",) if kind != "section" else ()), lines, source))
+
+    def steps(key: str, items: Any, *path: Any) -> None:
+        if not isinstance(items, list):
+            return
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            for name_key, kind in _KEYS:
+                if name_key in item:
+                    check((*path, key, i), kind, item[name_key], item.get("with"), name_key)
+
+    steady = doc.get("steady_state")
+    if isinstance(steady, dict):
+        steps("probes", steady.get("probes"), "steady_state")
+    safety = doc.get("safety")
+    if isinstance(safety, dict):
+        steps("abort_when", safety.get("abort_when"), "safety")
+    steps("method", doc.get("method"))
+    steps("rollbacks", doc.get("rollbacks"))
+    for name, block in sections.items():
+        cls = registry.load("section", name)
+        try:
+            loaded.sections[name] = cls.model_validate(block if block is not None else {})
+        except ValidationError as exc:
+            problems.extend(problems_from(exc, (name,), lines, source))
+    load = doc.get("load")
+    if isinstance(load, dict):
+        driver = load.get("driver", "locust")
+        params = {k: v for k, v in load.items() if k != "driver"}
+        if isinstance(driver, str):
+            try:
+                cls = registry.load("load", driver)
+            except ChaosKitError as exc:
+                problems.append(Problem("load.driver", str(exc), line_of(lines, ("load", "driver")), source))
+            else:
+                try:
+                    loaded.load_params = cls.Params.model_validate(params)
+                except ValidationError as exc:
+                    problems.extend(problems_from(exc, ("load",), lines, source))

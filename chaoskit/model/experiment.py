@@ -1,0 +1,188 @@
+"""The experiment format (YAML or JSON). Validated in two phases: this core model first,
+then each plugin's own parameter model for its ``with:`` block."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, JsonValue, field_validator, model_validator
+
+from chaoskit.durations import Duration
+from chaoskit.model.base import StrictModel
+from chaoskit.model.tolerance import Expect
+
+PLUGIN_NAME = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+
+
+class ProbeSpec(StrictModel):
+    """A probe: a plugin that observes, with its parameters and what to expect."""
+
+    name: str | None = Field(default=None, description="A label for reports; defaults to the plugin name.")
+    probe: str = Field(pattern=PLUGIN_NAME, description="The probe plugin, e.g. 'http' or 'load.error_rate'.")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The plugin's parameters.")
+    expect: Expect | None = Field(default=None, description="The tolerance the observation must meet.")
+    timeout: Duration = Field(default=10.0, gt=0, description="Cancel the probe after this long.")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.probe
+
+
+class Step(StrictModel):
+    """One step of the method: exactly one of ``fault``, ``action``, ``probe`` or ``pause``."""
+
+    name: str | None = None
+    fault: str | None = Field(default=None, pattern=PLUGIN_NAME, description="A fault plugin to inject.")
+    action: str | None = Field(default=None, pattern=PLUGIN_NAME, description="An action plugin to run.")
+    probe: str | None = Field(default=None, pattern=PLUGIN_NAME, description="A probe plugin to observe.")
+    pause: Duration | None = Field(default=None, description="Wait this long (probes keep running).")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The plugin's parameters.")
+    duration: Duration | None = Field(
+        default=None,
+        description="Faults: hold this long, then revert. Without it the fault stays until the method ends.",
+    )
+    background: bool = Field(
+        default=False, description="Do not wait for this step: the method goes on while it holds or runs."
+    )
+    expect: Expect | None = Field(default=None, description="Probe steps: a tolerance; a miss is a deviation.")
+    timeout: Duration = Field(default=30.0, gt=0, description="Cancel the inject/action/probe call after this.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [k for k in ("fault", "action", "probe", "pause") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = ", ".join(kinds) if kinds else "none"
+            raise ValueError(f"a step needs exactly one of fault, action, probe or pause (found: {found})")
+        kind = kinds[0]
+        if self.duration is not None and kind not in ("fault", "action"):
+            raise ValueError(f"duration applies to fault steps, not to a {kind} step")
+        if self.expect is not None and kind != "probe":
+            raise ValueError(f"expect applies to probe steps, not to a {kind} step")
+        if kind == "pause" and self.with_:
+            raise ValueError("a pause step takes no 'with' parameters")
+        return self
+
+    @property
+    def kind(self) -> Literal["fault", "action", "probe", "pause"]:
+        for k in ("fault", "action", "probe"):
+            if getattr(self, k) is not None:
+                return k  # type: ignore[return-value,unused-ignore]
+        return "pause"
+
+    @property
+    def plugin(self) -> str | None:
+        return self.fault or self.action or self.probe
+
+    @property
+    def label(self) -> str:
+        return self.name or self.plugin or f"pause {self.pause:g}s"
+
+
+class SteadyState(StrictModel):
+    """The hypothesis: every probe's observation meets its ``expect``."""
+
+    strategy: Literal["default", "continuous", "before", "skip"] = Field(
+        default="default",
+        description=(
+            "default: check before the method and poll for recovery after it; continuous: also check "
+            "every `frequency` during the method; before: only the baseline; skip: no hypothesis."
+        ),
+    )
+    frequency: Duration = Field(default=1.0, gt=0, description="How often continuous checks run.")
+    probes: list[ProbeSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _probes_expect(self) -> SteadyState:
+        missing = [i for i, p in enumerate(self.probes) if p.expect is None]
+        if missing:
+            raise ValueError(
+                "every steady-state probe needs an 'expect' tolerance (missing in probes "
+                + ", ".join(f"[{i}]" for i in missing)
+                + ")"
+            )
+        if self.strategy != "skip" and not self.probes:
+            raise ValueError("a steady state needs at least one probe (or strategy: skip)")
+        return self
+
+
+class Recovery(StrictModel):
+    within: Duration = Field(default=30.0, ge=0, description="The steady state must hold again within this.")
+    interval: Duration = Field(default=1.0, gt=0, description="Poll interval; the resolution of TTR.")
+
+
+class Safety(StrictModel):
+    max_duration: Duration = Field(default=600.0, gt=0, description="Hard cap on the run (before reverts).")
+    revert_timeout: Duration = Field(default=30.0, gt=0, description="Cap on each fault's revert.")
+    interval: Duration = Field(default=1.0, gt=0, description="How often abort_when probes are checked.")
+    abort_when: list[ProbeSpec] = Field(
+        default_factory=list,
+        description="Probes checked every interval during the method; the run aborts when one's expect MATCHES.",
+    )
+
+    @field_validator("abort_when")
+    @classmethod
+    def _need_expect(cls, probes: list[ProbeSpec]) -> list[ProbeSpec]:
+        for i, p in enumerate(probes):
+            if p.expect is None:
+                raise ValueError(f"abort_when[{i}] needs an 'expect': the condition that stops the run")
+        return probes
+
+
+class TracingSpec(StrictModel):
+    enabled: bool = True
+    file: bool = Field(default=True, description="Write an OTLP JSON trace file next to the journal.")
+    endpoint: str | None = Field(default=None, description="OTLP endpoint; else OTEL_EXPORTER_OTLP_* vars.")
+    protocol: Literal["http/protobuf", "grpc"] | None = None
+    service_name: str | None = None
+    export_timeout: Duration = Field(default=5.0, gt=0)
+
+
+class Experiment(StrictModel):
+    """A chaos experiment."""
+
+    version: Literal[1] = 1
+    title: str = Field(min_length=1)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    configuration: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Named values: a literal, or {env: NAME, default: ...}. Use as ${name}.",
+    )
+    secrets: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Like configuration, but never written to journals, traces, logs or reports.",
+    )
+    steady_state: SteadyState = Field(default_factory=lambda: SteadyState(strategy="skip"))
+    method: list[Step] = Field(min_length=1)
+    rollbacks: list[Step] = Field(default_factory=list, description="Actions run after the fault reverts.")
+    recovery: Recovery = Field(default_factory=Recovery)
+    safety: Safety = Field(default_factory=Safety)
+    load: dict[str, Any] | None = Field(
+        default=None, description="Load to drive during the run: {driver: locust, ...driver parameters}."
+    )
+    tracing: TracingSpec = Field(default_factory=TracingSpec)
+    sections: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="Top-level blocks owned by plugins (e.g. toxiproxy:), filled in by the loader.",
+    )
+
+    @field_validator("configuration", "secrets")
+    @classmethod
+    def _refs(cls, values: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        for key, value in values.items():
+            if isinstance(value, dict) and "env" in value:
+                extra = set(value) - {"env", "default"}
+                if extra:
+                    raise ValueError(f"{key}: an env reference takes only 'env' and 'default' (not {sorted(extra)})")
+                if not isinstance(value["env"], str) or not value["env"]:
+                    raise ValueError(f"{key}: 'env' must name an environment variable")
+        return values
+
+    @field_validator("rollbacks")
+    @classmethod
+    def _actions_only(cls, steps: list[Step]) -> list[Step]:
+        for i, step in enumerate(steps):
+            if step.kind not in ("action", "pause"):
+                raise ValueError(f"rollbacks[{i}] is a {step.kind}; rollbacks hold actions (and pauses) only")
+        return steps

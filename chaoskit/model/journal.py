@@ -1,0 +1,120 @@
+"""The journal: one JSON file per run, with a versioned schema (``schema``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+JOURNAL_SCHEMA = "chaoskit.journal/1"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    DEVIATED = "deviated"
+    BASELINE_NOT_MET = "baseline-not-met"
+    ABORTED = "aborted"
+    ERROR = "error"
+    INVALID = "invalid"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self]
+
+
+EXIT_CODES: dict[Outcome, int] = {
+    Outcome.PASSED: 0,
+    Outcome.DEVIATED: 1,
+    Outcome.BASELINE_NOT_MET: 2,
+    Outcome.ABORTED: 3,
+    Outcome.ERROR: 4,
+    Outcome.INVALID: 5,
+    Outcome.INTERRUPTED: 130,
+}
+
+
+class _Record(BaseModel):
+    # Journal records are built up while the run goes on, so they are mutable; unknown keys still fail.
+    model_config = ConfigDict(extra="forbid")
+
+
+class PhaseRecord(_Record):
+    name: str
+    started_at: float
+    ended_at: float | None = None
+
+
+class ObservationRecord(_Record):
+    probe: str
+    plugin: str
+    phase: str
+    started_at: float
+    duration_s: float
+    ok: bool | None = Field(description="Did the observation meet its tolerance (None: no tolerance).")
+    reason: str = ""
+    value: JsonValue = None
+    details: dict[str, JsonValue] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class FaultRecord(_Record):
+    name: str
+    plugin: str
+    params: dict[str, Any]
+    ledger_id: str
+    revert_info: dict[str, Any] = Field(default_factory=dict)
+    injected_at: float | None = None
+    reverted_at: float | None = None
+    error: str | None = None
+    revert_error: str | None = None
+
+
+class ActivityRecord(_Record):
+    name: str
+    plugin: str
+    phase: str
+    started_at: float
+    ended_at: float | None = None
+    result: JsonValue = None
+    error: str | None = None
+
+
+class ErrorRecord(_Record):
+    where: str
+    type: str
+    message: str
+    traceback: str | None = None
+
+
+class Journal(_Record):
+    schema_: str = Field(default=JOURNAL_SCHEMA, alias="schema")
+    run_id: str
+    chaoskit_version: str
+    title: str
+    source: str | None = None
+    experiment: dict[str, Any] = Field(description="The resolved experiment, secrets redacted.")
+    dry_run: bool = False
+    started_at: float
+    ended_at: float | None = None
+    outcome: Outcome | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    ttr_s: float | None = Field(default=None, description="Time to recovery after the last revert.")
+    phases: list[PhaseRecord] = Field(default_factory=list)
+    observations: list[ObservationRecord] = Field(default_factory=list)
+    faults: list[FaultRecord] = Field(default_factory=list)
+    activities: list[ActivityRecord] = Field(default_factory=list)
+    errors: list[ErrorRecord] = Field(default_factory=list)
+    load: dict[str, Any] | None = None
+    trace_id: str | None = None
+    artifacts: dict[str, str] = Field(default_factory=dict, description="Other files of this run (trace, report).")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def phase(self, name: str) -> PhaseRecord | None:
+        for p in reversed(self.phases):
+            if p.name == name:
+                return p
+        return None

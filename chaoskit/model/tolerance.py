@@ -1,0 +1,153 @@
+"""Tolerances: what a probe's observation must look like (``expect:``).
+
+Every form is explicit: ``equals``, ``min``/``max`` (a range), ``one_of`` (a list of allowed
+values), ``regex``, ``jsonpath`` (select inside a JSON body, then apply the other checks), and for
+HTTP probes ``status`` and ``latency_ms``. A bare list is never guessed to be a range.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field, JsonValue, field_validator, model_validator
+
+from chaoskit.model.base import StrictModel
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a probe saw: a primary ``value`` plus named ``details`` (e.g. status, latency_ms, json)."""
+
+    value: Any
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+
+
+class Check(StrictModel):
+    """Checks on one value. Every check that is set must hold."""
+
+    equals: JsonValue = Field(default=None, description="The value must equal this.")
+    min: float | None = Field(default=None, description="Inclusive lower bound (numbers).")
+    max: float | None = Field(default=None, description="Inclusive upper bound (numbers).")
+    one_of: list[JsonValue] | None = Field(default=None, description="The value must be one of these.")
+    regex: str | None = Field(default=None, description="The value (as text) must match (re.search).")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _sane(self) -> Check:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.one_of is not None and not self.one_of:
+            raise ValueError("one_of must list at least one value")
+        return self
+
+    def _has_checks(self) -> bool:
+        return bool({"equals", "min", "max", "one_of", "regex"} & self.model_fields_set)
+
+    def evaluate(self, value: Any, what: str = "value") -> Verdict:
+        fails: list[str] = []
+        if "equals" in self.model_fields_set and value != self.equals:
+            fails.append(f"{what} {value!r} != {self.equals!r}")
+        if self.min is not None or self.max is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                fails.append(f"{what} {value!r} is not a number")
+            else:
+                if self.min is not None and value < self.min:
+                    fails.append(f"{what} {value!r} < min {self.min:g}")
+                if self.max is not None and value > self.max:
+                    fails.append(f"{what} {value!r} > max {self.max:g}")
+        if self.one_of is not None and value not in self.one_of:
+            fails.append(f"{what} {value!r} not in {self.one_of!r}")
+        if self.regex is not None and (value is None or not re.search(self.regex, str(value))):
+            fails.append(f"{what} {_short(value)} does not match /{self.regex}/")
+        if fails:
+            return Verdict(False, "; ".join(fails))
+        return Verdict(True, f"{what} {_short(value)} ok")
+
+
+class Expect(Check):
+    """A probe's tolerance. Checks apply to the probe's value (or to what ``jsonpath`` selects)."""
+
+    jsonpath: str | None = Field(
+        default=None,
+        description="JSONPath into the JSON body (or the value); the other checks apply to the first match.",
+    )
+    status: list[int] | None = Field(
+        default=None, description="HTTP status code, or a list of allowed codes (any one of them)."
+    )
+    latency_ms: Check | None = Field(default=None, description="Checks on the probe's latency in ms.")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_status(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("jsonpath")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            _compile_jsonpath(value)
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Expect:
+        if not (self._has_checks() or self.status is not None or self.latency_ms is not None):
+            raise ValueError("expect needs at least one check: equals, min, max, one_of, regex, status or latency_ms")
+        if self.jsonpath is not None and not self._has_checks():
+            raise ValueError("jsonpath selects a value; add a check for it (equals, min, max, one_of, regex)")
+        return self
+
+    def evaluate_observation(self, obs: Observation) -> Verdict:
+        verdicts: list[Verdict] = []
+        if self.status is not None:
+            allowed = self.status
+            status = obs.details.get("status", obs.value)
+            verdicts.append(
+                Verdict(status in allowed, f"status {status} {'in' if status in allowed else 'not in'} {allowed}")
+            )
+        if self.latency_ms is not None:
+            latency = obs.details.get("latency_ms")
+            verdicts.append(self.latency_ms.evaluate(latency, "latency_ms"))
+        if self._has_checks():
+            if self.jsonpath is not None:
+                doc = obs.details.get("json", obs.value)
+                matches = [m.value for m in _compile_jsonpath(self.jsonpath).find(doc)]
+                if not matches:
+                    verdicts.append(Verdict(False, f"jsonpath {self.jsonpath} matched nothing"))
+                else:
+                    verdicts.append(self.evaluate(matches[0], self.jsonpath))
+            else:
+                verdicts.append(self.evaluate(obs.value))
+        ok = all(v.ok for v in verdicts)
+        shown = [v.reason for v in verdicts if not v.ok] if not ok else [v.reason for v in verdicts]
+        return Verdict(ok, "; ".join(shown))
+
+
+def _compile_jsonpath(expr: str) -> Any:
+    from jsonpath_ng.ext import parse  # type: ignore[attr-defined]  # imported on use: `import chaoskit` stays light
+
+    try:
+        return parse(expr)
+    except Exception as exc:  # jsonpath-ng raises several unrelated types
+        raise ValueError(f"invalid JSONPath {expr!r}: {exc}") from exc
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,137 @@
+"""The plugin API. First-party plugins use it exactly as third parties do.
+
+A plugin is a class registered under an entry point group:
+
+=====================  ==========================================================
+group                  base class
+=====================  ==========================================================
+``chaoskit.probes``    :class:`Probe` -- observes, returns an :class:`Observation`
+``chaoskit.actions``   :class:`Action` -- does something that needs no revert
+``chaoskit.faults``    :class:`Fault` -- injects something that must be reverted
+``chaoskit.load``      :class:`LoadDriver` -- drives load for the whole run
+``chaoskit.sections``  a pydantic model for a top-level block (e.g. ``toxiproxy:``)
+``chaoskit.hooks``     an object with pluggy hook implementations
+=====================  ==========================================================
+
+Every plugin declares ``Params``, a pydantic model (subclass :class:`chaoskit.model.base.StrictModel`)
+that validates its ``with:`` block.
+
+Faults work in three calls so nothing can be left behind:
+
+1. ``plan(params, ctx)`` resolves targets and returns the *revert info*: a JSON-able dict holding
+   everything ``revert`` needs. It has no side effects (``--dry-run`` stops here and shows it).
+2. The runner writes the revert info to the ledger on disk (fsync'd), then calls
+   ``inject(params, info, ctx)``. It may return an updated info dict (for instance the pids it
+   actually killed); the ledger is updated.
+3. ``revert(info, ctx)`` undoes exactly what was injected. It must be idempotent and must work
+   from the info alone: ``chaoskit rollback`` calls it in a fresh process after the runner was killed,
+   also when ``inject`` was cut short halfway.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from chaoskit.model.base import StrictModel
+from chaoskit.model.tolerance import Observation
+
+P = TypeVar("P", bound=BaseModel)
+S = TypeVar("S", bound=BaseModel)
+
+
+class NoParams(StrictModel):
+    """For plugins that take no parameters."""
+
+
+@dataclass
+class Context:
+    """What a plugin may use while it runs. Built by the runner (and by ``chaoskit rollback``)."""
+
+    run_id: str = "adhoc"
+    dry_run: bool = False
+    configuration: Mapping[str, Any] = field(default_factory=dict)
+    sections: Mapping[str, BaseModel] = field(default_factory=dict)
+    work_dir: Path = field(default_factory=Path.cwd)
+    load: LoadRun | None = None
+    log: Callable[[str], None] = lambda message: None
+    headers: Callable[[], dict[str, str]] = dict
+    """Trace-context headers (``traceparent``, ``baggage``) to send with requests to the system under test."""
+
+    def section(self, name: str, model: type[S]) -> S:
+        """The validated top-level block ``name`` of the experiment, or its defaults when absent."""
+        value = self.sections.get(name)
+        if value is None:
+            return model()
+        if not isinstance(value, model):
+            raise TypeError(f"section {name!r} is a {type(value).__name__}, not {model.__name__}")
+        return value
+
+
+class Plugin(ABC, Generic[P]):
+    """Common base: a name (the entry point's name, set by the registry) and a params model."""
+
+    name: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+class Probe(Plugin[P]):
+    @abstractmethod
+    def observe(self, params: P, ctx: Context) -> Observation:
+        """Observe once. Raise :class:`chaoskit.errors.PluginError` when the observation itself fails."""
+
+
+class Action(Plugin[P]):
+    @abstractmethod
+    def run(self, params: P, ctx: Context) -> Any:
+        """Do it; return a JSON-able result for the journal."""
+
+
+class Fault(Plugin[P]):
+    @abstractmethod
+    def plan(self, params: P, ctx: Context) -> dict[str, Any]:
+        """Resolve targets; return the revert info (JSON-able). No side effects."""
+
+    @abstractmethod
+    def inject(self, params: P, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+        """Inject the fault. Return an updated revert info, or None to keep it."""
+
+    @abstractmethod
+    def revert(self, info: dict[str, Any], ctx: Context) -> None:
+        """Undo exactly what was injected. Idempotent; works from ``info`` alone."""
+
+    def describe(self, info: dict[str, Any]) -> str:
+        """One line for ``--dry-run`` and progress: what would be touched."""
+        return ", ".join(f"{k}={v}" for k, v in info.items())
+
+
+class LoadRun(ABC):
+    """A running load generator (see :class:`LoadDriver`)."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the load. Idempotent; must not hang."""
+
+    def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
+        """A JSON-able summary for the journal, given the run's phases (name, started_at, ended_at)."""
+        return {}
+
+
+class LoadDriver(Plugin[P]):
+    @abstractmethod
+    def start(self, params: P, ctx: Context) -> LoadRun:
+        """Start the load and return once it is running (the runner then waits for warm-up)."""
+
+    def warmup(self, params: P) -> float:
+        """Seconds to let the load settle before the baseline is judged."""
+        return 0.0

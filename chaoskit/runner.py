@@ -1,0 +1,333 @@
+"""The run: baseline, method, reverts, recovery, rollbacks -- and the journal, on every path out.
+
+The flow (see ARCHITECTURE.md)::
+
+    load (optional) -> warm-up -> steady state BEFORE (miss => baseline-not-met, nothing injected)
+    -> method (faults: ledger entry, inject, hold; probes keep running in a monitor thread)
+    -> revert every fault, last in first out -> recovery (poll until the steady state holds again)
+    -> rollbacks -> stop load -> journal
+
+Reverts run in a ``finally`` with signals shielded, so success, deviation, error, abort,
+``safety.max_duration``, Ctrl-C and SIGTERM all leave nothing injected behind.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaoskit import __version__
+from chaoskit.activities import Activities
+from chaoskit.config import redact_text
+from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
+from chaoskit.hooks import make_manager
+from chaoskit.ledger import Ledger, dump_json
+from chaoskit.loader import Loaded
+from chaoskit.model.experiment import ProbeSpec, Step
+from chaoskit.model.journal import ErrorRecord, Journal, Outcome, PhaseRecord
+from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit.registry import Registry, default_registry
+from chaoskit.signals import SignalGuard
+from chaoskit.timeouts import Deadline, call_with_timeout, sleep
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path = Path("chaoskit-runs")
+    dry_run: bool = False
+    ledger_dir: Path | None = None
+    hooks: list[Any] = field(default_factory=list)
+    hook_entry_points: bool = True
+    handle_signals: bool = True
+    run_dir: Path | None = None
+    """Write the journal here instead of a new folder under ``out_dir``."""
+
+
+class AbortRun(Exception):
+    """A safety.abort_when condition matched."""
+
+
+class Runner:
+    def __init__(self, loaded: Loaded, options: RunOptions | None = None, registry: Registry | None = None) -> None:
+        self.loaded = loaded
+        self.exp = loaded.experiment
+        self.options = options or RunOptions()
+        self.registry = registry or default_registry()
+        self.run_id = uuid.uuid4().hex[:12]
+        self.journal = Journal(
+            run_id=self.run_id,
+            chaoskit_version=__version__,
+            title=self.exp.title,
+            source=loaded.source,
+            experiment=loaded.redacted,
+            dry_run=self.options.dry_run,
+            started_at=time.time(),
+        )
+        self.hooks = make_manager(self.options.hooks, self.options.hook_entry_points)
+        self.guard = SignalGuard()
+        self.deadline = Deadline(self.exp.safety.max_duration)
+        self.abort = threading.Event()
+        self.abort_reason = ""
+        self.deviations: list[str] = []
+        self.load_run: LoadRun | None = None
+        self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
+        work_dir = Path(loaded.source).resolve().parent if loaded.source else Path.cwd()
+        self.ctx = Context(
+            run_id=self.run_id,
+            dry_run=self.options.dry_run,
+            configuration=loaded.configuration,
+            sections=loaded.sections,
+            work_dir=work_dir,
+            headers=self._propagation_headers,
+        )
+        self.act = Activities(self)
+        self._rollbacks_done = False
+
+    # -- hooks -------------------------------------------------------------------------------
+    def emit(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call every implementation of ``hook`` on its own; a failing one is recorded, never swallowed."""
+        results = []
+        for impl in getattr(self.hooks.hook, hook).get_hookimpls():
+            try:
+                results.append(impl.function(journal=self.journal, **kwargs))
+            except Exception as exc:
+                self.record_error(f"hook {hook} ({impl.plugin_name})", exc)
+        return results
+
+    def _propagation_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for result in self.emit("chaoskit_propagation_headers"):
+            if result:
+                headers.update(result)
+        return headers
+
+    def record_error(self, where: str, exc: BaseException) -> None:
+        tb = "".join(traceback.format_exception(exc))
+        self.journal.errors.append(
+            ErrorRecord(where=where, type=type(exc).__name__, message=self.redact(str(exc)), traceback=self.redact(tb))
+        )
+
+    def redact(self, text: str) -> str:
+        return redact_text(text, self.loaded.secrets)
+
+    # -- phases ------------------------------------------------------------------------------
+    def phase_start(self, name: str) -> PhaseRecord:
+        record = PhaseRecord(name=name, started_at=time.time())
+        self.journal.phases.append(record)
+        self.emit("chaoskit_phase_started", phase=name)
+        return record
+
+    def phase_end(self, record: PhaseRecord) -> None:
+        record.ended_at = time.time()
+        self.emit("chaoskit_phase_finished", phase=record.name)
+
+    def _set(self, outcome: Outcome, reason: str) -> None:
+        self.journal.outcome = outcome
+        self.journal.reason = reason
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> Journal:
+        with self.guard.installed(self.options.handle_signals):
+            try:
+                self.emit("chaoskit_run_started")
+                self._execute()
+            except KeyboardInterrupt:
+                self._set(Outcome.INTERRUPTED, "interrupted by SIGINT (Ctrl-C); faults reverted")
+            except Interrupted as exc:
+                self._set(Outcome.INTERRUPTED, f"interrupted by {exc.signame}; faults reverted")
+            except SafetyStop:
+                self._set(Outcome.ABORTED, f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached")
+                self.emit("chaoskit_aborted", reason=self.journal.reason)
+            except AbortRun as exc:
+                self._set(Outcome.ABORTED, str(exc))
+                self.emit("chaoskit_aborted", reason=str(exc))
+            except Exception as exc:
+                self.record_error("run", exc)
+                self._set(
+                    Outcome.ERROR,
+                    self.redact(str(exc))
+                    if isinstance(exc, ChaosKitError)
+                    else f"{type(exc).__name__}: {self.redact(str(exc))}",
+                )
+            finally:
+                self.guard.shielded = True
+                self._finish()
+        return self.journal
+
+    def _finish(self) -> None:
+        self.act.stop_monitor()
+        if self.act.active:
+            self._revert_phase()
+        if not self._rollbacks_done and not self.options.dry_run:
+            self._rollbacks()
+        self._stop_load()
+        failed = [f for f in self.journal.faults if f.revert_error]
+        if failed:
+            names = ", ".join(f.name for f in failed)
+            self._set(
+                Outcome.ERROR,
+                f"revert failed for {names}; run `chaoskit rollback` "
+                f"(ledger {self.ledger.path}) -- " + (self.journal.reason or ""),
+            )
+        if self.journal.outcome is None:
+            self._set(Outcome.ERROR, "the run ended without an outcome")
+        late = [s for s in self.guard.received[1:]] if self.guard.received else []
+        if late:
+            self.journal.reason += f" (signals received while reverting, ignored: {', '.join(late)})"
+        self.journal.ended_at = time.time()
+        self.journal.exit_code = self.journal.outcome.exit_code if self.journal.outcome else 4
+        if not self.options.dry_run:
+            self.ledger.close_if_clean()
+        self.emit("chaoskit_run_finished")
+        self.write_journal()
+
+    def run_dir(self) -> Path:
+        if self.options.run_dir is not None:
+            return self.options.run_dir
+        slug = re.sub(r"[^a-z0-9]+", "-", self.exp.title.lower()).strip("-")[:40] or "run"
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.journal.started_at))
+        return self.options.out_dir / f"{stamp}-{slug}-{self.run_id[:6]}"
+
+    def write_journal(self) -> Path:
+        path = self.run_dir() / "journal.json"
+        self.journal.artifacts.setdefault("journal", str(path))
+        dump_json(path, self.journal.model_dump(mode="json", by_alias=True))
+        return path
+
+    def _execute(self) -> None:
+        exp = self.exp
+        if self.options.dry_run:
+            self.act.dry_run()
+            self._set(Outcome.PASSED, "dry run: validated and resolved; nothing was injected")
+            return
+        if self.loaded.load_params is not None:
+            self._start_load()
+        steady = exp.steady_state
+        if steady.strategy != "skip":
+            phase = self.phase_start("baseline")
+            try:
+                ok, why = self.act.check_steady_state("baseline")
+            finally:
+                self.phase_end(phase)
+            if not ok:
+                self._set(Outcome.BASELINE_NOT_MET, f"steady state not met before any fault: {why}")
+                return
+        phase = self.phase_start("method")
+        try:
+            self.act.start_monitor(continuous=steady.strategy == "continuous")
+            for i, step in enumerate(exp.method):
+                self.check_abort()
+                self.act.step(f"method[{i}]", step)
+            self.act.finish_method()
+            self.check_abort()
+        finally:
+            self.act.stop_monitor()
+            self.phase_end(phase)
+        self._revert_phase()
+        self._rollbacks()  # rollbacks are part of undoing: recovery is judged after them
+        recovered = True
+        if steady.strategy in ("default", "continuous"):
+            recovered = self._recovery()
+        if self.journal.outcome is not None:
+            return
+        if self.deviations or not recovered:
+            self._set(Outcome.DEVIATED, "; ".join(self.deviations))
+        else:
+            ttr = self.journal.ttr_s
+            self._set(Outcome.PASSED, "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else ""))
+
+    def check_abort(self) -> None:
+        if self.abort.is_set():
+            raise AbortRun(self.abort_reason)
+        self.deadline.check()
+
+    def _revert_phase(self) -> None:
+        phase = self.phase_start("revert")
+        try:
+            self.act.revert_all()
+        finally:
+            self.phase_end(phase)
+
+    def _recovery(self) -> bool:
+        rec = self.exp.recovery
+        phase = self.phase_start("recovery")
+        start = time.monotonic()
+        try:
+            while True:
+                polled = time.monotonic()
+                ok, why = self.act.check_steady_state("recovery")
+                if ok:
+                    self.journal.ttr_s = round(polled - start, 3)
+                    return True
+                if time.monotonic() - start >= rec.within:
+                    self.deviations.append(f"not recovered within {rec.within:g}s: {why}")
+                    return False
+                left = rec.within - (time.monotonic() - start)
+                sleep(min(max(0.0, rec.interval - (time.monotonic() - polled)), left), self.abort, self.deadline)
+        finally:
+            self.phase_end(phase)
+
+    def _rollbacks(self) -> None:
+        self._rollbacks_done = True
+        if not self.exp.rollbacks:
+            return
+        phase = self.phase_start("rollbacks")
+        try:
+            for i, step in enumerate(self.exp.rollbacks):
+                path = f"rollbacks[{i}]"
+                try:
+                    self.act.step(path, step, under_deadline=False)
+                except Exception as exc:
+                    self.record_error(path, exc)
+                    if self.journal.outcome is None:
+                        self._set(Outcome.ERROR, f"rollback {step.label} failed: {self.redact(str(exc))}")
+        finally:
+            self.phase_end(phase)
+
+    # -- load --------------------------------------------------------------------------------
+    def _start_load(self) -> None:
+        load = self.exp.load or {}
+        name = str(load.get("driver", "locust"))
+        driver = self.registry.instance("load", name)
+        assert isinstance(driver, LoadDriver) and self.loaded.load_params is not None
+        params = self.loaded.load_params
+        phase = self.phase_start("warmup")
+        try:
+            self.load_run = call_with_timeout(
+                lambda: driver.start(params, self.ctx), 120, f"load driver {name} start", self.deadline
+            )
+            self.ctx.load = self.load_run
+            sleep(driver.warmup(params), self.abort, self.deadline)
+        finally:
+            self.phase_end(phase)
+
+    def _stop_load(self) -> None:
+        run = self.load_run
+        if run is None:
+            return
+        try:
+            call_with_timeout(run.stop, 60, "stopping the load")
+            windows = [p.model_dump() for p in self.journal.phases] + [
+                {"name": f"fault:{f.name}", "started_at": f.injected_at, "ended_at": f.reverted_at}
+                for f in self.journal.faults
+                if f.injected_at is not None
+            ]
+            self.journal.load = call_with_timeout(lambda: run.report(windows), 60, "load report")
+        except Exception as exc:
+            self.record_error("load", exc)
+            if self.journal.outcome in (None, Outcome.PASSED):
+                self._set(Outcome.ERROR, f"load driver failed: {self.redact(str(exc))}")
+
+
+def run_experiment(loaded: Loaded, options: RunOptions | None = None, registry: Registry | None = None) -> Journal:
+    """Run a validated experiment and return its journal (also written to disk)."""
+    return Runner(loaded, options, registry).run()
+
+
+__all__ = ["AbortRun", "ProbeSpec", "RunOptions", "Runner", "Step", "run_experiment"]

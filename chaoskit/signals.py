@@ -1,0 +1,42 @@
+"""Signal handling for a run: SIGINT and SIGTERM interrupt the run (so faults get reverted), but
+never the reverts themselves: once reverting starts, further signals are noted and ignored."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from chaoskit.errors import Interrupted
+
+
+class SignalGuard:
+    def __init__(self) -> None:
+        self.shielded = False
+        self.received: list[str] = []
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if self.shielded:
+            return
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Interrupted(name)
+
+    @contextmanager
+    def installed(self, enabled: bool = True) -> Iterator[SignalGuard]:
+        if not enabled or threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous: dict[int, Any] = {}
+        for sig in (signal.SIGINT.value, signal.SIGTERM.value):
+            previous[sig] = signal.signal(sig, self._handle)
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

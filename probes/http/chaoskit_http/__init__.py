@@ -1,0 +1,1 @@
+"""HTTP and TCP probes for chaoskit."""

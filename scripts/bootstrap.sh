@@ -1,0 +1,21 @@
+# Sourced by scripts/demo and scripts/test: makes sure uv and the project's virtualenv exist.
+# Needs only python3 (>= 3.11) on PATH; everything else is installed here.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CHAOSKIT_CACHE="${CHAOSKIT_CACHE:-$HOME/.cache/chaoskit}"
+mkdir -p "$CHAOSKIT_CACHE"
+
+find_uv() {
+  if command -v uv >/dev/null 2>&1; then command -v uv; return; fi
+  if [ -x "$CHAOSKIT_CACHE/uv-venv/bin/uv" ]; then echo "$CHAOSKIT_CACHE/uv-venv/bin/uv"; return; fi
+  echo "› installing uv into $CHAOSKIT_CACHE/uv-venv" >&2
+  python3 -m venv "$CHAOSKIT_CACHE/uv-venv" >&2
+  "$CHAOSKIT_CACHE/uv-venv/bin/pip" install --quiet "uv>=0.5" >&2
+  echo "$CHAOSKIT_CACHE/uv-venv/bin/uv"
+}
+
+UV="$(find_uv)"
+export UV
+echo "› syncing the workspace virtualenv (.venv)" >&2
+(cd "$ROOT" && "$UV" sync --all-packages --locked --quiet)
+export PATH="$ROOT/.venv/bin:$PATH"
