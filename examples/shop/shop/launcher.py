@@ -118,6 +118,8 @@ class Shop:
         self._logs: list[Any] = []
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        # Own session: a terminal's Ctrl-C reaches the launcher (and chaoskit, which reverts first), not the shop,
+        # which is stopped last, in order. PR_SET_PDEATHSIG still takes it down if the launcher is killed.
         log = (self.state_dir / "logs" / f"{name}.log").open("ab")
         self._logs.append(log)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": os.environ.get("TOXIPROXY_LOG_LEVEL", "warn")}
@@ -227,6 +229,7 @@ class Shop:
             key = name.upper().replace("-", "_")
             env[f"{key}_PIDFILE"] = info.pidfiles[name]
             env[f"{key}_UPSTREAM"] = info.upstreams[name]
+            env[f"{key}_URL"] = f"http://{info.upstreams[name]}"  # the service itself, bypassing its proxy
         return env
 
     def stop(self, timeout: float = 10.0) -> None:
