@@ -34,7 +34,8 @@ def timeline_svg(facts: Facts) -> str:
     plot_w = WIDTH - LEFT - RIGHT
     probes = sorted({o.probe for o in facts.journal.observations})
     strip_h = STRIP_ROW * max(1, len(probes)) + 8
-    height = TOP + len(PANELS) * (PANEL_H + GAP) + strip_h + 30
+    panels = PANELS if facts.series else PANELS[:1]  # without load data: one panel that says so
+    height = TOP + len(panels) * (PANEL_H + GAP) + strip_h + 40
 
     def x(t: float) -> float:
         return LEFT + (min(max(t, t0), t1) - t0) / (t1 - t0) * plot_w
@@ -43,7 +44,7 @@ def timeline_svg(facts: Facts) -> str:
         f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" role="img" aria-label="load SLIs over time with fault windows">'
     ]
-    bottom = height - 30
+    bottom = height - 40
     for i, f in enumerate(facts.faults):
         x0, x1 = x(f.start), x(f.end)
         parts.append(
@@ -52,14 +53,14 @@ def timeline_svg(facts: Facts) -> str:
             f"{f.start - t0:.1f}s to {f.end - t0:.1f}s</title></rect>"
             f'<text class="fault-label" x="{x0 + 4:.1f}" y="{TOP - 3}">{escape(f.name)}</text>'
         )
-    for phase in facts.journal.phases:
-        if phase.name in ("baseline", "method", "recovery"):
-            px = x(phase.started_at)
-            parts.append(
-                f'<line class="phase-line" x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{bottom}"/>'
-                f'<text class="phase-label" x="{px + 3:.1f}" y="{bottom + 12}">{escape(phase.name)}</text>'
-            )
-    for n, (pid, title, get, fmt, color) in enumerate(PANELS):
+    shown = [p for p in facts.journal.phases if p.name in ("baseline", "method", "recovery")]
+    for k, phase in enumerate(shown):
+        px = x(phase.started_at)
+        parts.append(
+            f'<line class="phase-line" x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{bottom + 2 + 11 * (k % 2)}"/>'
+            f'<text class="phase-label" x="{px + 3:.1f}" y="{bottom + 11 + 11 * (k % 2)}">{escape(phase.name)}</text>'
+        )
+    for n, (pid, title, get, fmt, color) in enumerate(panels):
         y0 = TOP + n * (PANEL_H + GAP)
         values = [(p.t, v) for p in facts.series if (v := get(p)) is not None]
         top = _nice_max(max((v for _, v in values), default=0.0))
@@ -77,7 +78,7 @@ def timeline_svg(facts: Facts) -> str:
                 "no load data in this run</text>"
             )
         parts.append("</g>")
-    y_strip = TOP + len(PANELS) * (PANEL_H + GAP)
+    y_strip = TOP + len(panels) * (PANEL_H + GAP)
     parts.append(
         f'<g id="probe-strip"><rect class="frame" x="{LEFT}" y="{y_strip}" width="{plot_w}" height="{strip_h}"/>'
     )

@@ -27,6 +27,12 @@ class Window:
     error_rate: float | None = None
     p95_ms: float | None = None
     requests: int | None = None
+    kind: str = "phase"
+    """``phase`` (baseline, method, recovery) or ``fault``."""
+
+    @property
+    def label(self) -> str:
+        return f"fault: {self.name}" if self.kind == "fault" else self.name
 
 
 @dataclass(frozen=True)
@@ -79,30 +85,37 @@ def _point(row: dict[str, Any]) -> Point | None:
     return Point(t, rps, error_rate, _num(row.get("p95_ms")))
 
 
-def _from_series(name: str, start: float, end: float, series: list[Point]) -> Window:
-    inside = [p for p in series if start - 1 < p.t < end]
-    if not inside:
-        return Window(name, start, end)
-    requests = sum(p.rps or 0.0 for p in inside)
-    failed = sum((p.rps or 0.0) * (p.error_rate or 0.0) for p in inside)
-    p95s = sorted(p.p95_ms for p in inside if p.p95_ms is not None)
+def _from_series(name: str, start: float, end: float, series: list[Point], kind: str) -> Window:
+    """A window's SLIs from the per-second points, each second weighted by how much of it is in the window."""
+    weighted = [(p, max(0.0, min(end, p.t + 1) - max(start, p.t))) for p in series]
+    weighted = [(p, w) for p, w in weighted if w > 0]
+    if not weighted:
+        return Window(name, start, end, kind=kind)
+    requests = sum((p.rps or 0.0) * w for p, w in weighted)
+    failed = sum((p.rps or 0.0) * (p.error_rate or 0.0) * w for p, w in weighted)
+    p95s = sorted(p.p95_ms for p, _ in weighted if p.p95_ms is not None)
     return Window(
         name,
         start,
         end,
-        rps=requests / max(1.0, end - start),
+        rps=requests / max(end - start, 1e-9),
         error_rate=(failed / requests) if requests else None,
         p95_ms=p95s[int(0.95 * (len(p95s) - 1))] if p95s else None,  # p95 of per-second p95s: an estimate
-        requests=int(requests),
+        requests=round(requests),
+        kind=kind,
     )
 
 
 def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> list[Window]:
-    spans = [(p.name, p.started_at, p.ended_at) for p in journal.phases if p.name in ("baseline", "method", "recovery")]
-    spans += [(f.name, f.start, f.end) for f in faults]
+    spans = [
+        (p.name, p.started_at, p.ended_at, "phase")
+        for p in journal.phases
+        if p.name in ("baseline", "method", "recovery")
+    ]
+    spans += [(f.name, f.start, f.end, "fault") for f in faults]
     given = (journal.load or {}).get("windows")
     out: list[Window] = []
-    for name, start, end in spans:
+    for name, start, end, kind in spans:
         end = end if end is not None else (journal.ended_at or start)
         stats = (given.get(name) or given.get(f"fault:{name}")) if isinstance(given, dict) else None
         if isinstance(stats, dict):
@@ -115,10 +128,11 @@ def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> lis
                     error_rate=_num(stats.get("error_rate")),
                     p95_ms=_num(stats.get("p95_ms")),
                     requests=int(stats["requests"]) if isinstance(stats.get("requests"), int) else None,
+                    kind=kind,
                 )
             )
         else:
-            out.append(_from_series(name, start, end, series))
+            out.append(_from_series(name, start, end, series, kind))
     return out
 
 

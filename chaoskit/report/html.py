@@ -33,7 +33,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:26px 0 8px;border-bott
 .card b{display:block;font-size:22px}.card span{color:#6b7280;font-size:12px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 8px;
  border-bottom:1px solid #e5e7eb;vertical-align:top}th{color:#374151;background:#f9fafb}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.miss{color:#b91c1c}.ok{color:#15803d}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}.miss{color:#b91c1c}.ok{color:#15803d}
+ul.files code{word-break:break-all}
 ul.deductions{margin:6px 0;padding-left:20px}code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px}
 svg .fault-window{fill:#dc2626;fill-opacity:.12;stroke:#dc2626;stroke-opacity:.35}
 svg .fault-label{font-size:11px;fill:#b91c1c;font-weight:600}
@@ -45,6 +46,15 @@ svg .obs.ok{fill:#16a34a}svg .obs.miss{fill:#dc2626}svg .obs.none{fill:#9ca3af}
 .legend{font-size:12px;color:#6b7280}.legend i{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;
  vertical-align:middle}
 """
+
+
+def _head(table_id: str, columns: str) -> str:
+    """``<table>`` and its header row; ``columns`` like ``"name|count#"`` (``#``: a right-aligned number)."""
+    cells = "".join(
+        f"<th class=num>{escape(c[:-1])}</th>" if c.endswith("#") else f"<th>{escape(c)}</th>"
+        for c in columns.split("|")
+    )
+    return f'<table id="{table_id}"><tr>{cells}</tr>'
 
 
 def _score_html(s: Score) -> str:
@@ -60,14 +70,11 @@ def _windows_html(facts: Facts) -> str:
     if not facts.windows:
         return "<p>No windows (the run stopped before the method).</p>"
     rows = "".join(
-        f"<tr><td>{escape(w.name)}</td><td class=num>{w.end - w.start:.1f}s</td><td class=num>{fmt_rps(w.rps)}</td>"
+        f"<tr><td>{escape(w.label)}</td><td class=num>{w.end - w.start:.1f}s</td><td class=num>{fmt_rps(w.rps)}</td>"
         f"<td class=num>{fmt_rate(w.error_rate)}</td><td class=num>{fmt_ms(w.p95_ms)}</td></tr>"
         for w in facts.windows
     )
-    return (
-        '<table id="windows"><tr><th>window</th><th>length</th><th>rps</th><th>error rate</th><th>p95</th></tr>'
-        f"{rows}</table>"
-    )
+    return _head("windows", "window|length#|rps#|error rate#|p95#") + f"{rows}</table>"
 
 
 def _probes_html(facts: Facts) -> str:
@@ -79,7 +86,7 @@ def _probes_html(facts: Facts) -> str:
         f"<td>{escape(p.first_failure)}</td></tr>"
         for p in facts.probes
     )
-    return f'<table id="probes"><tr><th>phase</th><th>probe</th><th>met</th><th>first miss</th></tr>{rows}</table>'
+    return _head("probes", "phase|probe|met#|first miss") + f"{rows}</table>"
 
 
 def _faults_html(facts: Facts) -> str:
@@ -97,11 +104,7 @@ def _faults_html(facts: Facts) -> str:
             f"<tr><td>{escape(f.name)}</td><td><code>{escape(json.dumps(f.params))}</code></td>"
             f"<td class=num>{at}</td><td class=num>{held}</td><td>{state}</td></tr>"
         )
-    return (
-        '<table id="faults"><tr><th>fault</th><th>parameters</th><th>injected</th><th>held</th><th>revert</th></tr>'
-        + "".join(rows)
-        + "</table>"
-    )
+    return _head("faults", "fault|parameters|injected#|held#|revert") + "".join(rows) + "</table>"
 
 
 def render_html(journal: Journal) -> str:
@@ -131,7 +134,7 @@ def render_html(journal: Journal) -> str:
 <div class="card" id="score"><b>{"-" if s.value is None else s.value}</b><span>resilience score / 100</span></div>
 <div class="card" id="ttr"><b>{ttr}</b><span>time to recovery</span></div>
 <div class="card"><b>{len(journal.faults)}</b><span>fault(s) injected</span></div>
-<div class="card"><b>{int(requests)}</b><span>requests under load</span></div>
+{f'<div class="card"><b>{int(requests)}</b><span>requests under load</span></div>' if facts.series else ""}
 </div>
 <h2>Why this score</h2>{_score_html(s)}
 <h2>Timeline</h2>
@@ -143,6 +146,6 @@ missed · dashed lines: phases</div>
 <h2>Probe results per phase</h2>{_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}
-<h2>Files</h2><ul>{artifacts}</ul>
+<h2>Files</h2><ul class="files">{artifacts}</ul>
 </main></body></html>
 """

@@ -39,8 +39,7 @@ def _cell(text: str) -> str:
 
 def fault_window(facts: Facts) -> Window | None:
     """The worst fault window under load (highest error rate, then p95)."""
-    names = {f.name for f in facts.faults}
-    loaded = [w for w in facts.windows if w.name in names and w.requests]
+    loaded = [w for w in facts.windows if w.kind == "fault" and w.requests]
     return max(loaded, key=lambda w: (w.error_rate or 0.0, w.p95_ms or 0.0), default=None)
 
 

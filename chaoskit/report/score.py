@@ -37,8 +37,7 @@ class Score:
 
 
 def _fault_load(facts: Facts) -> list[Window]:
-    names = {f.name for f in facts.faults}
-    return [w for w in facts.windows if w.name in names and w.requests]
+    return [w for w in facts.windows if w.kind == "fault" and w.requests]
 
 
 def score(facts: Facts) -> Score:
@@ -87,7 +86,7 @@ def score(facts: Facts) -> Score:
                     f"{rate * 100:.1f}% of {requests} requests failed during the fault window(s)",
                 )
             )
-        base = next((w for w in facts.windows if w.name == "baseline" and w.p95_ms), None)
+        base = next((w for w in facts.windows if w.kind == "phase" and w.name == "baseline" and w.p95_ms), None)
         worst = max((w.p95_ms for w in faults if w.p95_ms is not None), default=None)
         if base is not None and base.p95_ms and worst is not None and worst > 1.5 * base.p95_ms:
             ratio = worst / base.p95_ms
