@@ -39,7 +39,7 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
             if not found:
                 raise click.UsageError(f"{path}: no experiment files (*.yaml, *.yml, *.json) in this folder")
             files.extend(found)
