@@ -57,7 +57,7 @@ class Telemetry:
     @contextmanager
     def server_span(self, name: str, headers: Mapping[str, str]) -> Iterator[trace.Span]:
         """A SERVER span that continues the caller's trace (``traceparent`` in ``headers``)."""
-        parent = _PROPAGATOR.extract(carrier=dict(headers.items()))
+        parent = _PROPAGATOR.extract(carrier={k.lower(): v for k, v in headers.items()})  # urllib sends "Traceparent"
         token = otel_context.attach(parent)
         try:
             with self.tracer.start_as_current_span(name, kind=trace.SpanKind.SERVER) as span:
