@@ -105,6 +105,9 @@ class ShopInfo:
     statusfiles: dict[str, str] = field(default_factory=dict)
     spans_dir: str = ""
     launcher_pid: int = 0
+    pids: dict[str, int] = field(default_factory=dict)
+    """Processes the launcher started (toxiproxy, supervisors, storefront); each supervisor's service is in
+    its pidfile."""
 
 
 class Shop:
@@ -214,6 +217,7 @@ class Shop:
         )
         wait_http(f"{info.storefront_url}/health", self.startup_timeout, front)
         wait_http(f"{info.storefront_url}/products", self.startup_timeout, front)  # warms the inventory cache
+        info.pids = {name: proc.pid for name, proc in self.procs}
         self.info = info
         (self.state_dir / "shop.json").write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
         return info
