@@ -165,6 +165,7 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
         "exit_code": outcome.exit_code,
         "reason": reason,
         "ttr_s": journal.ttr_s if journal else None,
+        "load_ttr_s": (journal.load or {}).get("ttr_s") if journal else None,
         "run_id": journal.run_id if journal else None,
         "journal": journal.artifacts.get("journal") if journal else None,
         "report": journal.artifacts.get("report") if journal else None,
@@ -207,26 +208,35 @@ def _rows(results: list[tuple[Path, Outcome, Journal | None, str]]) -> list[Any]
 
 def _summary(results: list[tuple[Path, Outcome, Journal | None, str]], planned: int) -> None:
     from chaoskit.progress import OUTCOME_STYLE
-    from chaoskit.report.facts import fmt_ms, fmt_rate
 
     table = Table(title=f"game day: {len(results)} of {planned} experiments run")
-    for col in ("experiment", "outcome", "score", "TTR", "err base→fault", "p95 base→fault", "finding"):
-        table.add_column(col, overflow="fold")
+    for col in ("experiment", "outcome", "score", "TTR", "errors", "p95 ms"):
+        table.add_column(col, no_wrap=col in ("outcome", "score", "errors", "p95 ms"))
+    table.add_column("finding", overflow="fold", ratio=1)
     for r in _rows(results):
-        ttr = f"{r.ttr_s:.3g}s" if r.ttr_s is not None else "-"
         base, fault = r.baseline, r.fault
-        err_rate = f"{fmt_rate(base and base.error_rate)}→{fmt_rate(fault and fault.error_rate)}"
-        p95 = f"{fmt_ms(base and base.p95_ms)}→{fmt_ms(fault and fault.p95_ms)}"
+        errors = f"{_pct(base and base.error_rate)}→{_pct(fault and fault.error_rate)}"
+        p95 = f"{_ms(base and base.p95_ms)}→{_ms(fault and fault.p95_ms)}"
         table.add_row(
             escape(r.name),
             f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome.value}[/]",
             "-" if r.score is None else str(r.score),
-            ttr,
-            err_rate,
+            r.ttr,
+            errors,
             p95,
             escape(r.finding),
         )
-    err.print(table)
+    wide = err if err.is_terminal else Console(stderr=True, width=150)  # logs (CI, files) are read wide
+    wide.print(table)
+    err.print("[dim]errors and p95: before the fault → during it (Locust load); TTR: steady state (load)[/]")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2g}%"
 
 
 def _write_summary_md(results: list[tuple[Path, Outcome, Journal | None, str]], path: Path | None) -> None:

@@ -10,7 +10,7 @@ from html import escape
 
 from chaoskit.report.facts import Facts, Point
 
-WIDTH, LEFT, RIGHT, TOP = 920, 64, 20, 24
+WIDTH, LEFT, RIGHT, TOP = 920, 84, 20, 24
 PANEL_H, GAP, STRIP_ROW = 96, 26, 16
 
 Panel = tuple[str, str, Callable[[Point], float | None], Callable[[float], str], str]
@@ -29,8 +29,19 @@ def _nice_max(value: float) -> float:
     return next(float(m * magnitude) for m in (1, 2, 2.5, 5, 10) if m * magnitude >= value)
 
 
+def _span(facts: Facts) -> tuple[float, float]:
+    """From the first thing worth seeing (load, baseline, a probe) to the end: a load generator's start-up
+    before its first request is left out."""
+    j = facts.journal
+    firsts = [p.started_at for p in j.phases if p.name != "warmup"] + [o.started_at for o in j.observations]
+    if facts.series:
+        firsts.append(facts.series[0].t)
+    t0 = max(facts.start, min(firsts)) if firsts else facts.start
+    return t0, max(facts.end, t0 + 1)
+
+
 def timeline_svg(facts: Facts) -> str:
-    t0, t1 = facts.start, max(facts.end, facts.start + 1)
+    t0, t1 = _span(facts)
     plot_w = WIDTH - LEFT - RIGHT
     probes = sorted({o.probe for o in facts.journal.observations})
     strip_h = STRIP_ROW * max(1, len(probes)) + 8
@@ -86,7 +97,7 @@ def timeline_svg(facts: Facts) -> str:
         cy = y_strip + 4 + STRIP_ROW * row + STRIP_ROW / 2
         parts.append(
             f'<text class="axis" x="{LEFT - 6}" y="{cy + 4:.1f}" text-anchor="end">'
-            f"{escape(name[:9])}<title>{escape(name)}</title></text>"
+            f"{escape(name if len(name) <= 14 else name[:13] + '…')}<title>{escape(name)}</title></text>"
         )
         for obs in facts.journal.observations:
             if obs.probe == name:

@@ -27,12 +27,12 @@ class Window:
     error_rate: float | None = None
     p95_ms: float | None = None
     requests: int | None = None
-    kind: str = "phase"
-    """``phase`` (baseline, method, recovery) or ``fault``."""
+    kind: str = "before"
+    """``before`` (the first fault), ``fault``, or ``after`` (the last revert)."""
 
     @property
     def label(self) -> str:
-        return f"fault: {self.name}" if self.kind == "fault" else self.name
+        return f"during {self.name}" if self.kind == "fault" else self.name
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,20 @@ class Facts:
     faults: list[Window] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
     probes: list[PhaseProbes] = field(default_factory=list)
+
+    @property
+    def load_ttr_s(self) -> float | None:
+        """Seconds from the last revert until the load was healthy again (from the load driver)."""
+        return _num((self.journal.load or {}).get("ttr_s"))
+
+    @property
+    def load_recovery(self) -> str:
+        rec = (self.journal.load or {}).get("recovery")
+        return str(rec.get("reason", "")) if isinstance(rec, dict) else ""
+
+    @property
+    def before(self) -> Window | None:
+        return next((w for w in self.windows if w.kind == "before"), None)
 
     @property
     def start(self) -> float:
@@ -106,19 +120,52 @@ def _from_series(name: str, start: float, end: float, series: list[Point], kind:
     )
 
 
+BEFORE_S = 5.0
+"""How much load before the first fault counts as "before" (the runner's baseline is a single check)."""
+
+
+def _given(load: dict[str, Any] | None, name: str, start: float) -> dict[str, Any] | None:
+    """The load driver's own stats for a window (a list of ``{name, started_at, ...}`` or ``{name: {...}}``)."""
+    given = (load or {}).get("windows")
+    if isinstance(given, dict):
+        found = given.get(name)
+        return found if isinstance(found, dict) else None
+    if isinstance(given, list):
+        for w in given:
+            if isinstance(w, dict) and w.get("name") == name and abs((_num(w.get("started_at")) or 0) - start) < 1:
+                return w
+    return None
+
+
 def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> list[Window]:
-    spans = [
-        (p.name, p.started_at, p.ended_at, "phase")
-        for p in journal.phases
-        if p.name in ("baseline", "method", "recovery")
-    ]
-    spans += [(f.name, f.start, f.end, "fault") for f in faults]
-    given = (journal.load or {}).get("windows")
+    """Load SLIs before the first fault, during each fault, and after the last revert (while load ran).
+
+    The runner's baseline and recovery phases are single steady-state checks, often shorter than one load
+    sample, so the load is judged over these wider windows. A fault window uses the driver's own numbers
+    (exact percentiles from its histograms) when it reports them; the rest come from the per-second series.
+    """
+    if not series:
+        return []
+    load_start, load_end = series[0].t, series[-1].t + 1
+    load = journal.load or {}
+    load_start = _num(load.get("started_at")) or load_start
+    load_end = _num(load.get("ended_at")) or load_end
+    spans: list[tuple[str, float, float, str]] = []
+    if faults:
+        first, last = min(f.start for f in faults), max(f.end for f in faults)
+        # the last seconds before the first fault, past the load's first (start-up) second
+        spans.append(("before the fault", max(load_start + 1, first - BEFORE_S), first, "before"))
+        spans += [(f.name, f.start, f.end, "fault") for f in faults]
+        spans.append(("after the revert", last, load_end, "after"))
+    else:
+        spans.append(("whole run", load_start, load_end, "before"))
     out: list[Window] = []
     for name, start, end, kind in spans:
-        end = end if end is not None else (journal.ended_at or start)
-        stats = (given.get(name) or given.get(f"fault:{name}")) if isinstance(given, dict) else None
-        if isinstance(stats, dict):
+        if end <= start:
+            continue
+        stats = _given(load, f"fault:{name}", start) or _given(load, name, start) if kind == "fault" else None
+        if stats is not None:
+            requests = stats.get("requests")
             out.append(
                 Window(
                     name,
@@ -127,7 +174,7 @@ def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> lis
                     rps=_num(stats.get("rps")),
                     error_rate=_num(stats.get("error_rate")),
                     p95_ms=_num(stats.get("p95_ms")),
-                    requests=int(stats["requests"]) if isinstance(stats.get("requests"), int) else None,
+                    requests=requests if isinstance(requests, int) else None,
                     kind=kind,
                 )
             )
@@ -178,3 +225,10 @@ def fmt_ms(value: float | None) -> str:
 
 def fmt_rps(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def fmt_ttr(journal: Journal) -> str:
+    """Time to recovery: the steady state's (the runner's), and the load's when the driver measured it."""
+    steady = f"{journal.ttr_s:.3g}s" if journal.ttr_s is not None else "-"
+    load = _num((journal.load or {}).get("ttr_s"))
+    return steady + (f" (load {load:.3g}s)" if load is not None else "")

@@ -30,7 +30,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:26px 0 8px;border-bott
 .meta{color:#6b7280;font-size:12px}.reason{margin:8px 0 0}
 .cards{display:flex;gap:12px;margin-top:14px;flex-wrap:wrap}
 .card{border:1px solid #e5e7eb;border-radius:6px;padding:8px 14px;min-width:120px}
-.card b{display:block;font-size:22px}.card span{color:#6b7280;font-size:12px}
+.card b{display:block;font-size:22px}.card span{color:#6b7280;font-size:12px;display:block;max-width:260px}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 8px;
  border-bottom:1px solid #e5e7eb;vertical-align:top}th{color:#374151;background:#f9fafb}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}.miss{color:#b91c1c}.ok{color:#15803d}
@@ -113,6 +113,11 @@ def render_html(journal: Journal) -> str:
     outcome = journal.outcome or Outcome.ERROR
     took = (journal.ended_at or journal.started_at) - journal.started_at
     ttr = f"{journal.ttr_s:.3g}s" if journal.ttr_s is not None else "-"
+    load_ttr = (
+        f"load healthy again after {facts.load_ttr_s:.3g}s"
+        if facts.load_ttr_s is not None
+        else (facts.load_recovery or "")
+    )
     requests = sum(p.rps or 0 for p in facts.series)
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(journal.started_at))
     errors = "".join(
@@ -132,7 +137,8 @@ def render_html(journal: Journal) -> str:
 {f'<p class="meta">{escape(description)}</p>' if description else ""}
 <div class="cards">
 <div class="card" id="score"><b>{"-" if s.value is None else s.value}</b><span>resilience score / 100</span></div>
-<div class="card" id="ttr"><b>{ttr}</b><span>time to recovery</span></div>
+<div class="card" id="ttr"><b>{ttr}</b><span>time to recovery (steady state)</span>
+{f'<span class="sub">{escape(load_ttr)}</span>' if load_ttr else ""}</div>
 <div class="card"><b>{len(journal.faults)}</b><span>fault(s) injected</span></div>
 {f'<div class="card"><b>{int(requests)}</b><span>requests under load</span></div>' if facts.series else ""}
 </div>

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaoskit.model.journal import Journal, Outcome
-from chaoskit.report.facts import Facts, Window, collect, fmt_ms, fmt_rate, fmt_rps
+from chaoskit.report.facts import Facts, Window, collect, fmt_ms, fmt_rate, fmt_rps, fmt_ttr
 from chaoskit.report.score import score
 
 ICONS = {
@@ -27,7 +27,7 @@ class Row:
     name: str
     outcome: Outcome
     score: int | None
-    ttr_s: float | None
+    ttr: str
     baseline: Window | None
     fault: Window | None
     finding: str
@@ -44,21 +44,26 @@ def fault_window(facts: Facts) -> Window | None:
 
 
 def finding(journal: Journal, facts: Facts | None = None) -> str:
+    """One line: what the run found out."""
     facts = facts or collect(journal)
     s = score(facts)
     if journal.outcome == Outcome.PASSED:
-        return "resilient: " + (journal.reason or "steady state held")
-    if s.deductions:
-        return "; ".join(f"{d.what}: {d.why}" for d in s.deductions[:2])
-    return journal.reason
+        lost = ", ".join(f"-{d.points} {d.what}" for d in s.deductions)
+        return "held" + (f" ({lost})" if lost else "")
+    missed = next((o for o in journal.observations if o.ok is False and o.phase != "baseline"), None)
+    if journal.outcome == Outcome.DEVIATED and missed is not None:
+        first = f"{missed.probe} ({missed.phase}): {missed.reason}"
+    else:
+        first = (journal.reason or "").split("; ")[0]
+    return first if len(first) <= 160 else first[:157] + "..."
 
 
 def row(name: str, journal: Journal | None, outcome: Outcome, reason: str = "") -> Row:
     if journal is None:
-        return Row(name, outcome, None, None, None, None, reason)
+        return Row(name, outcome, None, "-", None, None, reason)
     facts = collect(journal)
-    base = next((w for w in facts.windows if w.name == "baseline"), None)
-    return Row(name, outcome, score(facts).value, journal.ttr_s, base, fault_window(facts), finding(journal, facts))
+    base = facts.before
+    return Row(name, outcome, score(facts).value, fmt_ttr(journal), base, fault_window(facts), finding(journal, facts))
 
 
 def _sli(w: Window | None) -> str:
@@ -69,14 +74,13 @@ def _sli(w: Window | None) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     lines = [
-        "| experiment | outcome | score | TTR | baseline | during fault | finding |",
+        "| experiment | outcome | score | TTR | before the fault | during the fault | finding |",
         "|---|---|---:|---:|---|---|---|",
     ]
     for r in rows:
-        ttr = f"{r.ttr_s:.3g}s" if r.ttr_s is not None else "-"
         lines.append(
             f"| {_cell(r.name)} | {ICONS[r.outcome]} {r.outcome.value} | {'-' if r.score is None else r.score} | "
-            f"{ttr} | {_sli(r.baseline)} | {_sli(r.fault)} | {_cell(r.finding)} |"
+            f"{r.ttr} | {_sli(r.baseline)} | {_sli(r.fault)} | {_cell(r.finding)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -3,9 +3,9 @@
 =====================================  ============================================================
 what                                   points lost
 =====================================  ============================================================
-steady state missed during the fault   up to 30, in proportion to the failed continuous checks
+steady state missed during the fault   up to 40, in proportion to the failed checks during the method
 not recovered within recovery.within   30
-slow recovery                          up to 10: TTR as a share of recovery.within
+slow recovery                          up to 10: TTR (steady state or load, the longer) / recovery.within
 errors under load during faults        up to 25: the fault windows' error rate (25 at >= 10 %)
 latency under load during faults       up to 15: fault-window p95 over the baseline's (15 at >= 5x)
 a revert or the run itself failed      the score is 0 (nothing to judge, or something left behind)
@@ -56,7 +56,7 @@ def score(facts: Facts) -> Score:
     during = [o for o in j.observations if o.phase == "method" and o.ok is not None]
     missed = [o for o in during if o.ok is False]
     if missed:
-        pts = max(1, round(30 * len(missed) / len(during)))
+        pts = max(1, round(40 * len(missed) / len(during)))
         example = f"{missed[0].probe}: {missed[0].reason}"
         out.append(
             Deduction(
@@ -68,10 +68,15 @@ def score(facts: Facts) -> Score:
     within = j.experiment.get("recovery", {}).get("within", 30.0) if isinstance(j.experiment, dict) else 30.0
     if j.phase("recovery") is not None and j.ttr_s is None:
         out.append(Deduction(30, "not recovered", f"the steady state did not hold again within {within:g}s"))
-    elif j.ttr_s is not None and isinstance(within, int | float) and within > 0 and j.ttr_s > 0:
-        pts = min(10, round(10 * j.ttr_s / within))
+    elif j.ttr_s is not None and isinstance(within, int | float) and within > 0:
+        ttr, what = j.ttr_s, "the steady state"
+        if facts.load_ttr_s is not None and facts.load_ttr_s > ttr:
+            ttr, what = facts.load_ttr_s, "the load"
+        pts = min(10, round(10 * ttr / within))
         if pts:
-            out.append(Deduction(pts, "slow recovery", f"TTR {j.ttr_s:.3g}s of the {within:g}s allowed"))
+            out.append(
+                Deduction(pts, "slow recovery", f"{what} took {ttr:.3g}s to recover, of the {within:g}s allowed")
+            )
     faults = _fault_load(facts)
     if faults:
         requests = sum(w.requests or 0 for w in faults)
@@ -86,7 +91,7 @@ def score(facts: Facts) -> Score:
                     f"{rate * 100:.1f}% of {requests} requests failed during the fault window(s)",
                 )
             )
-        base = next((w for w in facts.windows if w.kind == "phase" and w.name == "baseline" and w.p95_ms), None)
+        base = facts.before
         worst = max((w.p95_ms for w in faults if w.p95_ms is not None), default=None)
         if base is not None and base.p95_ms and worst is not None and worst > 1.5 * base.p95_ms:
             ratio = worst / base.p95_ms
@@ -96,7 +101,7 @@ def score(facts: Facts) -> Score:
                     Deduction(
                         pts,
                         "slower under load",
-                        f"p95 {worst:.0f} ms during the fault vs {base.p95_ms:.0f} ms at baseline ({ratio:.1f}x)",
+                        f"p95 {worst:.0f} ms during the fault vs {base.p95_ms:.0f} ms before it ({ratio:.1f}x)",
                     )
                 )
     if j.outcome == Outcome.DEVIATED and not out:

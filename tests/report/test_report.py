@@ -11,7 +11,7 @@ from chaoskit.report.facts import collect
 from chaoskit.report.markdown import gameday_markdown, row
 from chaoskit.report.score import score
 
-from .journals import loaded_journal
+from .journals import T0, loaded_journal
 
 
 def _svg(html: str) -> ET.Element:
@@ -22,9 +22,11 @@ def _svg(html: str) -> ET.Element:
 def test_windows_weigh_each_second_by_its_overlap() -> None:
     facts = collect(loaded_journal(fault_error_rate=0.2, fault_p95_ms=1500))
     windows = {w.label: w for w in facts.windows}
-    assert set(windows) == {"baseline", "method", "recovery", "fault: slow payments"}
-    base, fault = windows["baseline"], windows["fault: slow payments"]
+    assert list(windows) == ["before the fault", "during slow payments", "after the revert"]
+    base, fault, after = windows["before the fault"], windows["during slow payments"], windows["after the revert"]
+    assert (base.start, base.end) == (T0 + 5, T0 + 10)  # the last 5 s before the fault
     assert base.rps == 20 and base.error_rate == 0 and base.p95_ms == 40
+    assert (after.start, after.end, after.requests) == (T0 + 20.5, T0 + 30, 190)
     # the fault holds 10.0-20.5 s: ten faulty seconds and half a healthy one
     assert fault.requests == 210
     assert fault.error_rate is not None and abs(fault.error_rate - 40 / 210) < 1e-9  # 4 failures/s for 10 s
@@ -35,12 +37,12 @@ def test_score_explains_every_lost_point() -> None:
     s = score(collect(loaded_journal()))
     lost = {d.what: d.points for d in s.deductions}
     assert lost == {
-        "steady state missed during the fault": 25,  # 11 of 13 continuous checks in the method
+        "steady state missed during the fault": 34,  # 11 of 13 checks in the method
         "slow recovery": 1,  # 2 s of the 20 s allowed
         "errors under load": 25,  # 19 % >= 10 %: all 25
         "slower under load": 15,  # 1500 ms vs 40 ms: capped
     }
-    assert s.value == 100 - 66
+    assert s.value == 100 - 75
     assert all(d.why for d in s.deductions)
 
 
@@ -60,12 +62,28 @@ def test_no_score_without_a_baseline() -> None:
     assert s.value is None and "nothing was injected" in s.note
 
 
-def test_the_drivers_own_windows_win_over_computed_ones() -> None:
+def test_the_drivers_own_fault_windows_win_over_computed_ones() -> None:
     j = loaded_journal()
     assert j.load is not None
-    j.load["windows"] = {"baseline": {"rps": 19.5, "error_rate": 0.001, "p95_ms": 41.0, "requests": 98}}
-    base = next(w for w in collect(j).windows if w.name == "baseline")
-    assert (base.rps, base.error_rate, base.p95_ms, base.requests) == (19.5, 0.001, 41.0, 98)
+    j.load["windows"] = [  # the locust driver's shape: a list, fault windows named "fault:<name>"
+        {"name": "baseline", "started_at": T0 + 3, "ended_at": T0 + 8, "rps": 1.0, "requests": 5},
+        {
+            "name": "fault:slow payments",
+            "started_at": T0 + 10,
+            "ended_at": T0 + 20.5,
+            "requests": 208,
+            "failures": 40,
+            "error_rate": 0.1923,
+            "rps": 19.8,
+            "p50_ms": 20.0,
+            "p95_ms": 1510.0,
+            "p99_ms": 1600.0,
+        },
+    ]
+    windows = collect(j).windows
+    fault = next(w for w in windows if w.kind == "fault")
+    assert (fault.rps, fault.error_rate, fault.p95_ms, fault.requests) == (19.8, 0.1923, 1510.0, 208)
+    assert next(w for w in windows if w.kind == "before").rps == 20  # computed: the driver has no such window
 
 
 def test_html_is_self_contained_and_marks_fault_windows(tmp_path: Path) -> None:
@@ -84,7 +102,7 @@ def test_html_is_self_contained_and_marks_fault_windows(tmp_path: Path) -> None:
     assert len(svg.findall(f".//{ns}polyline")) == 3
     misses = [c for c in svg.iter(f"{ns}circle") if "miss" in (c.get("class") or "")]
     assert len(misses) == 11
-    assert 'id="score"><b>34</b>' in html and "deviated" in html
+    assert 'id="score"><b>25</b>' in html and "deviated" in html
 
 
 def test_html_escapes_what_it_shows() -> None:
@@ -97,8 +115,9 @@ def test_markdown_summary_rows() -> None:
     j = loaded_journal()
     md = run_markdown(j)
     assert md.startswith("### ⚠️ Shop: slow payments: deviated")
-    assert "| Shop: slow payments | ⚠️ deviated | 34 | 2s |" in md
-    assert "20.0 rps, 0.0% err, p95 40 ms" in md  # baseline
+    assert "| Shop: slow payments | ⚠️ deviated | 25 | 2s |" in md
+    assert "20.0 rps, 0.0% err, p95 40 ms" in md  # before the fault
+    assert "checkout (method): latency_ms 1523 > max 800 |" in md  # the finding
     text = gameday_markdown([row("a", j, Outcome.DEVIATED), row("b", None, Outcome.INVALID, "2 problems")])
     assert "2 experiment(s): 1 deviated, 1 invalid" in text
     assert "| b | ❌ invalid | - | - | - | - | 2 problems |" in text

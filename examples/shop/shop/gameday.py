@@ -39,7 +39,9 @@ def _chaoskit() -> str:
     return str(beside) if beside.exists() else (shutil.which("chaoskit") or "chaoskit")
 
 
-def run_gameday(out: Path, fault_duration: str, users: int, experiments: Path = EXPERIMENTS) -> int:
+def run_gameday(
+    out: Path, fault_duration: str, users: int, observe_recovery: str = "5s", experiments: Path = EXPERIMENTS
+) -> int:
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     shop = Shop(out / "shop")
@@ -78,6 +80,8 @@ def run_gameday(out: Path, fault_duration: str, users: int, experiments: Path = 
             f"fault_duration={fault_duration}",
             "--var",
             f"users={users}",
+            "--var",
+            f"observe_recovery={observe_recovery}",
         ]
         print(f"> {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
         child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, **shop.env()})
@@ -140,8 +144,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("gameday-runs") / time.strftime("%Y%m%d-%H%M%S"))
     parser.add_argument("--fault-duration", default=os.environ.get("GAMEDAY_FAULT_DURATION", "10s"))
     parser.add_argument("--users", type=int, default=int(os.environ.get("GAMEDAY_USERS", "8")))
+    parser.add_argument(
+        "--observe-recovery",
+        default=os.environ.get("GAMEDAY_OBSERVE_RECOVERY", "5s"),
+        help="load keeps running this long after each revert (the load's time to recovery)",
+    )
     args = parser.parse_args(argv)
-    sys.exit(run_gameday(args.out, args.fault_duration, args.users))
+    sys.exit(run_gameday(args.out, args.fault_duration, args.users, args.observe_recovery))
 
 
 if __name__ == "__main__":
