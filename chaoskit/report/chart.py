@@ -10,7 +10,7 @@ from html import escape
 
 from chaoskit.report.facts import Facts, Point
 
-WIDTH, LEFT, RIGHT, TOP = 920, 84, 20, 24
+WIDTH, LEFT, RIGHT, LANE = 920, 84, 20, 13
 PANEL_H, GAP, STRIP_ROW = 96, 26, 16
 
 Panel = tuple[str, str, Callable[[Point], float | None], Callable[[float], str], str]
@@ -27,6 +27,19 @@ def _nice_max(value: float) -> float:
         return 1.0
     magnitude = 10.0 ** math.floor(math.log10(value))
     return next(float(m * magnitude) for m in (1, 2, 2.5, 5, 10) if m * magnitude >= value)
+
+
+def _label_lanes(labels: list[tuple[float, str]]) -> list[int]:
+    """A row for each fault label so that labels of overlapping faults do not overwrite each other."""
+    ends: list[float] = []  # per lane: where its last label ends (x)
+    lanes = []
+    for x0, text in labels:
+        lane = next((i for i, end in enumerate(ends) if end < x0), len(ends))
+        if lane == len(ends):
+            ends.append(0.0)
+        ends[lane] = x0 + 8 + 6.2 * len(text)
+        lanes.append(lane)
+    return lanes
 
 
 def _span(facts: Facts) -> tuple[float, float]:
@@ -46,10 +59,13 @@ def timeline_svg(facts: Facts) -> str:
     probes = sorted({o.probe for o in facts.journal.observations})
     strip_h = STRIP_ROW * max(1, len(probes)) + 8
     panels = PANELS if facts.series else PANELS[:1]  # without load data: one panel that says so
-    height = TOP + len(panels) * (PANEL_H + GAP) + strip_h + 40
 
     def x(t: float) -> float:
         return LEFT + (min(max(t, t0), t1) - t0) / (t1 - t0) * plot_w
+
+    lanes = _label_lanes([(x(f.start), f.name) for f in facts.faults])
+    top = 12 + LANE * max(1, max(lanes, default=0) + 1)  # room for the fault labels
+    height = top + len(panels) * (PANEL_H + GAP) + strip_h + 40
 
     parts = [
         f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
@@ -59,29 +75,29 @@ def timeline_svg(facts: Facts) -> str:
     for i, f in enumerate(facts.faults):
         x0, x1 = x(f.start), x(f.end)
         parts.append(
-            f'<rect class="fault-window" id="fault-window-{i}" x="{x0:.1f}" y="{TOP - 14}" '
-            f'width="{max(x1 - x0, 2):.1f}" height="{bottom - TOP + 14}"><title>{escape(f.name)}: '
+            f'<rect class="fault-window" id="fault-window-{i}" x="{x0:.1f}" y="{top - 4}" '
+            f'width="{max(x1 - x0, 2):.1f}" height="{bottom - top + 4}"><title>{escape(f.name)}: '
             f"{f.start - t0:.1f}s to {f.end - t0:.1f}s</title></rect>"
-            f'<text class="fault-label" x="{x0 + 4:.1f}" y="{TOP - 3}">{escape(f.name)}</text>'
+            f'<text class="fault-label" x="{x0 + 4:.1f}" y="{top - 7 - LANE * lanes[i]}">{escape(f.name)}</text>'
         )
     shown = [p for p in facts.journal.phases if p.name in ("baseline", "method", "recovery")]
     for k, phase in enumerate(shown):
         px = x(phase.started_at)
         parts.append(
-            f'<line class="phase-line" x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{bottom + 2 + 11 * (k % 2)}"/>'
+            f'<line class="phase-line" x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{bottom + 2 + 11 * (k % 2)}"/>'
             f'<text class="phase-label" x="{px + 3:.1f}" y="{bottom + 11 + 11 * (k % 2)}">{escape(phase.name)}</text>'
         )
     for n, (pid, title, get, fmt, color) in enumerate(panels):
-        y0 = TOP + n * (PANEL_H + GAP)
+        y0 = top + n * (PANEL_H + GAP)
         values = [(p.t, v) for p in facts.series if (v := get(p)) is not None]
-        top = _nice_max(max((v for _, v in values), default=0.0))
+        y_max = _nice_max(max((v for _, v in values), default=0.0))
         parts.append(f'<g id="{pid}" class="panel">')
         parts.append(f'<rect class="frame" x="{LEFT}" y="{y0}" width="{plot_w}" height="{PANEL_H}"/>')
         parts.append(f'<text class="panel-title" x="{LEFT + 6}" y="{y0 + 13}">{escape(title)}</text>')
-        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y0 + 10}" text-anchor="end">{escape(fmt(top))}</text>')
+        parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y0 + 10}" text-anchor="end">{escape(fmt(y_max))}</text>')
         parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y0 + PANEL_H}" text-anchor="end">{escape(fmt(0))}</text>')
         if values:
-            pts = " ".join(f"{x(t + 0.5):.1f},{y0 + PANEL_H - v / top * (PANEL_H - 4):.1f}" for t, v in values)
+            pts = " ".join(f"{x(t + 0.5):.1f},{y0 + PANEL_H - v / y_max * (PANEL_H - 4):.1f}" for t, v in values)
             parts.append(f'<polyline class="series" points="{pts}" stroke="{color}"/>')
         else:
             parts.append(
@@ -89,7 +105,7 @@ def timeline_svg(facts: Facts) -> str:
                 "no load data in this run</text>"
             )
         parts.append("</g>")
-    y_strip = TOP + len(panels) * (PANEL_H + GAP)
+    y_strip = top + len(panels) * (PANEL_H + GAP)
     parts.append(
         f'<g id="probe-strip"><rect class="frame" x="{LEFT}" y="{y_strip}" width="{plot_w}" height="{strip_h}"/>'
     )
