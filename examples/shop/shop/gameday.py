@@ -97,6 +97,8 @@ def run_gameday(
         return _judge(verdicts, out, summary_md, Path(info.spans_dir))
     except KeyboardInterrupt:
         if child is not None:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)  # a terminal's Ctrl-C has reached it already; `kill -INT` has not
             try:
                 child.wait(timeout=60)  # let chaoskit finish its reverts
             except subprocess.TimeoutExpired:
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         help="load keeps running this long after each revert (the load's time to recovery)",
     )
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even if started with SIGINT ignored
     sys.exit(run_gameday(args.out, args.fault_duration, args.users, args.observe_recovery))
 
 

@@ -127,7 +127,13 @@ class Shop:
         self._logs.append(log)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": os.environ.get("TOXIPROXY_LOG_LEVEL", "warn")}
         proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_launcher
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_launcher,
         )
         self.procs.append((name, proc))
         return proc
