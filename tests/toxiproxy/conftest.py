@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from chaoskit_toxiproxy import ToxiproxyClient, ToxiproxyServer
 from toxinet import EchoServer
 
 from chaoskit.errors import PluginError
-from chaoskit_toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 
 @pytest.fixture(scope="session")
@@ -36,4 +36,3 @@ def echo() -> Iterator[EchoServer]:
     server = EchoServer.start()
     yield server
     server.stop()
-

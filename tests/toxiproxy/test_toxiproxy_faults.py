@@ -7,9 +7,6 @@ import time
 from typing import Any
 
 import pytest
-from toxinet import EchoServer, connect, echo_all, make_ctx, median_rtt_ms, time_to_close
-
-from chaoskit.plugin import Context, Fault
 from chaoskit_toxiproxy import ToxiproxyClient
 from chaoskit_toxiproxy.faults import (
     BandwidthFault,
@@ -22,6 +19,9 @@ from chaoskit_toxiproxy.faults import (
     TimeoutFault,
 )
 from chaoskit_toxiproxy.server import free_port
+from toxinet import EchoServer, connect, echo_all, make_ctx, median_rtt_ms, time_to_close
+
+from chaoskit.plugin import Context, Fault
 
 
 @pytest.fixture
@@ -94,16 +94,15 @@ def test_down_leaves_a_proxy_that_was_already_disabled(toxiproxy: ToxiproxyClien
 def test_reset_peer_resets_the_connection(toxiproxy: ToxiproxyClient, proxy: int) -> None:
     ctx = make_ctx(toxiproxy.url)
     info = inject(ResetPeerFault(), {"proxy": "dep", "timeout_ms": 0}, ctx)
-    with connect(proxy) as sock:
-        with pytest.raises(ConnectionResetError):
-            sock.sendall(b"hello")
-            for _ in range(10):  # the RST arrives as a reset on recv (or on a later send)
-                if not sock.recv(1024):
-                    break
-                sock.sendall(b"again")
-            time.sleep(0.2)
-            sock.sendall(b"after the reset")
-            sock.recv(1024)
+    with connect(proxy) as sock, pytest.raises(ConnectionResetError):
+        sock.sendall(b"hello")
+        for _ in range(10):  # the RST arrives as a reset on recv (or on a later send)
+            if not sock.recv(1024):
+                break
+            sock.sendall(b"again")
+        time.sleep(0.2)
+        sock.sendall(b"after the reset")
+        sock.recv(1024)
     ResetPeerFault().revert(info, ctx)
     assert_clean(toxiproxy, proxy)
 

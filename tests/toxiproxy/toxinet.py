@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
 import time
 from dataclasses import dataclass
 
-from chaoskit.plugin import Context
 from chaoskit_toxiproxy import ToxiproxySection
 
+from chaoskit.plugin import Context
 
 CLOSE = b"<close>"
 
@@ -109,10 +110,8 @@ def echo_all(port: int, size: int, timeout: float = 30.0) -> tuple[bytes, float,
     with connect(port, timeout) as sock:
 
         def send() -> None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.sendall(payload)
-            except OSError:
-                pass
 
         start = time.perf_counter()
         sender = threading.Thread(target=send, daemon=True)

@@ -266,4 +266,3 @@ class DownFault(Fault[ProxyParams]):
     def describe(self, info: dict[str, Any]) -> str:
         state = "" if info.get("was_enabled", True) else " (already disabled: nothing to do)"
         return f"disable proxy {info['proxy']} ({info['where']}) at {info['url']}{state}"
-
