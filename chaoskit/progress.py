@@ -122,6 +122,8 @@ class LiveProgress:
 
 def verdict_line(journal: Journal) -> str:
     outcome = journal.outcome or Outcome.ERROR
+    if journal.dry_run and outcome == Outcome.PASSED:
+        return f"[bold cyan]DRY RUN OK[/] (exit 0) — {escape(journal.reason)}"
     ttr = f" · TTR {journal.ttr_s:.3g}s" if journal.ttr_s is not None else ""
     return (
         f"[{OUTCOME_STYLE[outcome]}]{outcome.value.upper()}[/] (exit {outcome.exit_code}){ttr} — "
