@@ -77,7 +77,8 @@ class LiveProgress:
 
     @hookimpl
     def chaoskit_fault_injected(self, journal: Journal, fault: FaultRecord) -> None:
-        self._print(f"  [bold red]⚡ injected[/] {escape(fault.name)} [dim]({escape(fault.plugin)})[/]")
+        target = f": {escape(fault.target)}" if fault.target else ""
+        self._print(f"  [bold red]⚡ injected[/] {escape(fault.name)} [dim]({escape(fault.plugin)}){target}[/]")
 
     @hookimpl
     def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
