@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from chaoskit_toxiproxy import ToxiproxyClient, ToxiproxyServer
-from toxinet import EchoServer
 
 from chaoskit.errors import PluginError
+from tests.toxiproxy.toxinet import EchoServer
 
 
 @pytest.fixture(scope="session")

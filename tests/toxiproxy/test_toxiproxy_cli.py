@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +16,10 @@ import pytest
 import yaml
 from chaoskit_toxiproxy import ToxiproxyClient
 from chaoskit_toxiproxy.server import free_port
-from toxinet import EchoServer, median_rtt_ms
 
-CHAOSKIT = str(Path(sys.executable).with_name("chaoskit"))
+from tests.conftest import CHAOSKIT
+from tests.toxiproxy.toxinet import EchoServer, median_rtt_ms
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 

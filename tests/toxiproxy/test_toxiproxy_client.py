@@ -16,9 +16,9 @@ from chaoskit_toxiproxy import (
 from chaoskit_toxiproxy.faults import LatencyFault
 from chaoskit_toxiproxy.probes import ProxyProbe, ToxicsProbe
 from chaoskit_toxiproxy.server import free_port
-from toxinet import EchoServer, make_ctx
 
 from chaoskit.errors import PluginError
+from tests.toxiproxy.toxinet import EchoServer, make_ctx
 
 
 def test_version_and_proxies(toxiproxy: ToxiproxyClient, echo: EchoServer) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from chaoskit_toxiproxy import ToxiproxyClient
 from chaoskit_toxiproxy.server import free_port
-from toxinet import EchoServer
 
 from chaoskit.loader import load_experiment
+from tests.toxiproxy.toxinet import EchoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ["dependency-latency.yaml", "dependency-outage.yaml"]

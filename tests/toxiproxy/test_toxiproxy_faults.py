@@ -19,9 +19,9 @@ from chaoskit_toxiproxy.faults import (
     TimeoutFault,
 )
 from chaoskit_toxiproxy.server import free_port
-from toxinet import EchoServer, connect, echo_all, make_ctx, median_rtt_ms, time_to_close
 
 from chaoskit.plugin import Context, Fault
+from tests.toxiproxy.toxinet import EchoServer, connect, echo_all, make_ctx, median_rtt_ms, time_to_close
 
 
 @pytest.fixture
