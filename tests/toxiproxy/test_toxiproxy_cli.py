@@ -23,7 +23,9 @@ from tests.toxiproxy.toxinet import EchoServer, median_rtt_ms
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def experiment(url: str, made: int, pre: int, echo: EchoServer, hold: str = "30s") -> dict[str, Any]:
+def experiment(
+    url: str, made: int, pre: int, echo: EchoServer, hold: str = "30s", max_duration: str = "2m"
+) -> dict[str, Any]:
     return {
         "title": "toxiproxy end to end",
         "toxiproxy": {
@@ -46,7 +48,7 @@ def experiment(url: str, made: int, pre: int, echo: EchoServer, hold: str = "30s
             {"fault": "toxiproxy.down", "with": {"proxy": "pre"}, "duration": hold},
         ],
         "recovery": {"within": "10s", "interval": "250ms"},
-        "safety": {"max_duration": "2m"},
+        "safety": {"max_duration": max_duration},
     }
 
 
@@ -54,11 +56,11 @@ def experiment(url: str, made: int, pre: int, echo: EchoServer, hold: str = "30s
 def setup(tmp_path: Path, toxiproxy: ToxiproxyClient, echo: EchoServer) -> Callable[..., tuple[Path, int, int]]:
     """Write the experiment; 'pre' exists before the run (created here), 'made' does not."""
 
-    def make(hold: str = "30s") -> tuple[Path, int, int]:
+    def make(hold: str = "30s", max_duration: str = "2m") -> tuple[Path, int, int]:
         made, pre = free_port(), free_port()
         toxiproxy.create_proxy("pre", f"127.0.0.1:{pre}", echo.address)
         path = tmp_path / "exp.yaml"
-        path.write_text(yaml.safe_dump(experiment(toxiproxy.url, made, pre, echo, hold)))
+        path.write_text(yaml.safe_dump(experiment(toxiproxy.url, made, pre, echo, hold, max_duration)))
         return path, made, pre
 
     return make
@@ -120,18 +122,36 @@ def test_a_passing_run_creates_and_removes_its_proxies(
     assert ledgers(isolated_state) == []
 
 
-def test_sigterm_mid_fault_reverts_everything(
-    setup: Callable[..., tuple[Path, int, int]], toxiproxy: ToxiproxyClient, isolated_state: Path
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_mid_fault_reverts_everything(
+    sig: signal.Signals,
+    setup: Callable[..., tuple[Path, int, int]],
+    toxiproxy: ToxiproxyClient,
+    isolated_state: Path,
 ) -> None:
     path, _, pre = setup()
     proc = start_run(path)
     wait_for_faults(toxiproxy, proc)
     assert len(ledgers(isolated_state)) == 2  # the run's ledger and the proxies' one
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     journal = journal_of(path)
     assert journal["outcome"] == "interrupted"
+    assert_left_as_before(toxiproxy, pre)
+    assert ledgers(isolated_state) == []
+
+
+def test_max_duration_mid_fault_aborts_and_reverts_everything(
+    setup: Callable[..., tuple[Path, int, int]], toxiproxy: ToxiproxyClient, isolated_state: Path
+) -> None:
+    path, _, pre = setup(max_duration="4s")
+    proc = start_run(path)
+    wait_for_faults(toxiproxy, proc)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 3, stderr
+    journal = journal_of(path)
+    assert journal["outcome"] == "aborted" and "max_duration" in journal["reason"]
     assert_left_as_before(toxiproxy, pre)
     assert ledgers(isolated_state) == []
 

@@ -120,3 +120,27 @@ def test_a_proxy_that_cannot_be_created_is_reported(
     assert any(f"its listen address {listen} is already in use" in e for e in errors), errors
     assert any("declared under `toxiproxy: proxies:` but does not exist" in e for e in errors), errors
     assert toxiproxy.proxies() == {}
+
+
+def test_a_deviating_run_still_reverts_and_removes_its_proxy(
+    toxiproxy: ToxiproxyClient, echo: EchoServer, tmp_path: Path, isolated_state: Path
+) -> None:
+    port = free_port()
+    doc = {
+        "title": "outage deviates",
+        "toxiproxy": {
+            "url": toxiproxy.url,
+            "proxies": [{"name": "db", "listen": f"127.0.0.1:{port}", "upstream": echo.address}],
+        },
+        "steady_state": {
+            "strategy": "continuous",
+            "frequency": "100ms",
+            "probes": [{"probe": "tcp", "with": {"port": port, "timeout": "1s"}, "expect": {"equals": True}}],
+        },
+        "method": [{"fault": "toxiproxy.down", "with": {"proxy": "db"}, "duration": "1s"}],
+        "recovery": {"within": "5s", "interval": "100ms"},
+    }
+    outcome, errors = run(doc, tmp_path)
+    assert (outcome, errors) == (Outcome.DEVIATED, [])
+    assert toxiproxy.proxies() == {}
+    assert not list((isolated_state / "ledger").glob("*.json"))
