@@ -59,7 +59,7 @@ go_build() {
     rmdir "$tmp"
     echo "$version" >"${BIN_DIR}/.${group}.version"
     log "built ${group} in $((SECONDS - t0))s"
-    ls -l "$BIN_DIR" >&2
+    BUILT_SOMETHING=1
 }
 
 build_kubernetes() {
@@ -135,6 +135,8 @@ build_kwok() {
     mv -f "${BIN_DIR}/kwok-stages.yaml.tmp" "${BIN_DIR}/kwok-stages.yaml"
 }
 
+BUILT_SOMETHING=0
+
 cmd_build() {
     [[ -x "$GO" ]] || die "go not found (set GO=/path/to/go)"
     mkdir -p "$BIN_DIR"
@@ -147,6 +149,7 @@ cmd_build() {
     build_kwok
     build_kubernetes
     log "all binaries in ${BIN_DIR} ($((SECONDS - t0))s)"
+    if ((BUILT_SOMETHING)); then ls -l "$BIN_DIR" >&2; fi
 }
 
 # ---- run ---------------------------------------------------------------------------------------------------
