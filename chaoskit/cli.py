@@ -142,7 +142,7 @@ def run(
             if not quiet:
                 err.print(verdict_line(journal), highlight=False)
                 for fault in journal.faults if dry_run else []:
-                    err.print(f"  would inject {escape(fault.name)}: {escape(json.dumps(fault.revert_info))}")
+                    err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
                 for kind in ("journal", "trace", "report"):
                     if journal.artifacts.get(kind):
                         err.print(f"  {kind}: {journal.artifacts[kind]}", highlight=False)
