@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-Route = Callable[["Handler", dict[str, Any] | None], tuple[int, Any]]
+Route = Callable[["Handler", Any], tuple[int, Any]]
 
 
 class Server(ThreadingHTTPServer):

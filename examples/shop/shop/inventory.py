@@ -30,11 +30,7 @@ def make_handler(replica: str, telemetry: Telemetry) -> type[Handler]:
         return 200, {"replica": replica, "items": items}
 
     routes = {("GET", "/health"): health, ("GET", "/stock"): all_stock}
-    return type(
-        "InventoryHandler",
-        (Handler,),
-        {"routes": routes, "on_request": staticmethod(telemetry.wrap_request(lambda h: f"GET {h.path}"))},
-    )
+    return telemetry.handler("InventoryHandler", routes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,11 +25,7 @@ def make_handler(telemetry: Telemetry) -> type[Handler]:
         return 200, {"charge_id": f"ch_{next(ids):06d}", "amount_cents": body["amount_cents"], "status": "captured"}
 
     routes = {("GET", "/health"): health, ("POST", "/charge"): charge}
-    return type(
-        "PaymentsHandler",
-        (Handler,),
-        {"routes": routes, "on_request": staticmethod(telemetry.wrap_request(lambda h: f"{h.command} {h.path}"))},
-    )
+    return telemetry.handler("PaymentsHandler", routes)
 
 
 def main(argv: list[str] | None = None) -> None:

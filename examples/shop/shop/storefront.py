@@ -135,11 +135,7 @@ def make_handler(inventory: InventoryClient, payments_url: str, telemetry: Telem
         ("POST", "/checkout"): checkout,
         ("GET", "/stats"): stats_route,
     }
-    return type(
-        "StorefrontHandler",
-        (Handler,),
-        {"routes": routes, "on_request": staticmethod(telemetry.wrap_request(lambda h: f"{h.command} {h.path}"))},
-    )
+    return telemetry.handler("StorefrontHandler", routes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -20,6 +21,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from shop.httpkit import Handler, Route
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -77,18 +80,20 @@ class Telemetry:
                 span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)[:200]))
                 raise
 
-    def wrap_request(self, route_name: Callable[[Any], str]) -> Callable[[Any, Callable[[], tuple[int, Any]]], Any]:
-        """An ``on_request`` for :class:`shop.httpkit.Handler`: every request in a server span."""
+    def handler(self, name: str, routes: Mapping[tuple[str, str], Route]) -> type[Handler]:
+        """A :class:`shop.httpkit.Handler` class serving ``routes``, every request in a server span."""
 
-        def on_request(handler: Any, handle: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
-            with self.server_span(route_name(handler), handler.headers) as span:
+        def on_request(handler: Handler, handle: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+            with self.server_span(
+                f"{handler.command} {urlsplit(handler.path).path}", dict(handler.headers.items())
+            ) as span:
                 status, payload = handle()
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(trace.Status(trace.StatusCode.ERROR, f"HTTP {status}"))
                 return status, payload
 
-        return on_request
+        return type(name, (Handler,), {"routes": dict(routes), "on_request": staticmethod(on_request)})
 
     def shutdown(self) -> None:
         self.provider.shutdown()
