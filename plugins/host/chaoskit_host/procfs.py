@@ -124,11 +124,13 @@ def reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def wait_gone(pid: int, starttime: int, timeout: float) -> bool:
-    """Wait until the process has exited (a zombie counts as exited). True if gone in time."""
+def wait_gone(pid: int, starttime: int, timeout: float, reap_child: bool = False) -> bool:
+    """Wait until the process has exited (a zombie counts as exited). True if gone in time.
+    ``reap_child``: also collect it if it is our own child (only for processes this plugin started)."""
     end = time.monotonic() + timeout
     while True:
-        reap(pid)
+        if reap_child:
+            reap(pid)
         proc = same_process(pid, starttime)
         if proc is None or not proc.alive:
             return True

@@ -92,7 +92,7 @@ def kill_workers(recorded: list[dict[str, int]], token: str, timeout: float = 10
     idents |= {(p.pid, p.starttime) for p in procfs.iter_procs() if is_worker(p, token) and p.alive}
     for pid, start in idents:
         procfs.signal_identity(pid, start, signal.SIGKILL)
-    left = [pid for pid, start in idents if not procfs.wait_gone(pid, start, timeout)]
+    left = [pid for pid, start in idents if not procfs.wait_gone(pid, start, timeout, reap_child=True)]
     for pid, _ in idents:
         with _children_lock:
             child = _children.pop(pid, None)
