@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "server.py"
 

@@ -9,14 +9,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from host_helpers import SERVER, ServerProcess, Sleepers, free_port, proc_state, serving, wait_for
-
-from chaoskit.errors import PluginError
-from chaoskit.plugin import Context
 from chaoskit_host import procfs
 from chaoskit_host.probes import PortParams, PortProbe, ProcessCountProbe
 from chaoskit_host.signals import KillFault, KillParams, PauseFault, PauseParams
 from chaoskit_host.targets import Selector
+from host_helpers import SERVER, ServerProcess, Sleepers, free_port, proc_state, serving, wait_for
+
+from chaoskit.errors import PluginError
+from chaoskit.plugin import Context
 
 
 def count(selector: Selector) -> int:

@@ -6,14 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from chaoskit_host import procfs
+from chaoskit_host.signals import KillParams, PauseFault, PauseParams
+from chaoskit_host.targets import TargetParams, resolve
 from host_helpers import ServerProcess, Sleepers, proc_state
 from pydantic import ValidationError
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
-from chaoskit_host import procfs
-from chaoskit_host.signals import KillParams, PauseFault, PauseParams
-from chaoskit_host.targets import TargetParams, resolve
 
 
 def pids(info: dict[str, object]) -> list[int]:
@@ -62,7 +62,7 @@ def test_no_match_is_an_error_that_says_what_was_searched(tmp_path: Path) -> Non
     with pytest.raises(PluginError) as err:
         resolve(TargetParams(name="no-such-process-xyz"), Context(), "host.kill")
     assert "host.kill: no process matches name='no-such-process-xyz'" in str(err.value)
-    with pytest.raises(PluginError, match="pidfile .*missing.pid is missing"):
+    with pytest.raises(PluginError, match=r"pidfile .*missing\.pid is missing"):
         resolve(TargetParams(pidfile="missing.pid"), Context(work_dir=tmp_path), "host.kill")
 
 
