@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 from chaoskit_host import procfs
 from chaoskit_host.signals import KillParams, PauseFault, PauseParams
 from chaoskit_host.targets import TargetParams, resolve
-from host_helpers import ServerProcess, Sleepers, proc_state
+from host_helpers import ServerProcess, Sleepers, proc_state, wait_for
 from pydantic import ValidationError
 
 from chaoskit.errors import PluginError
@@ -162,3 +163,18 @@ def test_revert_never_signals_a_reused_pid(sleepers: Sleepers) -> None:
     assert proc_state(pid) == "T"  # not resumed: not "the same process"
     fault.revert(info, Context())
     assert proc_state(pid) in ("S", "R")
+
+
+def test_pause_leaves_a_process_stopped_by_someone_else_stopped(sleepers: Sleepers) -> None:
+    """Revert resumes only what the fault stopped, not a process that was stopped before."""
+    stopped_before, running = sleepers.start(2)
+    os.kill(stopped_before, signal.SIGSTOP)
+    wait_for(lambda: proc_state(stopped_before) == "T", what="the first sleeper to stop")
+    fault, params = PauseFault(), PauseParams(name=sleepers.name, mode="all")
+    info = fault.plan(params, Context())
+    result = fault.inject(params, info, Context())
+    assert result is not None and result["paused"] == [running]
+    assert proc_state(running) == "T"
+    fault.revert(info, Context())
+    assert proc_state(running) in ("S", "R")
+    assert proc_state(stopped_before) == "T"

@@ -6,6 +6,7 @@ import shlex
 import signal
 import subprocess
 import tempfile
+import time
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -126,11 +127,18 @@ class PauseFault(Fault[PauseParams]):
     Params = PauseParams
 
     def plan(self, params: PauseParams, ctx: Context) -> dict[str, Any]:
-        return resolve(params, ctx, "host.pause")
+        info = resolve(params, ctx, "host.pause")
+        # A process stopped already (job control, a debugger) was not stopped by us: never resume it.
+        for target in info["targets"]:
+            proc = procfs.same_process(target["pid"], target["starttime"])
+            target["was_stopped"] = proc is not None and proc.state in ("T", "t")
+        return info
 
     def inject(self, params: PauseParams, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
         paused = []
         for target in info["targets"]:
+            if target.get("was_stopped"):
+                continue
             if procfs.signal_identity(target["pid"], target["starttime"], signal.SIGSTOP):
                 paused.append(target["pid"])
         late = [p for t in info["targets"] if (p := t["pid"]) in paused and not _stopped(t, True)]
@@ -140,12 +148,7 @@ class PauseFault(Fault[PauseParams]):
 
     def revert(self, info: dict[str, Any], ctx: Context) -> None:
         # Every planned target, not only "paused": the runner may have been cut short inside inject.
-        stuck = []
-        for target in info.get("targets", []):
-            if procfs.signal_identity(target["pid"], target["starttime"], signal.SIGCONT) and not _stopped(
-                target, False
-            ):
-                stuck.append(target["pid"])
+        stuck = [t["pid"] for t in info.get("targets", []) if not t.get("was_stopped") and not _resume(t)]
         if stuck:
             raise PluginError(f"host.pause: SIGCONT sent but pid(s) {stuck} are still stopped after 5s")
 
@@ -155,6 +158,19 @@ class PauseFault(Fault[PauseParams]):
 
 def _stopped(target: dict[str, Any], stopped: bool) -> bool:
     return procfs.wait_state(target["pid"], target["starttime"], stopped, 5.0)
+
+
+def _resume(target: dict[str, Any], timeout: float = 5.0) -> bool:
+    """SIGCONT until the same process is no longer stopped (or is gone). SIGCONT is sent again while
+    waiting, in case a SIGSTOP from an inject that was cut short arrives after the first one."""
+    end = time.monotonic() + timeout
+    while True:
+        if not procfs.signal_identity(target["pid"], target["starttime"], signal.SIGCONT):
+            return True  # gone, or another process now: nothing of ours to resume
+        if procfs.wait_state(target["pid"], target["starttime"], False, 0.1):
+            return True
+        if time.monotonic() >= end:
+            return False
 
 
 __all__ = ["KillFault", "KillParams", "PauseFault", "PauseParams"]
