@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SERVER = HERE / "server.py"
+SERVER = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "server.py"  # a real demo service
 
 
 def free_port() -> int:
@@ -114,7 +113,8 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """Its health endpoint."""
+        return f"http://127.0.0.1:{self.port}/health"
 
 
 def start_server(port: int | None = None) -> ServerProcess:

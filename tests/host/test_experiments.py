@@ -34,7 +34,6 @@ def test_process_crash_kills_the_server_and_the_restart_brings_it_back(server: S
         "run",
         str(EXPERIMENTS / "process-crash.yaml"),
         "--var", f"service_port={server.port}",
-        "--var", "health_path=/",
         "--var", f"restart_command=sh -c {shlex.quote(start)}",
         "--out", str(tmp_path / "runs"),
     )  # fmt: skip
@@ -59,7 +58,7 @@ def test_cpu_pressure_runs_tiny_and_leaves_no_worker(server: ServerProcess, tmp_
     result = run(
         "run",
         str(EXPERIMENTS / "cpu-pressure.yaml"),
-        "--var", f"service_url={server.url}/",
+        "--var", f"service_url={server.url}",
         "--var", "cpu_workers=1",
         "--var", "load_percent=50",
         "--var", "stress_duration=1500ms",

@@ -100,6 +100,12 @@ def workers_of(pid: int) -> list[int]:
     return found
 
 
+def dry_run(exp: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [chaoskit_cmd(), "run", str(exp), "--dry-run", "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_run_resumes_stops_and_removes_everything(
     sig: signal.Signals, sleepers: Sleepers, tmp_path: Path, isolated_state: Path
@@ -163,12 +169,7 @@ def test_dry_run_lists_the_targets_and_touches_nothing(sleepers: Sleepers, tmp_p
     }
     exp = tmp_path / "kill.yaml"
     exp.write_text(yaml.safe_dump(doc))
-    result = subprocess.run(
-        [chaoskit_cmd(), "run", str(exp), "--dry-run", "--out", str(tmp_path / "runs")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = dry_run(exp, tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     assert f'"pid": {pid}' in result.stderr and sleepers.name in result.stderr
     journal = journal_of(tmp_path / "runs")
@@ -181,11 +182,6 @@ def test_dry_run_that_matches_nothing_says_what_it_searched(tmp_path: Path) -> N
     doc = {"title": "dry pause", "method": [{"fault": "host.pause", "with": {"cmdline": "no-such-thing-[0-9]{9}"}}]}
     exp = tmp_path / "pause.yaml"
     exp.write_text(yaml.safe_dump(doc))
-    result = subprocess.run(
-        [chaoskit_cmd(), "run", str(exp), "--dry-run", "--out", str(tmp_path / "runs")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = dry_run(exp, tmp_path / "runs")
     assert result.returncode == 4
     assert "host.pause: no process matches cmdline='no-such-thing-[0-9]{9}'" in result.stderr
