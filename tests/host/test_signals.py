@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import signal
+import socket
 import sys
 import urllib.request
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from chaoskit_host import procfs
 from chaoskit_host.probes import PortParams, PortProbe, ProcessCountProbe
 from chaoskit_host.signals import KillFault, KillParams, PauseFault, PauseParams
-from chaoskit_host.targets import Selector
+from chaoskit_host.targets import Selector, TargetParams, resolve
 from host_helpers import SERVER, ServerProcess, Sleepers, free_port, proc_state, serving, wait_for
 
 from chaoskit.errors import PluginError
@@ -132,6 +133,23 @@ def test_port_probe_sees_listeners_only(server: ServerProcess) -> None:
     assert PortProbe().observe(PortParams(port=server.port, host="127.0.0.1"), Context()).value is True
     assert PortProbe().observe(PortParams(port=server.port, host="::1"), Context()).value is False
     assert not listening(free_port())
+
+
+def test_port_probe_reads_ipv6_listeners() -> None:
+    try:
+        sock = socket.socket(socket.AF_INET6)
+        sock.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with sock:
+        sock.listen()
+        port = sock.getsockname()[1]
+        obs = PortProbe().observe(PortParams(port=port, host="::1"), Context())
+        assert obs.value is True and obs.details == {"addresses": ["::1"]}
+        assert PortProbe().observe(PortParams(port=port, host="127.0.0.1"), Context()).value is False
+        with pytest.raises(PluginError, match=f"no process matches port={port}"):
+            resolve(TargetParams(port=port), Context(), "t")  # the listener is this very process: never a target
+    assert not listening(port)
 
 
 def test_process_probe_counts_and_ignores_zombies(sleepers: Sleepers, tmp_path: Path) -> None:
