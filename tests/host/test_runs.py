@@ -171,10 +171,13 @@ def test_dry_run_lists_the_targets_and_touches_nothing(sleepers: Sleepers, tmp_p
     exp.write_text(yaml.safe_dump(doc))
     result = dry_run(exp, tmp_path / "runs")
     assert result.returncode == 0, result.stderr
-    assert f'"pid": {pid}' in result.stderr and sleepers.name in result.stderr
+    line = f"would inject host.kill: SIGKILL to 1 of 1 matching process(es): pid {pid} ({sleepers.link} 300)"
+    assert line in result.stderr
     journal = journal_of(tmp_path / "runs")
-    (activity,) = journal["activities"]  # type: ignore[misc]
-    assert activity["result"].startswith(f"would inject: SIGKILL to 1 of 1 matching process(es): pid {pid} (")
+    (fault,) = journal["faults"]  # type: ignore[misc]
+    assert fault["target"] == line.removeprefix("would inject host.kill: ")
+    (target,) = fault["revert_info"]["targets"]
+    assert target["pid"] == pid and target["cmdline"] == f"{sleepers.link} 300" and target["starttime"] > 0
     assert proc_state(pid) in ("S", "R")
 
 
