@@ -6,6 +6,7 @@ import shlex
 import signal
 import socket
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -161,3 +162,22 @@ def test_process_probe_counts_and_ignores_zombies(sleepers: Sleepers, tmp_path: 
     assert count(Selector(name=sleepers.name)) == 1  # the zombie (not yet reaped) does not count
     assert count(Selector(pidfile=str(tmp_path / "none.pid"))) == 0  # a probe: a missing pidfile is 0
     assert procfs.read_proc(pids[1]) is not None
+
+
+def test_restart_is_skipped_when_nothing_was_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "restarted"
+    params = KillParams(name="no-such-process-xyz", allow_no_match=True, restart=["touch", str(marker)])
+    result = KillFault().inject(params, KillFault().plan(params, Context()), Context())
+    assert result is not None and result["killed"] == [] and "skipped" in result["restart"]
+    assert not marker.exists()
+
+
+def test_kill_waits_once_for_all_processes_that_ignore_the_signal(sleepers: Sleepers) -> None:
+    """SIGCHLD is ignored by sleep: three survivors cost one `wait`, not three."""
+    sleepers.start(3)
+    params = KillParams(name=sleepers.name, mode="all", signal="SIGCHLD", wait=2)
+    started = time.monotonic()
+    result = KillFault().inject(params, KillFault().plan(params, Context()), Context())
+    assert time.monotonic() - started < 5  # one wait per process would take >= 6 s
+    assert result is not None and [k["exited"] for k in result["killed"]] == [False, False, False]
+    assert all(proc_state(p) in ("S", "R") for p in sleepers.pids)

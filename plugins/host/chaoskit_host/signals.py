@@ -101,13 +101,19 @@ class KillFault(Fault[KillParams]):
             ok = procfs.signal_identity(target["pid"], target["starttime"], sig)
             sent.append({**target, "sent": ok})
             ctx.log(f"host.kill: {info['signal']} -> pid {target['pid']} ({target['cmdline']}): {ok}")
+        deadline = time.monotonic() + params.wait  # one wait for all of them, not one per process
         killed = [
-            {**t, "exited": procfs.wait_gone(t["pid"], t["starttime"], params.wait) if t["sent"] else True}
+            {**t, "exited": procfs.wait_gone(t["pid"], t["starttime"], max(0.0, deadline - time.monotonic()))}
+            if t["sent"]
+            else {**t, "exited": True}
             for t in sent
         ]
         result = {**info, "killed": killed}
         if params.restart is not None:
-            result["restart"] = run_restart(params, ctx)
+            if any(t["sent"] for t in sent):
+                result["restart"] = run_restart(params, ctx)
+            else:
+                result["restart"] = {"skipped": "no process was signalled, so none is brought back"}
         return result
 
     def revert(self, info: dict[str, Any], ctx: Context) -> None:
