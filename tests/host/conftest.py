@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from host_helpers import ServerProcess, Sleepers, start_server
+
+from tests.host.host_helpers import ServerProcess, Sleepers, start_server
 
 
 @pytest.fixture

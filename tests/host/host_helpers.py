@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,19 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.conftest import free_port, wait_port
+
 SERVER = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "server.py"  # a real demo service
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serving(port: int) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
+        wait_port(port, timeout=0.1)
+    except TimeoutError:
         return False
     return True
 
@@ -37,6 +32,13 @@ def proc_state(pid: int) -> str | None:
     except FileNotFoundError:
         return None
     return stat[stat.rfind(")") + 2 :].split()[0]
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
@@ -91,7 +93,8 @@ class Sleepers:
     def start(self, count: int = 1) -> list[int]:
         new = [subprocess.Popen([str(self.link), "300"]) for _ in range(count)]
         self.procs.extend(new)
-        wait_for(lambda: all(proc_state(p.pid) in ("S", "R") for p in new), what="sleepers to start")
+        # Popen returns once exec() has begun; the new command line shows up a moment later.
+        wait_for(lambda: all(self.name.encode() in cmdline(p.pid) for p in new), what="sleepers to start")
         return [p.pid for p in new]
 
     @property
@@ -120,7 +123,7 @@ class ServerProcess:
 def start_server(port: int | None = None) -> ServerProcess:
     port = port or free_port()
     proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], stdin=subprocess.DEVNULL)
-    wait_for(lambda: serving(port), 30, f"a server on port {port}")
+    wait_port(port, timeout=30)
     return ServerProcess(port, proc)
 
 
@@ -137,3 +140,6 @@ def chaoskit_cmd() -> str:
 
 def env() -> dict[str, str]:
     return dict(os.environ)
+
+
+__all__ = ["free_port", "serving"]

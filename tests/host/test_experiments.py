@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from chaoskit_host.targets import Selector, matches
-from host_helpers import SERVER, ServerProcess, chaoskit_cmd, journal_of, serving, wait_for
 
 from chaoskit.plugin import Context
+from tests.host.host_helpers import SERVER, ServerProcess, chaoskit_cmd, journal_of, serving, wait_for
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 

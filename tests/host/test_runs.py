@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from host_helpers import Sleepers, chaoskit_cmd, children, gone, journal_of, proc_state, wait_for
+
+from tests.host.host_helpers import Sleepers, chaoskit_cmd, children, gone, journal_of, proc_state, wait_for
 
 FILL_MIB = 50
 

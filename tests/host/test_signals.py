@@ -15,10 +15,10 @@ from chaoskit_host import procfs
 from chaoskit_host.probes import PortParams, PortProbe, ProcessCountProbe
 from chaoskit_host.signals import KillFault, KillParams, PauseFault, PauseParams
 from chaoskit_host.targets import Selector, TargetParams, resolve
-from host_helpers import SERVER, ServerProcess, Sleepers, free_port, proc_state, serving, wait_for
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
+from tests.host.host_helpers import SERVER, ServerProcess, Sleepers, free_port, proc_state, serving, wait_for
 
 
 def count(selector: Selector) -> int:

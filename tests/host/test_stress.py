@@ -12,10 +12,10 @@ import pytest
 from chaoskit_host import procfs
 from chaoskit_host.disk import DiskFillFault, DiskFillParams, free_mib
 from chaoskit_host.stress import CpuStressFault, CpuStressParams, MemoryStressFault, MemoryStressParams
-from host_helpers import gone, proc_state, wait_for, worker_pids
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
+from tests.host.host_helpers import gone, proc_state, wait_for, worker_pids
 
 
 def cpu_ticks(pid: int) -> int:

@@ -10,11 +10,11 @@ import pytest
 from chaoskit_host import procfs
 from chaoskit_host.signals import KillParams, PauseFault, PauseParams
 from chaoskit_host.targets import TargetParams, resolve
-from host_helpers import ServerProcess, Sleepers, proc_state, wait_for
 from pydantic import ValidationError
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
+from tests.host.host_helpers import ServerProcess, Sleepers, proc_state, wait_for
 
 
 def pids(info: dict[str, object]) -> list[int]:
@@ -178,3 +178,11 @@ def test_pause_leaves_a_process_stopped_by_someone_else_stopped(sleepers: Sleepe
     fault.revert(info, Context())
     assert proc_state(running) in ("S", "R")
     assert proc_state(stopped_before) == "T"
+
+
+def test_kernel_threads_are_never_targets() -> None:
+    kthreadd = procfs.read_proc(2)  # pid 2 is kthreadd on Linux, parent of every kernel thread
+    if kthreadd is None or not kthreadd.kernel_thread:
+        pytest.skip("no kernel threads visible here (pid namespace)")
+    with pytest.raises(PluginError, match="no process matches pid=2"):
+        resolve(TargetParams(pid=2), Context(), "t")

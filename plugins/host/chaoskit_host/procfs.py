@@ -18,6 +18,7 @@ from pathlib import Path
 
 PROC = Path("/proc")
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
+_PF_KTHREAD = 0x00200000  # in the flags field of /proc/<pid>/stat
 _SECRET_ARG = re.compile(r"(?i)(pass(word|wd)?|secret|token|api[-_]?key|credential)s?")
 
 
@@ -29,6 +30,11 @@ class Proc:
     starttime: int
     comm: str
     cmdline: tuple[str, ...]
+    flags: int = 0
+
+    @property
+    def kernel_thread(self) -> bool:
+        return bool(self.flags & _PF_KTHREAD)
 
     @property
     def command(self) -> str:
@@ -45,7 +51,8 @@ class Proc:
 
     def shown(self) -> dict[str, object]:
         """What the revert info, journal and ``--dry-run`` show: identity plus a masked command line."""
-        return {**self.identity(), "name": self.comm, "cmdline": masked_command(self.cmdline)}
+        shown = masked_command(self.cmdline) if self.cmdline else f"[{self.comm}]"
+        return {**self.identity(), "name": self.comm, "cmdline": shown}
 
 
 def masked_command(argv: tuple[str, ...] | list[str], limit: int = 300) -> str:
@@ -87,7 +94,15 @@ def read_proc(pid: int) -> Proc | None:
     if len(rest) < 20:
         return None
     cmdline = tuple(a.decode(errors="replace") for a in raw_cmdline.split(b"\0") if a)
-    return Proc(pid=pid, ppid=int(rest[1]), state=rest[0], starttime=int(rest[19]), comm=comm, cmdline=cmdline)
+    return Proc(
+        pid=pid,
+        ppid=int(rest[1]),
+        state=rest[0],
+        starttime=int(rest[19]),
+        comm=comm,
+        cmdline=cmdline,
+        flags=int(rest[6]),
+    )
 
 
 def iter_procs() -> Iterator[Proc]:

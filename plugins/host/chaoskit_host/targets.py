@@ -114,9 +114,11 @@ def matches(selector: Selector, ctx: Context) -> tuple[list[Proc], str]:
     pattern = re.compile(selector.cmdline) if selector.cmdline is not None else None
     found = []
     for proc in candidates:
-        if proc.pid in excluded or not proc.alive or not proc.cmdline:
+        if proc.pid in excluded or not proc.alive or proc.kernel_thread:
             continue
-        if selector.name is not None and selector.name not in (proc.comm, Path(proc.cmdline[0]).name):
+        # The command line is empty for a moment while a process is in exec(): then only comm is known.
+        argv0 = Path(proc.cmdline[0]).name if proc.cmdline else proc.comm
+        if selector.name is not None and selector.name not in (proc.comm, argv0):
             continue
         if pattern is not None and not pattern.search(" ".join(proc.cmdline)):
             continue
