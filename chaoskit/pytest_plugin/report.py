@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chaoskit.pytest_plugin.result import LoadWindow, NoLoadData
+
 if TYPE_CHECKING:
     from chaoskit.model.journal import Journal, ObservationRecord
 
@@ -63,7 +65,13 @@ def format_report(journal: Journal, journal_path: Path | None = None) -> str:
     if windows:
         lines.append("load windows:")
         for name, metrics in windows:
-            shown = [fmt.format(metrics[key]) for key, fmt in _LOAD_METRICS if _number(metrics.get(key))]
+            window = LoadWindow(name, metrics)
+            shown = []
+            for key, fmt in _LOAD_METRICS:
+                try:
+                    shown.append(fmt.format(window.get(key)))
+                except NoLoadData:
+                    pass  # show what the driver reported
             lines.append(f"  {name}: {', '.join(shown) or 'no metrics'}")
 
     for err in journal.errors:
