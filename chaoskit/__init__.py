@@ -28,8 +28,7 @@ if TYPE_CHECKING:
         ProbeSpec,
         Step,
     )
-    from chaoskit.plugin import Action, Context, LoadDriver, LoadRun, Probe
-    from chaoskit.plugin import Fault as Fault  # importable, though not in __all__ (as before)
+    from chaoskit.plugin import Action, Context, Fault, LoadDriver, LoadRun, Probe
     from chaoskit.runner import RunOptions, run_experiment
 
 _WHERE = {
@@ -78,6 +77,7 @@ __all__ = [
     "Context",
     "Expect",
     "Experiment",
+    "Fault",
     "Journal",
     "LoadDriver",
     "LoadRun",
