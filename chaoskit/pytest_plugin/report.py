@@ -3,6 +3,7 @@ windows, time-to-recovery, load windows and errors -- built from the journal, ne
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,10 +69,8 @@ def format_report(journal: Journal, journal_path: Path | None = None) -> str:
             window = LoadWindow(name, metrics)
             shown = []
             for key, fmt in _LOAD_METRICS:
-                try:
+                with contextlib.suppress(NoLoadData):  # show what the driver reported
                     shown.append(fmt.format(window.get(key)))
-                except NoLoadData:
-                    pass  # show what the driver reported
             lines.append(f"  {name}: {', '.join(shown) or 'no metrics'}")
 
     for err in journal.errors:

@@ -49,7 +49,7 @@ def test_load_windows() -> None:
     assert result.window("fault:slow db").p95_ms == 480.0
     assert result.window("baseline").error_rate == 0.0
     assert result.window("baseline").rps == 50.0
-    with pytest.raises(NoLoadData, match="has no 'p99_ms'.*p95_ms, requests"):
+    with pytest.raises(NoLoadData, match=r"has no 'p99_ms'.*p95_ms, requests"):
         _ = result.window("baseline").p99_ms
     with pytest.raises(NoLoadData, match="no load window 'recovery'; the run has: 'baseline', 'fault:slow db'"):
         result.window("recovery")

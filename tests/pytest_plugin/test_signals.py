@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-HELD = "title: held\nmethod:\n  - name: held\n    fault: testkit.marker\n    with: {path: held.flag}\n    duration: 2m\n"
+HELD = "title: held\nmethod:\n  - name: held\n    fault: testkit.marker\n"
+HELD += "    with: {path: held.flag}\n    duration: 2m\n"
 
 
 @pytest.mark.parametrize(("sig", "exit_code"), [(signal.SIGINT, 2), (signal.SIGTERM, 143)])
