@@ -31,8 +31,9 @@ def test_example_repo_skips_its_chaos_tests_by_default() -> None:
 
 
 def test_example_repo_resilience_tests_pass_with_chaos(tmp_path: Path) -> None:
+    """With two xdist workers, as a CI job would run it: JUnit properties travel back from the workers."""
     junit = tmp_path / "junit.xml"
-    result = _pytest("--chaos", "--chaos-runs-dir", str(tmp_path / "runs"), f"--junitxml={junit}")
+    result = _pytest("--chaos", "-n", "2", "--chaos-runs-dir", str(tmp_path / "runs"), f"--junitxml={junit}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout, result.stdout
     outcomes = {
