@@ -91,13 +91,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.addinivalue_line("markers", "chaos: a chaos test (injects faults); runs only with --chaos")
     if enabled:
-        settings.fixture_plugins.extend(_load_fixture_plugins(config))
+        _load_fixture_plugins(config)
 
 
-def _load_fixture_plugins(config: pytest.Config) -> list[str]:
+def _load_fixture_plugins(config: pytest.Config) -> None:
     from importlib.metadata import entry_points
 
-    loaded = []
     for ep in entry_points(group=FIXTURES_GROUP):
         name = f"chaoskit.{ep.name}"
         if config.pluginmanager.is_blocked(name) or config.pluginmanager.has_plugin(name):
@@ -111,8 +110,6 @@ def _load_fixture_plugins(config: pytest.Config) -> list[str]:
                 f"import: {type(exc).__name__}: {exc} (skip them with -p no:{name})"
             ) from exc
         config.pluginmanager.register(module, name)
-        loaded.append(name)
-    return loaded
 
 
 def _matches(path: Path, patterns: tuple[str, ...]) -> bool:

@@ -10,7 +10,7 @@ import shutil
 import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,6 @@ class Settings:
     patterns: tuple[str, ...] = ("*.chaos.yaml",)
     runs_root: Path = Path("chaoskit-test-runs")
     variables: tuple[str, ...] = ()
-    fixture_plugins: list[str] = field(default_factory=list)
 
 
 SETTINGS = pytest.StashKey[Settings]()

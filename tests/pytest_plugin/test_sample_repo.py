@@ -78,6 +78,13 @@ def test_with_chaos_tests_pass_and_fail_for_the_right_reasons(pytester: pytest.P
         assert journal["outcome"] == cases[name]["chaoskit.outcome"][0]
         assert Path(path).parent.parent == pytester.path / "chaoskit-test-runs"
     assert Path(cases["down"]["chaoskit.journal"][0]).parent.name == "down.chaos.yaml--down"
+    # Other files of the run (the trace, when tracing is installed) sit next to the journal, named in JUnit.
+    ok_dir = Path(cases["ok"]["chaoskit.journal"][0]).parent
+    artifacts = json.loads((ok_dir / "journal.json").read_text())["artifacts"]
+    for name, artifact in artifacts.items():
+        assert Path(artifact).parent == ok_dir, artifact
+        if name != "journal":
+            assert cases["ok"][f"chaoskit.{name}"] == [artifact]
     assert float(cases["ok"]["chaoskit.ttr_s"][0]) >= 0
 
 
