@@ -89,6 +89,14 @@ def pytest_configure(config: pytest.Config) -> None:
         variables=tuple(config.getoption("chaoskit_vars") or ()),
     )
     config.stash[SETTINGS] = settings
+    if settings.variables:
+        from chaoskit.config import parse_var
+
+        for text in settings.variables:
+            try:
+                parse_var(text)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc).replace("--var", "--chaos-var")) from None
     config.addinivalue_line("markers", "chaos: a chaos test (injects faults); runs only with --chaos")
     if enabled:
         _load_fixture_plugins(config)

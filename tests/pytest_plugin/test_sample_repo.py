@@ -134,6 +134,10 @@ def test_chaos_var_reaches_the_experiments_that_declare_it(pytester: pytest.Pyte
     journal = json.loads((pytester.path / "r/uses.chaos.yaml--uses/journal.json").read_text())
     assert journal["faults"][0]["revert_info"]["path"].endswith("c.flag")
 
+    bad = pytester.runpytest_subprocess("--chaos-var", "nameless", timeout=TIMEOUT)
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--chaos-var 'nameless': expected name=value*"])
+
 
 def _section(out: str, name: str) -> str:
     """The failure section pytest prints for test ``name``."""
