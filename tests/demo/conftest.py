@@ -10,24 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from chaoskit.registry import default_registry
+from shop.gameday import missing_plugins
 
 ROOT = Path(__file__).resolve().parents[2]
-NEEDED = [
-    ("fault", "toxiproxy.latency"),
-    ("fault", "toxiproxy.down"),
-    ("section", "toxiproxy"),
-    ("fault", "host.kill"),
-    ("load", "locust"),
-    ("probe", "load.error_rate"),
-    ("probe", "load.latency"),
-]
-
-
-def missing_plugins() -> list[str]:
-    registry = default_registry()
-    return [f"{kind} {name}" for kind, name in NEEDED if name not in registry.entries(kind)]  # type: ignore[arg-type]
+__all__ = ["ROOT", "GameDay", "demo_command", "demo_env", "missing_plugins"]
 
 
 @dataclass

@@ -34,6 +34,22 @@ EXPECTED = {
 }
 
 
+NEEDED = {
+    "fault": ["toxiproxy.latency", "toxiproxy.down", "host.kill"],
+    "probe": ["load.error_rate", "load.latency"],
+    "load": ["locust"],
+    "section": ["toxiproxy"],
+}
+
+
+def missing_plugins() -> list[str]:
+    """The chaoskit plugins the game day needs that are not installed (named ``kind name``)."""
+    from chaoskit.registry import default_registry
+
+    registry = default_registry()
+    return [f"{kind} {name}" for kind, names in NEEDED.items() for name in names if name not in registry.entries(kind)]  # type: ignore[arg-type]
+
+
 def _chaoskit() -> str:
     beside = Path(sys.executable).with_name("chaoskit")
     return str(beside) if beside.exists() else (shutil.which("chaoskit") or "chaoskit")
@@ -42,6 +58,14 @@ def _chaoskit() -> str:
 def run_gameday(
     out: Path, fault_duration: str, users: int, observe_recovery: str = "5s", experiments: Path = EXPERIMENTS
 ) -> int:
+    missing = missing_plugins()
+    if missing:
+        print(
+            f"gameday: chaoskit plugins missing: {', '.join(missing)} (uv sync --all-packages installs the "
+            "workspace's plugins: chaoskit-toxiproxy, chaoskit-host, chaoskit-locust)",
+            file=sys.stderr,
+        )
+        return 2
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     shop = Shop(out / "shop")
