@@ -131,7 +131,7 @@ def render_html(journal: Journal) -> str:
 <body><main>
 <h1 id="title">{escape(journal.title)}</h1>
 <div class="meta">run {escape(journal.run_id)} · {started} · {took:.1f}s · chaoskit {escape(journal.chaoskit_version)}
-{" · dry run" if journal.dry_run else ""}</div>
+{" · dry run" if journal.dry_run else ""}{f" · trace {escape(journal.trace_id)}" if journal.trace_id else ""}</div>
 <p class="reason"><span id="outcome" class="badge" style="background:{COLORS[outcome]}">{escape(outcome.value)}</span>
  <span id="reason">{escape(journal.reason)}</span></p>
 {f'<p class="meta">{escape(description)}</p>' if description else ""}
