@@ -4,8 +4,8 @@ summary and where everything was written, stop the shop (also on Ctrl-C / SIGTER
     python -m shop.gameday                      # what ./scripts/demo runs
     python -m shop.gameday --fault-duration 4s --users 4 --out /tmp/gameday
 
-Exit 0 when every experiment ended with the outcome documented here (EXPECTED): the payments-latency
-experiment is *expected* to deviate -- finding that weakness is the tool working. Exit 1 otherwise, 130 when
+Exit 0 when every experiment ended with the outcome documented here (EXPECTED): the two payments
+experiments are *expected* to deviate -- finding that weakness is the tool working. Exit 1 otherwise, 130 when
 interrupted, 2 when the shop could not start.
 """
 
@@ -30,7 +30,8 @@ EXPECTED = {
     "01-inventory-latency": "passed",  # timeouts + retries mask a slow replica
     "02-replica-crash": "passed",  # retries on the other replica; the supervisor restarts the dead one
     "03-inventory-partition": "passed",  # the cache fallback serves stale stock
-    "04-payments-latency": "deviated",  # THE FINDING: no timeout/fallback on payments
+    "04-payments-latency": "deviated",  # THE FINDING: no timeout on payments, checkout is as slow as payments
+    "05-payments-outage": "deviated",  # ... and no fallback: a payments outage fails every checkout
 }
 
 
