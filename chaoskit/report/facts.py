@@ -4,6 +4,8 @@ rows with ``rps``/``error_rate`` or with ``requests``/``failures``, and windows 
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,9 +156,10 @@ def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> lis
     if faults:
         first, last = min(f.start for f in faults), max(f.end for f in faults)
         # the last seconds before the first fault, past the load's first (start-up) second
-        spans.append(("before the fault", max(load_start + 1, first - BEFORE_S), first, "before"))
+        # whole seconds only: the series has one-second resolution, and the second the fault starts in is not "before"
+        spans.append(("before the fault", max(load_start + 1, first - BEFORE_S), math.floor(first), "before"))
         spans += [(f.name, f.start, f.end, "fault") for f in faults]
-        spans.append(("after the revert", last, load_end, "after"))
+        spans.append(("after the revert", math.ceil(last), load_end, "after"))
     else:
         spans.append(("whole run", load_start, load_end, "before"))
     out: list[Window] = []
@@ -232,3 +235,13 @@ def fmt_ttr(journal: Journal) -> str:
     steady = f"{journal.ttr_s:.3g}s" if journal.ttr_s is not None else "-"
     load = _num((journal.load or {}).get("ttr_s"))
     return steady + (f" (load {load:.3g}s)" if load is not None else "")
+
+
+def tidy(text: str, most: int = 3) -> str:
+    """A reason for people: long decimals rounded (0.07017543859 -> 0.0702), at most ``most`` of its
+    ``; ``-separated parts (the journal keeps the whole text)."""
+    text = re.sub(r"\d+\.\d{4,}", lambda m: f"{float(m.group()):.3g}", text)
+    parts = text.split("; ")
+    if len(parts) > most:
+        return "; ".join(parts[:most]) + f"; ... and {len(parts) - most} more"
+    return text

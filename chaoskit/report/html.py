@@ -8,7 +8,7 @@ from html import escape
 
 from chaoskit.model.journal import Journal, Outcome
 from chaoskit.report.chart import timeline_svg
-from chaoskit.report.facts import Facts, collect, fmt_ms, fmt_rate, fmt_rps
+from chaoskit.report.facts import Facts, collect, fmt_ms, fmt_rate, fmt_rps, tidy
 from chaoskit.report.score import Score, score
 
 COLORS = {
@@ -133,7 +133,7 @@ def render_html(journal: Journal) -> str:
 <div class="meta">run {escape(journal.run_id)} · {started} · {took:.1f}s · chaoskit {escape(journal.chaoskit_version)}
 {" · dry run" if journal.dry_run else ""}{f" · trace {escape(journal.trace_id)}" if journal.trace_id else ""}</div>
 <p class="reason"><span id="outcome" class="badge" style="background:{COLORS[outcome]}">{escape(outcome.value)}</span>
- <span id="reason">{escape(journal.reason)}</span></p>
+ <span id="reason">{escape(tidy(journal.reason))}</span></p>
 {f'<p class="meta">{escape(description)}</p>' if description else ""}
 <div class="cards">
 <div class="card" id="score"><b>{"-" if s.value is None else s.value}</b><span>resilience score / 100</span></div>

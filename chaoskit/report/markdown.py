@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaoskit.model.journal import Journal, Outcome
-from chaoskit.report.facts import Facts, Window, collect, fmt_ms, fmt_rate, fmt_rps, fmt_ttr
+from chaoskit.report.facts import Facts, Window, collect, fmt_ms, fmt_rate, fmt_rps, fmt_ttr, tidy
 from chaoskit.report.score import score
 
 ICONS = {
@@ -55,6 +55,7 @@ def finding(journal: Journal, facts: Facts | None = None) -> str:
         first = f"{missed.probe} ({missed.phase}): {missed.reason}"
     else:
         first = (journal.reason or "").split("; ")[0]
+    first = tidy(first)
     return first if len(first) <= 160 else first[:157] + "..."
 
 
@@ -90,7 +91,7 @@ def run_markdown(journal: Journal) -> str:
     facts = collect(journal)
     s = score(facts)
     outcome = journal.outcome or Outcome.ERROR
-    out = [f"### {ICONS[outcome]} {journal.title}: {outcome.value}", "", _cell(journal.reason), ""]
+    out = [f"### {ICONS[outcome]} {journal.title}: {outcome.value}", "", _cell(tidy(journal.reason)), ""]
     out.append(table([row(journal.title, journal, outcome)]))
     if s.deductions:
         out.append("Score: " + "; ".join(f"-{d.points} {d.what} ({d.why})" for d in s.deductions) + "\n")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chaoskit.model.journal import Outcome
-from chaoskit.report.facts import Facts, Window
+from chaoskit.report.facts import Facts, Window, tidy
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def score(facts: Facts) -> Score:
     missed = [o for o in during if o.ok is False]
     if missed:
         pts = max(1, round(40 * len(missed) / len(during)))
-        example = f"{missed[0].probe}: {missed[0].reason}"
+        example = tidy(f"{missed[0].probe}: {missed[0].reason}", most=1)
         out.append(
             Deduction(
                 pts,

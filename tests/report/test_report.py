@@ -26,7 +26,7 @@ def test_windows_weigh_each_second_by_its_overlap() -> None:
     base, fault, after = windows["before the fault"], windows["during slow payments"], windows["after the revert"]
     assert (base.start, base.end) == (T0 + 5, T0 + 10)  # the last 5 s before the fault
     assert base.rps == 20 and base.error_rate == 0 and base.p95_ms == 40
-    assert (after.start, after.end, after.requests) == (T0 + 20.5, T0 + 30, 190)
+    assert (after.start, after.end, after.requests) == (T0 + 21, T0 + 30, 180)  # whole seconds after the revert
     # the fault holds 10.0-20.5 s: ten faulty seconds and half a healthy one
     assert fault.requests == 210
     assert fault.error_rate is not None and abs(fault.error_rate - 40 / 210) < 1e-9  # 4 failures/s for 10 s
@@ -121,3 +121,14 @@ def test_markdown_summary_rows() -> None:
     text = gameday_markdown([row("a", j, Outcome.DEVIATED), row("b", None, Outcome.INVALID, "2 problems")])
     assert "2 experiment(s): 1 deviated, 1 invalid" in text
     assert "| b | ❌ invalid | - | - | - | - | 2 problems |" in text
+
+
+def test_long_reasons_are_tidied_for_people_but_kept_whole_in_the_journal() -> None:
+    reason = "; ".join(
+        f"load errors deviated during the method: value 0.07017543859649{i} > max 0.02" for i in range(5)
+    )
+    j = loaded_journal(reason=reason)
+    html = render_html(j)
+    assert "value 0.0702 &gt; max 0.02" in html and "... and 2 more" in html
+    assert "0.07017543859649" not in html
+    assert j.reason == reason
