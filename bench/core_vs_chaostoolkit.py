@@ -272,12 +272,17 @@ def table(cli: dict[str, Any], inproc: dict[str, Any] | None) -> str:
             a, b = cli["chaoskit"][command][key], cli["chaostoolkit"][command][key]
             rows.append((f"{command:<8} {label}", cell(a, fmt), cell(b, fmt), f"{a['median'] / b['median']:.2f}"))
     if inproc:
-        a, b = inproc["chaoskit"], inproc["chaostoolkit"]
-        for key, label in (("per_activity_ms", "per activity ms"), ("fixed_per_run_ms", "fixed per run ms")):
-            ratio = f"{a[key] / b[key]:.2f}" if b[key] > 0 else "-"
-            rows.append((f"in-proc  {label}", f"{a[key]:.4f}", f"{b[key]:.4f}", ratio))
-        key = "amortized_per_activity_ms"
-        rows.append((f"in-proc  all/{a['activities']} ms", f"{a[key]:.4f}", f"{b[key]:.4f}", f"{a[key] / b[key]:.2f}"))
+        n = inproc["chaoskit"]["activities"]
+        keys = (
+            ("per_activity_ms", "per activity ms"),
+            ("fixed_per_run_ms", "fixed per run ms"),
+            ("amortized_per_activity_ms", f"all/{n} ms"),
+        )
+        for clock in ("wall", "cpu"):
+            a, b = inproc["chaoskit"][clock], inproc["chaostoolkit"][clock]
+            for key, label in keys:
+                ratio = f"{a[key] / b[key]:.2f}" if b[key] > 0 else "-"
+                rows.append((f"in-proc  {clock} {label}", f"{a[key]:.4f}", f"{b[key]:.4f}", ratio))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "-" * len(lines[0]))
@@ -289,8 +294,9 @@ def targets(cli: dict[str, Any], inproc: dict[str, Any] | None) -> dict[str, Any
     out: dict[str, Any] = {"run_wall_le_chaostoolkit": {"chaoskit_ms": ck_run, "chaostoolkit_ms": ctk_run}}
     out["run_wall_le_chaostoolkit"]["met"] = ck_run <= ctk_run
     if inproc:
-        per = inproc["chaoskit"]["per_activity_ms"]
-        out["per_activity_le_0.1ms"] = {"chaoskit_ms": per, "met": per <= 0.1}
+        for clock in ("wall", "cpu"):
+            per = inproc["chaoskit"][clock]["per_activity_ms"]
+            out[f"per_activity_le_0.1ms ({clock})"] = {"chaoskit_ms": per, "met": per <= 0.1}
     return out
 
 

@@ -9,6 +9,10 @@ per-activity cost:
     per_activity = (T(large) - T(small) - raw(large - small)) / (large - small)     -- marginal
     amortized    = (T(large) - raw(large)) / large                                   -- everything / N
 
+T is measured twice: wall time (``perf_counter``) and CPU time of the whole process, all threads
+(``process_time``). On a busy machine wall time also counts waiting for a CPU at every thread hand-off;
+CPU time does not, so it is the steadier of the two.
+
 Prints one JSON object on stdout. Usage::
 
     python bench/inprocess.py --tool chaoskit [--activities 200] [--repeat 9] [--profile]
@@ -38,7 +42,16 @@ def activities(n: int) -> list[tuple[str, str]]:
     return [("probe" if i % 2 == 0 else "action", f"noop-{i}") for i in range(n)]
 
 
-def chaoskit_runner(n: int, work: Path) -> Callable[[], float]:
+Timing = tuple[float, float]  # (wall seconds, CPU seconds)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, Timing]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    value = fn()
+    return value, (time.perf_counter() - w0, time.process_time() - c0)
+
+
+def chaoskit_runner(n: int, work: Path) -> Callable[[], Timing]:
     import chaoskit
 
     doc = {
@@ -53,11 +66,9 @@ def chaoskit_runner(n: int, work: Path) -> Callable[[], float]:
     loaded = chaoskit.load_experiment(path)
     out = work / "runs"
 
-    def once() -> float:
+    def once() -> Timing:
         options = chaoskit.RunOptions(out_dir=out, hooks=[], ledger_dir=work / "ledger")
-        t0 = time.perf_counter()
-        journal = chaoskit.run_experiment(loaded, options)
-        elapsed = time.perf_counter() - t0
+        journal, elapsed = _timed(lambda: chaoskit.run_experiment(loaded, options))
         if journal.outcome != chaoskit.Outcome.PASSED or len(journal.activities) + len(journal.observations) != n:
             raise SystemExit(f"chaoskit run did not pass cleanly: {journal.outcome} {journal.reason}")
         return elapsed
@@ -65,7 +76,7 @@ def chaoskit_runner(n: int, work: Path) -> Callable[[], float]:
     return once
 
 
-def chaostoolkit_runner(n: int, work: Path) -> Callable[[], float]:
+def chaostoolkit_runner(n: int, work: Path) -> Callable[[], Timing]:
     from chaoslib.experiment import run_experiment  # type: ignore[import-not-found]
     from chaoslib.log import configure_logger  # type: ignore[import-not-found]
 
@@ -80,10 +91,8 @@ def chaostoolkit_runner(n: int, work: Path) -> Callable[[], float]:
         ],
     }
 
-    def once() -> float:
-        t0 = time.perf_counter()
-        journal = run_experiment(json.loads(json.dumps(experiment)), settings={})
-        elapsed = time.perf_counter() - t0
+    def once() -> Timing:
+        journal, elapsed = _timed(lambda: run_experiment(json.loads(json.dumps(experiment)), settings={}))
         if journal["status"] != "completed" or len(journal["run"]) != n:
             raise SystemExit(f"chaostoolkit run did not complete: {journal['status']}")
         return elapsed
@@ -91,14 +100,15 @@ def chaostoolkit_runner(n: int, work: Path) -> Callable[[], float]:
     return once
 
 
-def raw_calls(n: int) -> float:
-    """Seconds to call the no-op function n times directly."""
-    module = __import__(NOOP_MODULE)
-    fn = module.noop
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return time.perf_counter() - t0
+def raw_calls(n: int) -> Timing:
+    """Wall and CPU seconds to call the no-op function n times directly."""
+    fn = __import__(NOOP_MODULE).noop
+
+    def calls() -> None:
+        for _ in range(n):
+            fn()
+
+    return _timed(calls)[1]
 
 
 def measure(tool: str, large: int, small: int, repeat: int, profile: bool) -> dict[str, Any]:
@@ -113,32 +123,35 @@ def measure(tool: str, large: int, small: int, repeat: int, profile: bool) -> di
         run_large(), run_small()  # warm up: imports, entry points, caches
         if profile:
             return {"profile": _profile(run_large)}
-        t_large: list[float] = []
-        t_small: list[float] = []
-        t_raw: list[float] = []
+        t_large: list[Timing] = []
+        t_small: list[Timing] = []
+        t_raw: list[Timing] = []
         for _ in range(repeat):
             t_large.append(run_large())
             t_small.append(run_small())
             t_raw.append(raw_calls(large))
+    result: dict[str, Any] = {"tool": tool, "activities": large, "small": small, "repeat": repeat}
+    for i, clock in enumerate(("wall", "cpu")):
+        result[clock] = _derive([t[i] for t in t_large], [t[i] for t in t_small], [t[i] for t in t_raw], large, small)
+    return result
+
+
+def _derive(t_large: list[float], t_small: list[float], t_raw: list[float], large: int, small: int) -> dict[str, Any]:
     med_large, med_small, raw = statistics.median(t_large), statistics.median(t_small), statistics.median(t_raw)
     raw_per_call = raw / large
     marginal = (med_large - med_small - raw_per_call * (large - small)) / (large - small)
     return {
-        "tool": tool,
-        "activities": large,
-        "small": small,
-        "repeat": repeat,
         "run_large_ms": round(med_large * 1e3, 3),
+        "run_large_min_max_ms": [round(min(t_large) * 1e3, 3), round(max(t_large) * 1e3, 3)],
         "run_small_ms": round(med_small * 1e3, 3),
         "raw_call_us": round(raw_per_call * 1e6, 4),
         "per_activity_ms": round(marginal * 1e3, 4),
         "fixed_per_run_ms": round((med_small - small * (marginal + raw_per_call)) * 1e3, 3),
         "amortized_per_activity_ms": round((med_large - raw) / large * 1e3, 4),
-        "run_large_min_max_ms": [round(min(t_large) * 1e3, 3), round(max(t_large) * 1e3, 3)],
     }
 
 
-def _profile(once: Callable[[], float]) -> str:
+def _profile(once: Callable[[], Timing]) -> str:
     import cProfile
     import io
     import pstats
