@@ -2,14 +2,18 @@
 
 The public API is what ``__all__`` lists; everything else is internal. Importing chaoskit starts
 nothing, patches nothing and imports no optional heavy dependency.
+
+The names are loaded on first use (PEP 562): pytest imports ``chaoskit.pytest_plugin`` (and so this
+package) in every repo where chaoskit is installed, so ``import chaoskit`` must not pull in pydantic,
+yaml and the runner until they are needed.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import importlib
 from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from chaoskit.errors import ChaosKitError, PluginError, ValidationFailed
@@ -27,29 +31,43 @@ if TYPE_CHECKING:
     from chaoskit.plugin import Action, Context, Fault, LoadDriver, LoadRun, Probe
     from chaoskit.runner import RunOptions, run_experiment
 
-# Imported on first use (PEP 562): `import chaoskit` and `chaoskit --help` do not pay for pydantic
-# model building, YAML or the runner until something needs them.
-_HOME = {
-    "chaoskit.errors": ["ChaosKitError", "PluginError", "ValidationFailed"],
-    "chaoskit.loader": ["Loaded", "load_experiment", "validate_document"],
-    "chaoskit.model": ["Check", "Expect", "Experiment", "Journal", "Observation", "Outcome", "ProbeSpec", "Step"],
-    "chaoskit.plugin": ["Action", "Context", "Fault", "LoadDriver", "LoadRun", "Probe"],
-    "chaoskit.runner": ["RunOptions", "run_experiment"],
+_WHERE = {
+    "ChaosKitError": "chaoskit.errors",
+    "PluginError": "chaoskit.errors",
+    "ValidationFailed": "chaoskit.errors",
+    "Loaded": "chaoskit.loader",
+    "load_experiment": "chaoskit.loader",
+    "validate_document": "chaoskit.loader",
+    "Check": "chaoskit.model",
+    "Expect": "chaoskit.model",
+    "Experiment": "chaoskit.model",
+    "Journal": "chaoskit.model",
+    "Observation": "chaoskit.model",
+    "Outcome": "chaoskit.model",
+    "ProbeSpec": "chaoskit.model",
+    "Step": "chaoskit.model",
+    "Action": "chaoskit.plugin",
+    "Context": "chaoskit.plugin",
+    "Fault": "chaoskit.plugin",
+    "LoadDriver": "chaoskit.plugin",
+    "LoadRun": "chaoskit.plugin",
+    "Probe": "chaoskit.plugin",
+    "RunOptions": "chaoskit.runner",
+    "run_experiment": "chaoskit.runner",
 }
-_LAZY = {name: module for module, names in _HOME.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'chaoskit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
+    globals()[name] = value  # next time without __getattr__
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [
