@@ -1,0 +1,170 @@
+"""The in-memory per-second load series (parent side; no locust import).
+
+The child sends small deltas (``{"t": second, "ep": {name: {"n", "f", "rt": {ms: count}}}}``) several times
+a second; they are merged here into one cell per (second, endpoint). Latencies are kept as histograms with
+Locust's own rounding, so a window's percentile is computed over every request in it (not averaged).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+TOTAL = "__total__"
+
+
+def bucket_ms(response_time: float) -> int:
+    """Round a response time the way Locust's stats do (2 significant digits above 100 ms)."""
+    if response_time < 100:
+        return round(response_time)
+    if response_time < 1000:
+        return int(round(response_time, -1))
+    if response_time < 10000:
+        return int(round(response_time, -2))
+    return int(round(response_time, -3))
+
+
+def percentile(hist: Counter[int], count: int, pct: float) -> float | None:
+    """Locust's percentile rule on a ``{rounded_ms: count}`` histogram; None without requests."""
+    if count <= 0 or not hist:
+        return None
+    wanted = int(count * pct / 100.0)
+    seen = 0
+    for value in sorted(hist, reverse=True):
+        seen += hist[value]
+        if count - seen <= wanted:
+            return float(value)
+    return 0.0
+
+
+@dataclass
+class Cell:
+    requests: int = 0
+    failures: int = 0
+    hist: Counter[int] = field(default_factory=Counter)
+
+    def add(self, requests: int, failures: int, hist: dict[Any, int]) -> None:
+        self.requests += requests
+        self.failures += failures
+        for ms, n in hist.items():
+            self.hist[int(ms)] += int(n)
+
+    def merge(self, other: Cell) -> None:
+        self.requests += other.requests
+        self.failures += other.failures
+        self.hist.update(other.hist)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Aggregated over a span of seconds."""
+
+    requests: int
+    failures: int
+    seconds: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    cell: Cell
+
+    @property
+    def error_rate(self) -> float | None:
+        return None if self.requests == 0 else self.failures / self.requests
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    def latency(self, pct: float) -> float | None:
+        return percentile(self.cell.hist, self.requests, pct)
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.error_rate
+        return {
+            "requests": self.requests,
+            "failures": self.failures,
+            "error_rate": None if rate is None else round(rate, 6),
+            "rps": round(self.rps, 3),
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+        }
+
+
+def stats_of(cell: Cell, seconds: float) -> Stats:
+    return Stats(
+        requests=cell.requests,
+        failures=cell.failures,
+        seconds=seconds,
+        p50_ms=percentile(cell.hist, cell.requests, 50),
+        p95_ms=percentile(cell.hist, cell.requests, 95),
+        p99_ms=percentile(cell.hist, cell.requests, 99),
+        cell=cell,
+    )
+
+
+class Series:
+    """Thread-safe: a reader thread adds, probes and the report read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cells: dict[int, dict[str, Cell]] = {}
+
+    def add(self, second: int, endpoints: dict[str, Any]) -> None:
+        with self._lock:
+            row = self._cells.setdefault(second, {})
+            total = row.setdefault(TOTAL, Cell())
+            for name, data in endpoints.items():
+                n, f, rt = int(data.get("n", 0)), int(data.get("f", 0)), data.get("rt", {})
+                row.setdefault(name, Cell()).add(n, f, rt)
+                total.add(n, f, rt)
+
+    def seconds(self) -> list[int]:
+        with self._lock:
+            return sorted(self._cells)
+
+    def endpoints(self) -> list[str]:
+        with self._lock:
+            return sorted({name for row in self._cells.values() for name in row if name != TOTAL})
+
+    def cell(self, second: int, endpoint: str | None = None) -> Cell:
+        with self._lock:
+            found = self._cells.get(second, {}).get(endpoint or TOTAL)
+            out = Cell()
+            if found is not None:
+                out.merge(found)
+            return out
+
+    def span(self, start: float, end: float, endpoint: str | None = None, until: float | None = None) -> Stats:
+        """Every second that overlaps ``[start, end)`` (wall-clock seconds); ``until``: data exists up to
+        then (now, or when the load stopped), so the rate of a window is over the time it really covers."""
+        merged = Cell()
+        first, last = int(start // 1), int(-(-end // 1))  # floor(start), ceil(end)
+        covered = (min(float(last), until) if until is not None else float(last)) - first
+        with self._lock:
+            for second in range(first, last):
+                found = self._cells.get(second, {}).get(endpoint or TOTAL)
+                if found is not None:
+                    merged.merge(found)
+        return stats_of(merged, max(0.0, covered))
+
+    def per_second(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for second in self.seconds():
+            cell = self.cell(second, endpoint)
+            if endpoint is not None and cell.requests == 0:
+                continue
+            st = stats_of(cell, 1.0)
+            rows.append(
+                {
+                    "t": second,
+                    "requests": st.requests,
+                    "failures": st.failures,
+                    "p50_ms": st.p50_ms,
+                    "p95_ms": st.p95_ms,
+                    "p99_ms": st.p99_ms,
+                }
+            )
+        return rows
