@@ -6,7 +6,7 @@ runner starts it as a child and never imports it. Roles: ``local`` (one process 
 passed (``fd``), never to stdout, so a locustfile's prints cannot corrupt the stream:
 
 * ``{"type": "ready"}`` once the users are being started (workers: once connected to the master);
-* ``{"type": "stats", "t": second, "ep": {name: {"n", "f", "rt": {ms: count}}}, "first": ts, "sent": ts}``,
+* ``{"type": "stats", "tick": n, "ep": {name: {"n", "f", "rt": {ms: count}}}, "first": ts, "sent": ts}``,
   the requests completed since the last line, every ``flush_s``; ``first`` is the completion time of the
   oldest one (for the stats delay);
 * ``{"type": "beat", "sent": ts, "users": n}`` when there is nothing new (the parent's liveness signal);
@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Any
 
-from chaoskit_locust.series import bucket_ms
+from chaoskit_locust.series import TICKS_PER_S, bucket_ms
 
 EXIT_OK, EXIT_USAGE, EXIT_LIFETIME, EXIT_ORPHAN = 0, 2, 3, 4
 
@@ -44,7 +44,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 class Stream:
-    """Per-second request deltas, flushed as JSON lines."""
+    """Request deltas per 100 ms tick (see :mod:`chaoskit_locust.series`), flushed as JSON lines."""
 
     def __init__(self, fd: int) -> None:
         self.out = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
@@ -61,9 +61,10 @@ class Stream:
         self, request_type: str, name: str, response_time: float | None, exception: Any = None, **kwargs: Any
     ) -> None:
         now = time.time()
-        row = self.pending.get(int(now))
+        tick = int(now * TICKS_PER_S)
+        row = self.pending.get(tick)
         if row is None:
-            row = self.pending[int(now)] = {}
+            row = self.pending[tick] = {}
         cell = row.get(name)
         if cell is None:
             cell = row[name] = [0, 0, {}]
@@ -82,9 +83,9 @@ class Stream:
         if not pending:
             self.send({"type": "beat", "sent": sent, "users": users})
             return
-        for second in sorted(pending):
-            ep = {name: {"n": c[0], "f": c[1], "rt": c[2]} for name, c in pending[second].items()}
-            self.send({"type": "stats", "t": second, "ep": ep, "first": first, "sent": sent, "users": users})
+        for tick in sorted(pending):
+            ep = {name: {"n": c[0], "f": c[1], "rt": c[2]} for name, c in pending[tick].items()}
+            self.send({"type": "stats", "tick": tick, "ep": ep, "first": first, "sent": sent, "users": users})
 
 
 def _fail(stream: Stream, message: str) -> None:

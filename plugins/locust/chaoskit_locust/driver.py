@@ -18,7 +18,7 @@ from chaoskit.errors import PluginError
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.process import Child
-from chaoskit_locust.report import build_report
+from chaoskit_locust.report import build_report, healthy_tail
 from chaoskit_locust.series import Series, Stats
 
 
@@ -45,7 +45,7 @@ class LocustRun(LoadRun):
     # -- the stream --------------------------------------------------------------------------
     def on_message(self, child: Child, message: dict[str, Any]) -> None:
         if message.get("type") == "stats":
-            self.series.add(int(message["t"]), message.get("ep") or {})
+            self.series.add(int(message["tick"]), message.get("ep") or {})
             first = message.get("first")
             if isinstance(first, int | float):
                 with self._lock:
@@ -127,6 +127,7 @@ class LocustRun(LoadRun):
         if not self._stopped:
             with contextlib.suppress(PluginError):
                 self.check()  # records a crash or hang before the stop changes the picture
+                self._settle()
             self._stopped = True
             self.stopped_at = time.time()
             broken = {id(c) for c in self.children if c.returncode is not None}
@@ -143,6 +144,17 @@ class LocustRun(LoadRun):
                 child.close()
         if self.failure is not None:
             raise PluginError(self.failure)
+
+    def _settle(self) -> None:
+        """If the stream is recovering (healthy, but for less than ``recovery.hold``), keep the load up to
+        ``hold + 1`` s longer so the load-derived time-to-recovery can be measured. Bounded; no wait otherwise."""
+        tol = self.params.recovery
+        end = time.monotonic() + tol.hold + 1.0
+        while time.monotonic() < end:
+            tail = healthy_tail(self.series, time.time(), tol)
+            if tail == 0 or tail >= tol.hold:
+                return
+            time.sleep(0.1)
 
     def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
         return build_report(self, phases, self.params.recovery)

@@ -22,7 +22,7 @@ from chaoskit.errors import PluginError
 from chaoskit.plugin import Context, LoadRun
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.report import build_report
-from chaoskit_locust.series import Series, Stats, bucket_ms
+from chaoskit_locust.series import Series, Stats, bucket_ms, tick_of
 
 POLL_S = 0.5
 HTTP_TIMEOUT_S = 5.0
@@ -44,7 +44,7 @@ def synthetic_hist(count: int, p50: float | None, p95: float | None, p99: float 
         return {}
     upper95 = p95 if p95 is not None else p50
     upper99 = p99 if p99 is not None else upper95
-    low = count // 2 + count % 2
+    low = min(count, count // 2 + 1)  # more than half: Locust's p50 rule
     high = max(0, count * 99 // 100 - low)
     top = count - low - high
     hist: dict[int, int] = {}
@@ -109,7 +109,7 @@ class RemoteRun(LoadRun):
                 for ms, count in synthetic_hist(dn, p50, p95, p99).items():
                     cell["rt"][ms] = cell["rt"].get(ms, 0) + count
         if endpoints:
-            self.series.add(int(now), endpoints)
+            self.series.add(tick_of(now), endpoints)
 
     def _poll(self) -> None:
         while not self._stop.wait(POLL_S):

@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chaoskit_locust.params import RecoveryTolerance
-from chaoskit_locust.series import Series, stats_of
+from chaoskit_locust.series import TICKS_PER_S, Series, stats_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,6 +60,18 @@ def time_to_recovery(series: Series, reverted_at: float, until: float, tol: Reco
     }
 
 
+def healthy_tail(series: Series, until: float, tol: RecoveryTolerance) -> int:
+    """How many complete seconds before ``until`` are healthy in a row."""
+    count = 0
+    second = int(until // 1) - 1
+    while second >= 0 and healthy(series, second, tol):
+        count += 1
+        second -= 1
+        if count > tol.hold + 1:
+            break
+    return count
+
+
 def _percentile(values: Sequence[float], pct: float) -> float | None:
     if not values:
         return None
@@ -95,6 +107,7 @@ def build_report(run: HasSeries, windows: list[dict[str, Any]], tol: RecoveryTol
         "windows": shown,
         "recovery": recovery,
         "ttr_s": recovery.get("ttr_s"),
+        "resolution_s": {"windows": 1 / TICKS_PER_S, "series": 1.0, "ttr": 1.0},
         "stats_delay_s": {
             "p50": _percentile(run.delays, 50),
             "p95": _percentile(run.delays, 95),

@@ -1,8 +1,10 @@
 """The in-memory per-second load series (parent side; no locust import).
 
-The child sends small deltas (``{"t": second, "ep": {name: {"n", "f", "rt": {ms: count}}}}``) several times
-a second; they are merged here into one cell per (second, endpoint). Latencies are kept as histograms with
-Locust's own rounding, so a window's percentile is computed over every request in it (not averaged).
+The child sends small deltas (``{"tick": n, "ep": {name: {"n", "f", "rt": {ms: count}}}}``) several times
+a second; they are merged here into one cell per (tick, endpoint). A tick is 100 ms of wall-clock time (when the
+requests completed), so a window is cut at 0.1 s precision; the journal's series is per second. Latencies are
+kept as histograms with Locust's own rounding, so a window's percentile is computed over every request in it
+(never averaged).
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TOTAL = "__total__"
+TICKS_PER_S = 10
+
+
+def tick_of(timestamp: float) -> int:
+    return int(timestamp * TICKS_PER_S)
 
 
 def bucket_ms(response_time: float) -> int:
@@ -112,9 +119,9 @@ class Series:
         self._lock = threading.Lock()
         self._cells: dict[int, dict[str, Cell]] = {}
 
-    def add(self, second: int, endpoints: dict[str, Any]) -> None:
+    def add(self, tick: int, endpoints: dict[str, Any]) -> None:
         with self._lock:
-            row = self._cells.setdefault(second, {})
+            row = self._cells.setdefault(tick, {})
             total = row.setdefault(TOTAL, Cell())
             for name, data in endpoints.items():
                 n, f, rt = int(data.get("n", 0)), int(data.get("f", 0)), data.get("rt", {})
@@ -123,32 +130,31 @@ class Series:
 
     def seconds(self) -> list[int]:
         with self._lock:
-            return sorted(self._cells)
+            return sorted({tick // TICKS_PER_S for tick in self._cells})
 
     def endpoints(self) -> list[str]:
         with self._lock:
             return sorted({name for row in self._cells.values() for name in row if name != TOTAL})
 
-    def cell(self, second: int, endpoint: str | None = None) -> Cell:
-        with self._lock:
-            found = self._cells.get(second, {}).get(endpoint or TOTAL)
-            out = Cell()
-            if found is not None:
-                out.merge(found)
-            return out
-
-    def span(self, start: float, end: float, endpoint: str | None = None, until: float | None = None) -> Stats:
-        """Every second that overlaps ``[start, end)`` (wall-clock seconds); ``until``: data exists up to
-        then (now, or when the load stopped), so the rate of a window is over the time it really covers."""
+    def _merge(self, first_tick: int, end_tick: int, endpoint: str | None) -> Cell:
         merged = Cell()
-        first, last = int(start // 1), int(-(-end // 1))  # floor(start), ceil(end)
-        covered = (min(float(last), until) if until is not None else float(last)) - first
         with self._lock:
-            for second in range(first, last):
-                found = self._cells.get(second, {}).get(endpoint or TOTAL)
+            for tick in range(first_tick, end_tick):
+                found = self._cells.get(tick, {}).get(endpoint or TOTAL)
                 if found is not None:
                     merged.merge(found)
-        return stats_of(merged, max(0.0, covered))
+        return merged
+
+    def cell(self, second: int, endpoint: str | None = None) -> Cell:
+        """One whole second."""
+        return self._merge(second * TICKS_PER_S, (second + 1) * TICKS_PER_S, endpoint)
+
+    def span(self, start: float, end: float, endpoint: str | None = None, until: float | None = None) -> Stats:
+        """Every tick that overlaps ``[start, end)`` (wall-clock); ``until``: data exists up to then (now, or when
+        the load stopped), so the rate of a window is over the time it really covers."""
+        first, last = int(start * TICKS_PER_S // 1), int(-(-end * TICKS_PER_S // 1))  # floor, ceil
+        covered = last / TICKS_PER_S if until is None else min(last / TICKS_PER_S, until)
+        return stats_of(self._merge(first, last, endpoint), max(0.0, covered - first / TICKS_PER_S))
 
     def per_second(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         rows = []
