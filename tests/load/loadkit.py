@@ -75,14 +75,16 @@ class ServiceFault:
         return StatusFault
 
 
-def run_doc(doc: dict[str, Any], folder: Path, faults: dict[str, Any] | None = None) -> Journal:
+def run_doc(
+    doc: dict[str, Any], folder: Path, faults: dict[str, Any] | None = None, hooks: list[Any] | None = None
+) -> Journal:
     """Validate and run an experiment in this process, as `chaoskit run` would (the file lives in ``folder``)."""
     source = folder / "experiment.yaml"
     source.write_text(yaml.safe_dump(doc))
     registry = Registry(extra={"fault": faults or {}})
     registry.entries("fault")  # scan first: Registry.load() misses in-process extras before the first scan
     loaded = validate_document(doc, source=str(source), registry=registry)
-    options = RunOptions(out_dir=folder / "runs", handle_signals=False, hook_entry_points=False)
+    options = RunOptions(out_dir=folder / "runs", handle_signals=False, hook_entry_points=False, hooks=hooks or [])
     return run_experiment(loaded, options, registry)
 
 

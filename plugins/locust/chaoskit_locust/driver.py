@@ -157,7 +157,9 @@ class LocustRun(LoadRun):
             time.sleep(0.1)
 
     def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
-        return build_report(self, phases, self.params.recovery)
+        processes = [{"role": c.role, "pid": c.pid, "returncode": c.returncode} for c in self.children]
+        mode = "workers" if self.params.workers else "local"
+        return {**build_report(self, phases, self.params.recovery), "mode": mode, "processes": processes}
 
 
 class LocustDriver(LoadDriver[LocustParams]):
