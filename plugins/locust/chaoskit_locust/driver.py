@@ -22,6 +22,9 @@ from chaoskit_locust.report import build_report, healthy_tail
 from chaoskit_locust.series import Series, Stats
 
 
+FIRST_REQUEST_WAIT_S = 10.0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,6 +123,11 @@ class LocustRun(LoadRun):
                         f"{child.role} child (pid {child.pid}) is not ready\n{child.stderr_tail()}"
                     )
         self.started_at = time.time()
+        # Running means requests flow: wait (briefly, bounded) for the first one so an immediate baseline sees load.
+        first = time.monotonic() + min(FIRST_REQUEST_WAIT_S, max(0.0, deadline - time.monotonic()))
+        while not self.series.seconds() and time.monotonic() < first:
+            self.check()
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """Ask every child to stop (workers first), wait ``stop_timeout``, then kill. Idempotent, bounded.
