@@ -21,7 +21,6 @@ from chaoskit_locust.process import Child
 from chaoskit_locust.report import build_report, healthy_tail
 from chaoskit_locust.series import Series, Stats
 
-
 FIRST_REQUEST_WAIT_S = 10.0
 
 
