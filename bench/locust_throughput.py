@@ -9,7 +9,9 @@ own process that counts the requests it answers per second):
    ``chaoskit run`` (an experiment with a ``load:`` block, a pause, and a continuous ``load.error_rate``
    steady-state probe) and under plain ``locust --headless``, alternating, ``--rounds`` times each.
    Throughput is counted by the target: mean requests/s over each run's active seconds, without its first
-   3 and last 2 seconds (ramp-up and stop).
+   3 and last 2 seconds (ramp-up and stop). On a shared, busy machine throughput swings with the neighbours'
+   load, so the bench also reports CPU time per request (user + system of every process of the run, imports
+   and the chaoskit runner included), which contention barely moves.
 2. Stats delay: (a) as the runner measures it for every stats line (oldest request in the line completed ->
    line parsed by the runner), from the chaoskit runs' journals; (b) end to end: the target starts failing
    at T0 and the runner's series is polled every 5 ms until it shows failures; the delay is that time minus
@@ -24,12 +26,14 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,26 +97,43 @@ def admin(url: str, path: str) -> Any:
         return json.loads(response.read())
 
 
-def active_rps(url: str, since: float, until: float) -> float:
+@dataclass
+class Result:
+    rps: float  # mean over the active seconds, without ramp-up and stop
+    requests: int  # all requests of the run
+    cpu_s: float  # CPU (user + system) of every process of the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_s / self.requests
+
+
+def measure(url: str, since: float, until: float, cpu_s: float) -> Result:
     counts = {int(k): v for k, v in admin(url, "/__counts").items()}
-    seconds = sorted(s for s in counts if since <= s <= until and counts[s] > 0)[3:-2]
+    run = [s for s in counts if since <= s <= until]
+    seconds = sorted(s for s in run if counts[s] > 0)[3:-2]
     if not seconds:
         raise SystemExit("no load reached the target")
-    return statistics.fmean(counts[s] for s in seconds)
+    return Result(statistics.fmean(counts[s] for s in seconds), sum(counts[s] for s in run), cpu_s)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- the two contenders ----------------------------------------------------------------------
-def run_plain(work: Path, url: str, users: int, seconds: int) -> float:
-    started = time.time()
+def run_plain(work: Path, url: str, users: int, seconds: int) -> Result:
+    started, cpu = time.time(), children_cpu()
     subprocess.run(
         [str(BIN / "locust"), "-f", str(work / "locustfile.py"), "--headless", "-u", str(users), "-r", str(users * 10),
          "-t", f"{seconds}s", "-H", url, "--only-summary", "--loglevel", "WARNING"],
         cwd=work, check=True, timeout=seconds + 120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    return active_rps(url, started, time.time())
+    return measure(url, started, time.time(), children_cpu() - cpu)
 
 
-def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tuple[float, dict[str, Any]]:
+def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tuple[Result, dict[str, Any]]:
     import yaml
 
     doc = {
@@ -126,7 +147,7 @@ def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tu
         "recovery": {"within": "5s"},
     }
     (work / "bench.yaml").write_text(yaml.safe_dump(doc))
-    started = time.time()
+    started, cpu = time.time(), children_cpu()
     out = subprocess.run(
         [str(BIN / "chaoskit"), "run", "bench.yaml", "--out", f"runs-{tag}", "-q", "--json"],
         cwd=work, check=False, timeout=seconds + 180, capture_output=True, text=True,
@@ -134,7 +155,7 @@ def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tu
     journal = json.loads(next((work / f"runs-{tag}").glob("*/journal.json")).read_text())
     if journal["outcome"] != "passed":
         raise SystemExit(f"chaoskit run did not pass: {journal['reason']}\n{out.stdout}{out.stderr}")
-    return active_rps(url, started, time.time()), journal["load"]["stats_delay_s"]
+    return measure(url, started, time.time(), children_cpu() - cpu), journal["load"]["stats_delay_s"]
 
 
 def end_to_end_delay(work: Path, url: str, trials: int = 5) -> list[float]:
@@ -179,28 +200,39 @@ def main() -> None:
             while not port_file.exists() or not port_file.read_text():
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port_file.read_text()}"
-            plain, under, line_delays = [], [], []
+            plain: list[Result] = []
+            under: list[Result] = []
+            line_delays = []
             for i in range(args.rounds):
                 order = ("plain", "chaoskit") if i % 2 == 0 else ("chaoskit", "plain")
                 for who in order:
                     if who == "plain":
                         plain.append(run_plain(work, url, args.users, args.seconds))
                     else:
-                        rps, delay = run_chaoskit(work, url, args.users, args.seconds, f"r{i}")
-                        under.append(rps)
+                        result, delay = run_chaoskit(work, url, args.users, args.seconds, f"r{i}")
+                        under.append(result)
                         line_delays.append(delay)
-                    print(f"round {i + 1}: {who:9s} {(plain if who == 'plain' else under)[-1]:8.1f} req/s", flush=True)
+                    last = (plain if who == "plain" else under)[-1]
+                    print(
+                        f"round {i + 1}: {who:9s} {last.rps:8.1f} req/s  {last.requests:7d} requests  "
+                        f"{last.cpu_ms_per_request:6.3f} ms CPU/request",
+                        flush=True,
+                    )
             e2e = end_to_end_delay(work, url)
         finally:
             server.terminate()
             server.wait(10)
-    ratio = statistics.fmean(under) / statistics.fmean(plain)
+    p_rps, u_rps = statistics.fmean(r.rps for r in plain), statistics.fmean(r.rps for r in under)
+    p_cpu = sum(r.cpu_s for r in plain) / sum(r.requests for r in plain) * 1000
+    u_cpu = sum(r.cpu_s for r in under) / sum(r.requests for r in under) * 1000
     print()
     print(f"machine: {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}; {args.users} users, "
           f"{args.seconds}s per run, {args.rounds} rounds")  # fmt: skip
-    print(f"throughput  plain locust --headless : {statistics.fmean(plain):8.1f} req/s  {[round(x) for x in plain]}")
-    print(f"throughput  under chaoskit          : {statistics.fmean(under):8.1f} req/s  {[round(x) for x in under]}")
-    print(f"ratio chaoskit / plain              : {ratio:8.1%}   (target >= 95%)")
+    print(f"throughput  plain locust --headless : {p_rps:8.1f} req/s  {[round(r.rps) for r in plain]}")
+    print(f"throughput  under chaoskit          : {u_rps:8.1f} req/s  {[round(r.rps) for r in under]}")
+    print(f"ratio chaoskit / plain (throughput) : {u_rps / p_rps:8.1%}   (target >= 95%)")
+    print(f"CPU per request plain / chaoskit    : {p_cpu:.3f} / {u_cpu:.3f} ms  -> efficiency {p_cpu / u_cpu:.1%} "
+          "(all processes of each run, imports included)")  # fmt: skip
     print("stats delay per line (runner-side)  : " + "; ".join(
         f"p50 {d['p50']:.3f}s p95 {d['p95']:.3f}s max {d['max']:.3f}s ({d['lines']} lines)" for d in line_delays
     ))  # fmt: skip

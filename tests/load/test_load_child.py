@@ -107,3 +107,13 @@ def test_child_hung_mid_run_is_detected(tmp_path: Path, http_service: Any) -> No
     assert hung, [o.error for o in journal.observations]
     assert any("it hangs" in e.message for e in journal.errors)
     assert child_pids(str(tmp_path)) == [] or no_children_left(str(tmp_path)) == []
+
+
+def test_child_has_a_hard_max_lifetime(tmp_path: Path, http_service: Any) -> None:
+    write_locustfile(tmp_path)
+    started = time.monotonic()
+    journal = run_doc(_doc(http_service, pause="20s", max_lifetime="12s"), tmp_path)
+    assert journal.outcome == Outcome.ERROR, journal.reason
+    assert "max_lifetime (12s) reached" in journal.reason and "exited with code 3" in journal.reason
+    assert time.monotonic() - started < 60
+    assert no_children_left(str(tmp_path)) == []

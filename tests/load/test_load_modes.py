@@ -24,13 +24,40 @@ class TraceHeaders:
         return {"traceparent": TRACEPARENT, "baggage": "chaoskit.run=test"}
 
 
+TWO_USERS = """
+from locust import HttpUser, constant, tag, task
+
+
+class Web(HttpUser):
+    wait_time = constant(0.1)
+
+    @tag("main")
+    @task
+    def health(self):
+        self.client.get("/health")
+
+    @tag("other")
+    @task
+    def other(self):
+        self.client.get("/other")
+
+
+class Admin(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def admin(self):
+        self.client.get("/admin")
+"""
+
+
 def _steady() -> dict[str, Any]:
     return {"probes": [{"probe": "load.rps", "with": {"last": "2s", "endpoint": "/health"}, "expect": {"min": 3}}]}
 
 
 @pytest.mark.slow
-def test_local_workers_and_trace_context(tmp_path: Path, http_service: Any) -> None:
-    write_locustfile(tmp_path)
+def test_local_workers_tags_user_classes_and_trace_context(tmp_path: Path, http_service: Any) -> None:
+    write_locustfile(tmp_path, TWO_USERS)
     doc = {
         "title": "workers",
         "load": {
@@ -40,6 +67,8 @@ def test_local_workers_and_trace_context(tmp_path: Path, http_service: Any) -> N
             "spawn_rate": 40,
             "workers": 2,
             "warmup": "2s",
+            "user_classes": ["Web"],
+            "tags": ["main"],
         },
         "steady_state": _steady(),
         "method": [{"pause": "2s"}],
@@ -51,6 +80,7 @@ def test_local_workers_and_trace_context(tmp_path: Path, http_service: Any) -> N
     assert [p["role"] for p in load["processes"]] == ["master", "worker", "worker"]
     assert all(p["returncode"] == 0 for p in load["processes"]), load["processes"]
     assert load["total"]["requests"] > 50 and load["total"]["failures"] == 0
+    assert set(load["endpoints"]) == {"/health"}  # only the Web user's task tagged "main"
     # Every load request carried the run's trace context.
     load_requests = [h for h in http_service.state.headers_seen if h.get("User-Agent", "").startswith("python-req")]
     assert load_requests and all(h.get("traceparent") == TRACEPARENT for h in load_requests)

@@ -89,3 +89,10 @@ def test_synthetic_histogram_reproduces_master_percentiles() -> None:
     assert percentile(hist, 200, 50) == 12
     assert percentile(hist, 200, 95) == 80
     assert percentile(hist, 200, 99) == 300
+
+
+def test_wide_spans_cost_what_the_data_costs() -> None:
+    s = Series()
+    _fill(s, 1_800_000_000.3, 4, 1)
+    whole = s.span(0, 2_000_000_000.0, until=1_800_000_001.0)  # would be 2e10 ticks to walk
+    assert (whole.requests, whole.failures) == (4, 1)

@@ -139,7 +139,13 @@ class Series:
     def _merge(self, first_tick: int, end_tick: int, endpoint: str | None) -> Cell:
         merged = Cell()
         with self._lock:
-            for tick in range(first_tick, end_tick):
+            span = end_tick - first_tick
+            ticks = (
+                range(first_tick, end_tick)
+                if span <= len(self._cells)
+                else [t for t in self._cells if first_tick <= t < end_tick]
+            )
+            for tick in ticks:
                 found = self._cells.get(tick, {}).get(endpoint or TOTAL)
                 if found is not None:
                     merged.merge(found)
