@@ -8,10 +8,11 @@ own process that counts the requests it answers per second):
 1. Throughput: the same locustfile (HttpUser, no wait time: Locust is the bottleneck) under
    ``chaoskit run`` (an experiment with a ``load:`` block, a pause, and a continuous ``load.error_rate``
    steady-state probe) and under plain ``locust --headless``, alternating, ``--rounds`` times each.
-   Throughput is counted by the target: mean requests/s over each run's active seconds, without its first
-   3 and last 2 seconds (ramp-up and stop). On a shared, busy machine throughput swings with the neighbours'
-   load, so the bench also reports CPU time per request (user + system of every process of the run, imports
-   and the chaoskit runner included), which contention barely moves.
+   Both are measured in the same steady window of each run (from 3 s after the first request, for
+   ``--seconds - 6`` s): throughput is what the target answered, and CPU per request is the CPU time (user +
+   system, from /proc) of every process of the run -- for chaoskit the runner and the Locust child -- over the
+   requests of that window. On a shared, busy machine throughput swings with the neighbours' load; CPU per
+   request barely does, so it is the steadier measure of chaoskit's overhead.
 2. Stats delay: (a) as the runner measures it for every stats line (oldest request in the line completed ->
    line parsed by the runner), from the chaoskit runs' journals; (b) end to end: the target starts failing
    at T0 and the runner's series is polled every 5 ms until it shows failures; the delay is that time minus
@@ -26,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -99,38 +99,68 @@ def admin(url: str, path: str) -> Any:
 
 @dataclass
 class Result:
-    rps: float  # mean over the active seconds, without ramp-up and stop
-    requests: int  # all requests of the run
-    cpu_s: float  # CPU (user + system) of every process of the run
+    rps: float  # requests/s the target answered in the steady window
+    requests: int  # requests in the steady window
+    cpu_s: float  # CPU (user + system) of every process of the run in the steady window
 
     @property
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_s / self.requests
 
 
-def measure(url: str, since: float, until: float, cpu_s: float) -> Result:
-    counts = {int(k): v for k, v in admin(url, "/__counts").items()}
-    run = [s for s in counts if since <= s <= until]
-    seconds = sorted(s for s in run if counts[s] > 0)[3:-2]
-    if not seconds:
-        raise SystemExit("no load reached the target")
-    return Result(statistics.fmean(counts[s] for s in seconds), sum(counts[s] for s in run), cpu_s)
+def served(url: str) -> int:
+    return sum(admin(url, "/__counts").values())
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of ``root`` and every live descendant, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def steady(proc: subprocess.Popen[Any], url: str, seconds: int) -> Result:
+    """Wait for the load to arrive and ramp up, then measure a window of ``seconds - 6`` seconds."""
+    before = served(url)
+    deadline = time.monotonic() + 120
+    while served(url) == before:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("no load reached the target")
+        time.sleep(0.1)
+    time.sleep(3)  # ramp-up
+    t0, n0, c0 = time.monotonic(), served(url), tree_cpu(proc.pid)
+    time.sleep(max(2, seconds - 6))
+    t1, n1, c1 = time.monotonic(), served(url), tree_cpu(proc.pid)
+    return Result((n1 - n0) / (t1 - t0), n1 - n0, c1 - c0)
 
 
 # -- the two contenders ----------------------------------------------------------------------
 def run_plain(work: Path, url: str, users: int, seconds: int) -> Result:
-    started, cpu = time.time(), children_cpu()
-    subprocess.run(
+    proc = subprocess.Popen(
         [str(BIN / "locust"), "-f", str(work / "locustfile.py"), "--headless", "-u", str(users), "-r", str(users * 10),
          "-t", f"{seconds}s", "-H", url, "--only-summary", "--loglevel", "WARNING"],
-        cwd=work, check=True, timeout=seconds + 120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    return measure(url, started, time.time(), children_cpu() - cpu)
+    try:
+        result = steady(proc, url, seconds)
+    finally:
+        proc.wait(seconds + 120)
+    return result
 
 
 def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tuple[Result, dict[str, Any]]:
@@ -138,7 +168,7 @@ def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tu
 
     doc = {
         "title": "bench",
-        "load": {"locustfile": "locustfile.py", "host": url, "users": users, "spawn_rate": users * 10, "warmup": "2s"},
+        "load": {"locustfile": "locustfile.py", "host": url, "users": users, "spawn_rate": users * 10},
         "steady_state": {
             "strategy": "continuous",
             "probes": [{"probe": "load.error_rate", "with": {"last": "5s"}, "expect": {"max": 0.01}}],
@@ -147,15 +177,18 @@ def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tu
         "recovery": {"within": "5s"},
     }
     (work / "bench.yaml").write_text(yaml.safe_dump(doc))
-    started, cpu = time.time(), children_cpu()
-    out = subprocess.run(
+    proc = subprocess.Popen(
         [str(BIN / "chaoskit"), "run", "bench.yaml", "--out", f"runs-{tag}", "-q", "--json"],
-        cwd=work, check=False, timeout=seconds + 180, capture_output=True, text=True,
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    try:
+        result = steady(proc, url, seconds)
+    finally:
+        out, _ = proc.communicate(timeout=seconds + 180)
     journal = json.loads(next((work / f"runs-{tag}").glob("*/journal.json")).read_text())
     if journal["outcome"] != "passed":
-        raise SystemExit(f"chaoskit run did not pass: {journal['reason']}\n{out.stdout}{out.stderr}")
-    return measure(url, started, time.time(), children_cpu() - cpu), journal["load"]["stats_delay_s"]
+        raise SystemExit(f"chaoskit run did not pass: {journal['reason']}\n{out}")
+    return result, journal["load"]["stats_delay_s"]
 
 
 def end_to_end_delay(work: Path, url: str, trials: int = 5) -> list[float]:
@@ -232,7 +265,7 @@ def main() -> None:
     print(f"throughput  under chaoskit          : {u_rps:8.1f} req/s  {[round(r.rps) for r in under]}")
     print(f"ratio chaoskit / plain (throughput) : {u_rps / p_rps:8.1%}   (target >= 95%)")
     print(f"CPU per request plain / chaoskit    : {p_cpu:.3f} / {u_cpu:.3f} ms  -> efficiency {p_cpu / u_cpu:.1%} "
-          "(all processes of each run, imports included)")  # fmt: skip
+          "(all processes of each run)")  # fmt: skip
     print("stats delay per line (runner-side)  : " + "; ".join(
         f"p50 {d['p50']:.3f}s p95 {d['p95']:.3f}s max {d['max']:.3f}s ({d['lines']} lines)" for d in line_delays
     ))  # fmt: skip

@@ -10,7 +10,7 @@ from loadkit import child_pids, no_children_left, run_doc, write_locustfile
 
 from chaoskit.model.journal import Outcome
 
-CRASH_LATER = """
+LATER = """
 import os, sys, time
 from locust import HttpUser, constant, task
 
@@ -24,27 +24,10 @@ class Web(HttpUser):
     def health(self):
         self.client.get("/health")
         if time.time() - STARTED > 1.5:
-            sys.stderr.write("boom: the locustfile gave up\\n")
-            sys.stderr.flush()
-            os._exit(7)
+            {action}
 """
-
-HANG_LATER = """
-import os, time
-from locust import HttpUser, constant, task
-
-STARTED = time.time()
-
-
-class Web(HttpUser):
-    wait_time = constant(0.1)
-
-    @task
-    def health(self):
-        self.client.get("/health")
-        if time.time() - STARTED > 1.0:
-            os.system("sleep 8")  # blocks the whole gevent hub: no more stats
-"""
+CRASH_LATER = LATER.format(action='sys.stderr.write("boom: locustfile gave up\\n"); sys.stderr.flush(); os._exit(7)')
+HANG_LATER = LATER.format(action='os.system("sleep 8")  # blocks the whole gevent hub: no more stats')
 
 
 def _doc(service: Any, pause: str = "6s", **load: Any) -> dict[str, Any]:
@@ -77,7 +60,7 @@ def test_child_crash_mid_run_is_an_error_with_stderr(tmp_path: Path, http_servic
     write_locustfile(tmp_path, CRASH_LATER)
     journal = run_doc(_doc(http_service), tmp_path)
     assert journal.outcome == Outcome.ERROR, journal.reason
-    assert "exited with code 7" in journal.reason and "boom: the locustfile gave up" in journal.reason
+    assert "exited with code 7" in journal.reason and "boom: locustfile gave up" in journal.reason
     assert no_children_left(str(tmp_path)) == []
 
 
