@@ -193,13 +193,14 @@ def run_chaoskit(work: Path, url: str, users: int, seconds: int, tag: str) -> tu
 
 def end_to_end_delay(work: Path, url: str, trials: int = 5) -> list[float]:
     """Flip the target to failing at T0; time until the runner's series shows a failure."""
-    from chaoskit_locust.driver import LocustDriver
+    from chaoskit_locust.driver import LocustDriver, LocustRun
     from chaoskit_locust.params import LocustParams
 
     from chaoskit.plugin import Context
 
     params = LocustParams(locustfile=str(work / "locustfile.py"), host=url, users=2, spawn_rate=20)
     run = LocustDriver().start(params, Context(work_dir=work))
+    assert isinstance(run, LocustRun)
     delays = []
     try:
         time.sleep(2)
