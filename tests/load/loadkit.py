@@ -15,6 +15,7 @@ from chaoskit.model.journal import Journal
 from chaoskit.plugin import Context, Fault
 from chaoskit.registry import Registry
 from chaoskit.runner import RunOptions, run_experiment
+from tests.conftest import HttpService
 
 LOCUSTFILE = """
 from locust import HttpUser, constant, task
@@ -44,7 +45,7 @@ class ServiceFault:
     """Builds a test-only fault that makes the in-process service answer ``status``; its revert lets the
     service recover ``recover_after_s`` later, and records when it really did (the truth for TTR)."""
 
-    def __init__(self, service: Any) -> None:  # tests/conftest.py's HttpService
+    def __init__(self, service: HttpService) -> None:
         self.service = service
         self.recovered_at: float | None = None
         self.reverted_at: float | None = None

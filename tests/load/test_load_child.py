@@ -6,9 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadkit import child_pids, no_children_left, run_doc, write_locustfile
-
 from chaoskit.model.journal import Outcome
+from tests.load.loadkit import child_pids, no_children_left, run_doc, write_locustfile
 
 LATER = """
 import os, sys, time

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loadkit import no_children_left, run_doc, wait_until, write_locustfile
 
 from chaoskit.hooks import hookimpl
 from chaoskit.model.journal import Outcome
+from tests.load.loadkit import no_children_left, run_doc, wait_until, write_locustfile
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from loadkit import ServiceFault, child_pids, run_doc, write_locustfile
-
 from chaoskit.model.journal import Outcome
+from tests.load.loadkit import ServiceFault, child_pids, run_doc, write_locustfile
 
 
 def _doc(service: Any, **extra: Any) -> dict[str, Any]:

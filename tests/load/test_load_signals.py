@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from loadkit import child_pids, no_children_left, wait_until, write_locustfile
+
+from tests.load.loadkit import child_pids, no_children_left, wait_until, write_locustfile
 
 CHAOSKIT = str(Path(sys.executable).with_name("chaoskit"))
 
