@@ -156,9 +156,11 @@ class Series:
         return self._merge(second * TICKS_PER_S, (second + 1) * TICKS_PER_S, endpoint)
 
     def span(self, start: float, end: float, endpoint: str | None = None, until: float | None = None) -> Stats:
-        """Every tick that overlaps ``[start, end)`` (wall-clock); ``until``: data exists up to then (now, or when
+        """The ticks that lie mostly inside ``[start, end)`` (wall-clock; both ends rounded to the nearest tick
+        boundary, so neighbouring windows never share a tick). ``until``: data exists up to then (now, or when
         the load stopped), so the rate of a window is over the time it really covers."""
-        first, last = int(start * TICKS_PER_S // 1), int(-(-end * TICKS_PER_S // 1))  # floor, ceil
+        first = round(start * TICKS_PER_S)
+        last = max(first, round(end * TICKS_PER_S))
         covered = last / TICKS_PER_S if until is None else min(last / TICKS_PER_S, until)
         return stats_of(self._merge(first, last, endpoint), max(0.0, covered - first / TICKS_PER_S))
 
