@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -52,3 +54,12 @@ def test_probe_params() -> None:
     )
     assert any(p.startswith("steady_state.probes[0].with.percentile") for p in problems)
     assert any(p.startswith("steady_state.probes[0].with.last") for p in problems)
+
+
+def test_entry_points_import_no_locust() -> None:
+    code = (
+        "import sys, chaoskit_locust.driver, chaoskit_locust.probes, chaoskit_locust.remote\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent', 'zmq', 'flask'))\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
