@@ -81,6 +81,7 @@ def test_child_hung_mid_run_is_detected(tmp_path: Path, http_service: Any) -> No
         "frequency": "500ms",
         "probes": [{"probe": "load.rps", "with": {"last": "1s"}, "expect": {"min": 0}}],
     }
+    doc["recovery"] = {"within": "2s"}
     started = time.monotonic()
     journal = run_doc(doc, tmp_path)
     assert time.monotonic() - started < 60
@@ -94,8 +95,8 @@ def test_child_hung_mid_run_is_detected(tmp_path: Path, http_service: Any) -> No
 def test_child_has_a_hard_max_lifetime(tmp_path: Path, http_service: Any) -> None:
     write_locustfile(tmp_path)
     started = time.monotonic()
-    journal = run_doc(_doc(http_service, pause="20s", max_lifetime="12s"), tmp_path)
+    journal = run_doc(_doc(http_service, pause="10s", max_lifetime="5s"), tmp_path)
     assert journal.outcome == Outcome.ERROR, journal.reason
-    assert "max_lifetime (12s) reached" in journal.reason and "exited with code 3" in journal.reason
+    assert "max_lifetime (5s) reached" in journal.reason and "exited with code 3" in journal.reason
     assert time.monotonic() - started < 60
     assert no_children_left(str(tmp_path)) == []
