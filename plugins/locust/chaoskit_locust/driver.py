@@ -129,7 +129,7 @@ class LocustRun(LoadRun):
             time.sleep(0.05)
 
     def stop(self) -> None:
-        """Ask every child to stop (workers first), wait ``stop_timeout``, then kill. Idempotent, bounded.
+        """Ask every child to stop, wait ``stop_timeout``, then kill (SIGTERM, SIGKILL). Idempotent, bounded.
         Raises :class:`PluginError` if the load broke during the run (a crash or hang), with its stderr."""
         if not self._stopped:
             with contextlib.suppress(PluginError):

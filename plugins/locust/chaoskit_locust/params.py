@@ -41,7 +41,9 @@ class LocustParams(StrictModel):
         "reads stats from it and stops it.",
     )
     recovery: RecoveryTolerance = Field(default_factory=RecoveryTolerance)
-    start_timeout: Duration = Field(default=60.0, gt=0, description="The load must be running within this.")
+    start_timeout: Duration = Field(
+        default=60.0, gt=0, le=110, description="The load must be running within this (the runner allows 120 s)."
+    )
     stop_timeout: Duration = Field(default=10.0, gt=0, description="Graceful stop; then the child is killed.")
     stall_timeout: Duration = Field(
         default=10.0, gt=0, description="No stats from the load for this long is an error (a hung child)."
