@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -169,12 +170,24 @@ class LocustRun(LoadRun):
         return {**build_report(self, phases, self.params.recovery), "mode": mode, "processes": processes}
 
 
+def _refuse_gevent() -> None:
+    """The runner's threads, waits and subprocesses hang once gevent has patched the process."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        raise PluginError(
+            "this process was monkey-patched by gevent (something imported locust here, e.g. the `session` or "
+            "`fastsession` fixture of locust's pytest plugin): chaoskit cannot run in it. Keep locust out of the "
+            "process that runs chaoskit; the locust load driver runs Locust in its own child process"
+        )
+
+
 class LocustDriver(LoadDriver[LocustParams]):
     """Locust load (your locustfile, unchanged) in child processes; per-second stats stream to the runner."""
 
     Params = LocustParams
 
     def start(self, params: LocustParams, ctx: Context) -> LoadRun:
+        _refuse_gevent()
         if params.master is not None:
             from chaoskit_locust.remote import RemoteRun
 
