@@ -72,9 +72,9 @@ class Registry:
     def load(self, kind: Kind, name: str) -> Any:
         """The registered object (a class for plugins/sections). Raises PluginNotFound with suggestions."""
         key = (kind, name)
+        entries = self._scan(kind)  # first: it also fills in the in-process extras
         if key in self._loaded:
             return self._loaded[key]
-        entries = self._scan(kind)
         if name not in entries:
             close = difflib.get_close_matches(name, list(entries), n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

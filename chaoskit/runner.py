@@ -314,18 +314,22 @@ class Runner:
         run = self.load_run
         if run is None:
             return
-        try:
-            call_with_timeout(run.stop, 60, "stopping the load")
-            windows = [p.model_dump() for p in self.journal.phases] + [
-                {"name": f"fault:{f.name}", "started_at": f.injected_at, "ended_at": f.reverted_at}
-                for f in self.journal.faults
-                if f.injected_at is not None
-            ]
-            self.journal.load = call_with_timeout(lambda: run.report(windows), 60, "load report")
-        except Exception as exc:
-            self.record_error("load", exc)
-            if self.journal.outcome in (None, Outcome.PASSED):
-                self._set(Outcome.ERROR, f"load driver failed: {self.redact(str(exc))}")
+        windows = [p.model_dump() for p in self.journal.phases] + [
+            {"name": f"fault:{f.name}", "started_at": f.injected_at, "ended_at": f.reverted_at}
+            for f in self.journal.faults
+            if f.injected_at is not None
+        ]
+        # The report is asked for even when stopping failed: the series gathered so far is not lost.
+        for what, call in (("stopping the load", run.stop), ("load report", lambda: run.report(windows))):
+            try:
+                result = call_with_timeout(call, 60, what)
+            except Exception as exc:
+                self.record_error(what, exc)
+                if self.journal.outcome in (None, Outcome.PASSED):
+                    self._set(Outcome.ERROR, f"load driver failed ({what}): {self.redact(str(exc))}")
+            else:
+                if what == "load report":
+                    self.journal.load = result
 
 
 def run_experiment(loaded: Loaded, options: RunOptions | None = None, registry: Registry | None = None) -> Journal:

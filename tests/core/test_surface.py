@@ -87,3 +87,12 @@ def test_ledger_writes_are_complete_and_corruption_is_reported(tmp_path: Path) -
     broken.write_text("{not json")
     with pytest.raises(LedgerError, match="unreadable or corrupt"):
         Ledger.open(broken)
+
+
+def test_in_process_plugins_load_without_a_prior_scan() -> None:
+    from chaoskit_testkit import MarkerFault
+
+    registry = Registry(extra={"fault": {"mine.marker": MarkerFault}})
+    assert registry.load("fault", "mine.marker") is MarkerFault
+    with pytest.raises(PluginConflict, match="already registered"):
+        Registry(extra={"fault": {"testkit.marker": MarkerFault}}).load("fault", "testkit.marker")
