@@ -232,6 +232,7 @@ def _rows(results: list[tuple[Path, Outcome, Journal | None, str]]) -> list[Any]
 
 
 def _summary(results: list[tuple[Path, Outcome, Journal | None, str]], planned: int) -> None:
+    from rich.console import Console
     from rich.table import Table
 
     from chaoskit.progress import OUTCOME_STYLE
@@ -297,6 +298,7 @@ def report(journal_path: Path, output: Path | None, markdown: bool) -> None:
     """Write the HTML report of a run (a journal file, or its run folder); works offline."""
     from pydantic import ValidationError
 
+    from chaoskit.model.journal import Journal
     from chaoskit.report import run_markdown, write_html_report
 
     path = journal_path / "journal.json" if journal_path.is_dir() else journal_path
