@@ -270,7 +270,7 @@ class Runner:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
                     # than the poll started: count that wait in the TTR.
                     waits = [o.details.get("waited_s") for o in self.journal.observations[seen:]]
-                    waited = max((w for w in waits if type(w) in (int, float)), default=0)
+                    waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
                     self.journal.ttr_s = round(polled - start + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
