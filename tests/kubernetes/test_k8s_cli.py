@@ -53,6 +53,8 @@ def test_pod_kill_experiment_passes_and_records_the_time_to_recovery(
     assert "token" not in json.dumps(journal["faults"])
     recovery = [o for o in journal["observations"] if o["phase"] == "recovery"]
     assert recovery and all(o["ok"] for o in recovery[-2:])
+    waited = max(o["details"].get("waited_s", 0) for o in recovery)
+    assert journal["ttr_s"] >= waited, "the TTR counts the time the probe watched for the recovery"
     after = ready_pods(core, namespace, "app=web", 3)
     assert after and killed[0] not in after, "a replacement pod is Ready"
     assert ledgers(isolated_state) == []
