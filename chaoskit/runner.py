@@ -264,9 +264,14 @@ class Runner:
         try:
             while True:
                 polled = time.monotonic()
+                seen = len(self.journal.observations)
                 ok, why = self.act.check_steady_state("recovery")
                 if ok:
-                    self.journal.ttr_s = round(polled - start, 3)
+                    # A probe that watched until its condition held (details.waited_s) saw the recovery later
+                    # than the poll started: count that wait in the TTR.
+                    waits = [o.details.get("waited_s") for o in self.journal.observations[seen:]]
+                    waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
+                    self.journal.ttr_s = round(polled - start + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
                     self.deviations.append(f"not recovered within {rec.within:g}s: {why}")
