@@ -3,6 +3,7 @@ thread only ever blocks in waits that end at the timeout, at the run's deadline,
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -37,13 +38,15 @@ NO_DEADLINE = Deadline(None)
 
 def call_with_timeout(fn: Callable[[], T], timeout: float, what: str, deadline: Deadline = NO_DEADLINE) -> T:
     """Run ``fn`` in a daemon thread. On timeout the thread is abandoned (Python cannot kill it) and
-    :class:`ActivityTimeout` is raised, so the run goes on to revert."""
+    :class:`ActivityTimeout` is raised, so the run goes on to revert. ``fn`` runs in a copy of the
+    caller's context variables (as ``asyncio.to_thread`` does), so it sees the caller's trace context."""
+    context = contextvars.copy_context()
     done = threading.Event()
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = fn()
+            box["value"] = context.run(fn)
         except BaseException as exc:  # handed to the caller, never lost
             box["error"] = exc
         finally:
