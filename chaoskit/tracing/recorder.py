@@ -361,23 +361,25 @@ class RunTracer:
                 journal.artifacts["trace"] = str(path)
             except Exception as exc:
                 self._on_error("tracing file", TracingExportError(f"could not write the trace to {path}: {exc}"))
-        self._bounded(pipeline.provider.shutdown, "exporting the trace")
+        kept = f"; the trace is in {journal.artifacts['trace']}" if "trace" in journal.artifacts else ""
+        self._bounded(pipeline.provider.shutdown, "sending the trace", kept)
         otlp, target = pipeline.otlp, pipeline.target
+        if otlp is not None:
+            otlp.detach()
         if otlp is not None and target is not None and otlp.failed:
-            kept = f"; the trace is in {journal.artifacts['trace']}" if "trace" in journal.artifacts else ""
             self._on_error(
                 f"tracing export ({target.protocol} {target.endpoint})",
                 TracingExportError(
                     f"{otlp.failed} span(s) could not be sent to the OTLP endpoint {target.endpoint} "
-                    f"({otlp.last_error}; export timeout {self.spec.export_timeout:g}s){kept}"
+                    f"(export timeout {self.spec.export_timeout:g}s): {otlp.last_error}{kept}"
                 ),
             )
 
-    def _bounded(self, fn: Callable[[], object], what: str) -> None:
+    def _bounded(self, fn: Callable[[], object], what: str, kept: str = "") -> None:
         try:
             call_with_timeout(fn, self.spec.export_timeout, what)
         except Exception as exc:
             where = "tracing export"
             if self.pipeline is not None and self.pipeline.target is not None:
                 where += f" ({self.pipeline.target.protocol} {self.pipeline.target.endpoint})"
-            self._on_error(where, TracingExportError(f"{what}: {exc}"))
+            self._on_error(where, TracingExportError(f"{exc}{kept}"))

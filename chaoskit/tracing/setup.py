@@ -10,6 +10,7 @@ Headers, certificates and compression are read by the OpenTelemetry exporters th
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -93,8 +94,32 @@ def otlp_exporter(target: OtlpTarget, timeout_s: float) -> SpanExporter:
     return HttpExporter(endpoint=target.endpoint, timeout=timeout_s)
 
 
+EXPORTER_LOGGER = "opentelemetry.exporter.otlp"
+
+
+class _LastProblem(logging.Handler):
+    """Keeps the OTLP exporters' last warning (they log why an export failed and return only FAILURE)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()[:300]
+        if message not in self.messages:
+            self.messages = [*self.messages[-2:], message]
+
+    def take(self) -> str:
+        message, self.messages = " / ".join(self.messages), []
+        return message
+
+
 class WatchedExporter(SpanExporter):
-    """Counts what an exporter delivered and what it failed to deliver (it never raises)."""
+    """Counts what an exporter delivered and what it failed to deliver (it never raises).
+
+    While attached, it also keeps the exporters' log warnings (the reason of a failure, for the
+    journal); a host process that configured logging still gets them, a bare CLI does not print them raw.
+    """
 
     def __init__(self, inner: SpanExporter) -> None:
         self.inner = inner
@@ -102,14 +127,20 @@ class WatchedExporter(SpanExporter):
         self.failed = 0
         self.last_error = ""
         self._lock = threading.Lock()
+        self._problems = _LastProblem()
+        logging.getLogger(EXPORTER_LOGGER).addHandler(self._problems)
+
+    def detach(self) -> None:
+        logging.getLogger(EXPORTER_LOGGER).removeHandler(self._problems)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self._problems.take()
         try:
             result = self.inner.export(spans)
         except Exception as exc:
             result, error = SpanExportResult.FAILURE, f"{type(exc).__name__}: {exc}"
         else:
-            error = "" if result is SpanExportResult.SUCCESS else "the exporter reported a failure"
+            error = "" if result is SpanExportResult.SUCCESS else self._problems.take() or "export failed"
         with self._lock:
             if result is SpanExportResult.SUCCESS:
                 self.exported += len(spans)

@@ -1,5 +1,5 @@
 """Fixtures of the tracing tests (defined in tracekit.py)."""
 
-from tracekit import recorded, traced_service
+from tracekit import collector, recorded, traced_service
 
-__all__ = ["recorded", "traced_service"]
+__all__ = ["collector", "recorded", "traced_service"]

@@ -3,7 +3,12 @@ instrumented with the OpenTelemetry SDK (its own TracerProvider, the real WSGI m
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,3 +107,122 @@ def traced_service() -> Iterator[TracedService]:
     server.shutdown()
     server.server_close()
     provider.shutdown()
+
+
+# -- a real OpenTelemetry Collector (built by scripts/setup-otelcol.sh) ---------------------------------
+def otelcol_binary() -> Path | None:
+    explicit = os.environ.get("CHAOSKIT_OTELCOL")
+    if explicit:
+        return Path(explicit)
+    cache = Path(os.environ.get("CHAOSKIT_CACHE") or Path.home() / ".cache" / "chaoskit") / "otelcol"
+    found = sorted(cache.glob("*/chaoskit-otelcol"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+@dataclass
+class Collector:
+    http_port: int
+    grpc_port: int
+    out: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def http_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.grpc_port}"
+
+    def spans(self) -> list[dict[str, Any]]:
+        """Every span the collector's file exporter wrote so far (OTLP JSON), with its service.name."""
+        found: list[dict[str, Any]] = []
+        if not self.out.exists():
+            return found
+        for line in self.out.read_text().splitlines():
+            if not line.strip():
+                continue
+            for rs in json.loads(line).get("resourceSpans", []):
+                attrs = {a["key"]: a["value"] for a in rs.get("resource", {}).get("attributes", [])}
+                service = attrs.get("service.name", {}).get("stringValue")
+                for ss in rs.get("scopeSpans", []):
+                    for span in ss.get("spans", []):
+                        found.append({**span, "service": service})
+        return found
+
+    def wait_for_trace(self, trace_id: str, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        end = time.monotonic() + timeout
+        spans: list[dict[str, Any]] = []
+        while time.monotonic() < end:
+            spans = [s for s in self.spans() if s["traceId"] == trace_id]
+            if len(spans) >= count:
+                return spans
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the collector exited: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"collector received {len(spans)} of {count} spans of trace {trace_id} in {timeout}s")
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[Collector]:
+    binary = otelcol_binary()
+    if binary is None or not binary.exists():
+        message = "no OpenTelemetry Collector built: run scripts/setup-otelcol.sh (needs Go)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    http_port, grpc_port = free_port(), free_port()
+    out = tmp_path / "collector" / "spans.jsonl"
+    out.parent.mkdir()
+    config = tmp_path / "collector" / "config.yaml"
+    config.write_text(
+        "receivers:\n"
+        "  otlp:\n"
+        "    protocols:\n"
+        f"      http: {{endpoint: '127.0.0.1:{http_port}'}}\n"
+        f"      grpc: {{endpoint: '127.0.0.1:{grpc_port}'}}\n"
+        "exporters:\n"
+        f"  file: {{path: '{out}', flush_interval: 100ms}}\n"
+        "service:\n"
+        "  telemetry: {metrics: {level: none}}\n"
+        "  pipelines:\n"
+        "    traces: {receivers: [otlp], exporters: [file]}\n"
+    )
+    log = tmp_path / "collector" / "collector.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(binary), "--config", f"file:{config}"], stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_port(http_port, 30)
+        wait_port(grpc_port, 30)
+        yield Collector(http_port, grpc_port, out, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def file_spans(path: Path) -> list[dict[str, Any]]:
+    """The spans of a trace.json written by chaoskit (OTLP JSON)."""
+    doc = json.loads(path.read_text())
+    return [span for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for span in ss["spans"]]
