@@ -233,7 +233,12 @@ class Activities:
         info = call_with_timeout(lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline)
         entry_id = f"{path}-{uuid.uuid4().hex[:8]}"
         record = FaultRecord(
-            name=step.label, plugin=step.fault, params=r.loaded.shown_params(path), ledger_id=entry_id, revert_info=info
+            name=step.label,
+            plugin=step.fault,
+            params=r.loaded.shown_params(path),
+            ledger_id=entry_id,
+            revert_info=info,
+            target=plugin.describe(info),
         )
         r.journal.faults.append(record)
         r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
@@ -334,6 +339,7 @@ class Activities:
                 params=r.loaded.shown_params(path),
                 ledger_id="dry-run",
                 revert_info=info,
+                target=plugin.describe(info),
             )
             r.journal.faults.append(record)
             r.journal.activities.append(

@@ -39,7 +39,7 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
             if not found:
                 raise click.UsageError(f"{path}: no experiment files (*.yaml, *.yml, *.json) in this folder")
             files.extend(found)
@@ -134,7 +134,7 @@ def run(
             if not quiet:
                 err.print(verdict_line(journal), highlight=False)
                 for fault in journal.faults if dry_run else []:
-                    err.print(f"  would inject {escape(fault.name)}: {escape(json.dumps(fault.revert_info))}")
+                    err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
                 err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
                 if "trace" in journal.artifacts:
                     err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)

@@ -187,6 +187,7 @@ def validate_document(
     loaded = Loaded(experiment, res.redacted, res.configuration, res.secrets, source=source)  # type: ignore[arg-type]
     _validate_plugins(resolved, sections, loaded, lines, source, registry, problems)
     if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ValidationFailed(problems, source)
     assert experiment is not None
     return loaded

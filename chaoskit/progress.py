@@ -77,7 +77,8 @@ class LiveProgress:
 
     @hookimpl
     def chaoskit_fault_injected(self, journal: Journal, fault: FaultRecord) -> None:
-        self._print(f"  [bold red]⚡ injected[/] {escape(fault.name)} [dim]({escape(fault.plugin)})[/]")
+        target = f": {escape(fault.target)}" if fault.target else ""
+        self._print(f"  [bold red]⚡ injected[/] {escape(fault.name)} [dim]({escape(fault.plugin)}){target}[/]")
 
     @hookimpl
     def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
@@ -122,6 +123,8 @@ class LiveProgress:
 
 def verdict_line(journal: Journal) -> str:
     outcome = journal.outcome or Outcome.ERROR
+    if journal.dry_run and outcome == Outcome.PASSED:
+        return f"[bold cyan]DRY RUN OK[/] (exit 0) — {escape(journal.reason)}"
     ttr = f" · TTR {journal.ttr_s:.3g}s" if journal.ttr_s is not None else ""
     return (
         f"[{OUTCOME_STYLE[outcome]}]{outcome.value.upper()}[/] (exit {outcome.exit_code}){ttr} — "

@@ -64,6 +64,7 @@ class FaultRecord(_Record):
     plugin: str
     params: dict[str, Any]
     ledger_id: str
+    target: str = Field(default="", description="What the fault touches, in words (the plugin's describe()).")
     revert_info: dict[str, Any] = Field(default_factory=dict)
     injected_at: float | None = None
     reverted_at: float | None = None

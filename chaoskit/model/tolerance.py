@@ -7,6 +7,7 @@ HTTP probes ``status`` and ``latency_ms``. A bare list is never guessed to be a 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,7 @@ class Expect(Check):
         return Verdict(ok, "; ".join(shown))
 
 
+@functools.lru_cache(maxsize=256)
 def _compile_jsonpath(expr: str) -> Any:
     from jsonpath_ng.ext import parse  # type: ignore[attr-defined]  # imported on use: `import chaoskit` stays light
 
