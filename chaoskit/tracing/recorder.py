@@ -84,8 +84,7 @@ class RunTracer:
         self._provider = provider
         self._lock = threading.Lock()
         self._current: ContextVar[_Activity | None] = ContextVar("chaoskit_activity", default=None)
-        self._open: set[int] = set()  # ids of activity spans not finished yet
-        self._open_spans: list[Span] = []
+        self._open: dict[int, Span] = {}  # activity spans not finished yet, by id
         self.root: Span | None = None
         self._root_ctx = OtelContext()
         self._phases: dict[str, Span] = {}
@@ -188,8 +187,7 @@ class RunTracer:
         activity = _Activity(span, role)
         activity.token = self._current.set(activity)
         with self._lock:
-            self._open.add(id(span))
-            self._open_spans.append(span)
+            self._open[id(span)] = span
 
     @hookimpl
     def chaoskit_activity_finished(
@@ -242,7 +240,7 @@ class RunTracer:
                 span.set_attribute("error.type", "inject_failed")
                 span.set_status(Status(StatusCode.ERROR, record.error))
         with self._lock:
-            self._open.discard(id(span))
+            self._open.pop(id(span), None)
         span.end()
 
     # -- faults and abort --------------------------------------------------------------------
@@ -336,7 +334,7 @@ class RunTracer:
     def _close_leftovers(self) -> None:
         """Spans a Ctrl-C cut short (their finish hook never came) end here, marked as such."""
         with self._lock:
-            leftovers = [s for s in self._open_spans if id(s) in self._open]
+            leftovers = list(self._open.values())
             self._open.clear()
             windows = [w for _, w in self._windows.values()]
             self._windows.clear()

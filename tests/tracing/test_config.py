@@ -120,3 +120,13 @@ def test_ctrl_c_still_writes_the_trace_with_the_fault_window_closed(tmp_path: Pa
     window = spans["fault marker"]
     assert [e["name"] for e in window["events"]] == ["chaoskit.fault.injected", "chaoskit.fault.reverted"]
     assert int(window["endTimeUnixNano"]) <= int(root["endTimeUnixNano"])
+
+
+def test_a_bad_endpoint_in_the_experiment_is_a_validation_error_with_its_path(tmp_path: Path) -> None:
+    from chaoskit.errors import ValidationFailed
+    from chaoskit.loader import validate_document
+
+    doc = {"title": "t", "method": [{"pause": "1ms"}], "tracing": {"endpoint": "collector:4318"}}
+    with pytest.raises(ValidationFailed) as caught:
+        validate_document(doc, source="exp.yaml")
+    assert [p.path for p in caught.value.problems] == ["tracing.endpoint"]
