@@ -30,7 +30,7 @@ from chaoskit.hooks import hookimpl
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
 from chaoskit.timeouts import call_with_timeout
-from chaoskit.tracing.setup import Pipeline, TracingConfigError, build_pipeline, resolve_otlp
+from chaoskit.tracing.setup import Pipeline, TracingConfigError, build_pipeline, reachability, resolve_otlp
 
 MONITOR_THREAD = "chaoskit: monitor"  # the runner's monitor thread (continuous steady state, abort_when)
 _TRACEPARENT = TraceContextTextMapPropagator()
@@ -360,24 +360,27 @@ class RunTracer:
             except Exception as exc:
                 self._on_error("tracing file", TracingExportError(f"could not write the trace to {path}: {exc}"))
         kept = f"; the trace is in {journal.artifacts['trace']}" if "trace" in journal.artifacts else ""
-        self._bounded(pipeline.provider.shutdown, "sending the trace", kept)
+        finished = self._bounded(pipeline.provider.shutdown, "sending the trace", kept)
         otlp, target = pipeline.otlp, pipeline.target
-        if otlp is not None:
+        if otlp is not None and finished:  # else the abandoned export may still log: keep those quiet too
             otlp.detach()
         if otlp is not None and target is not None and otlp.failed:
+            seen = reachability(target.endpoint, min(0.5, self.spec.export_timeout / 4))
             self._on_error(
                 f"tracing export ({target.protocol} {target.endpoint})",
                 TracingExportError(
                     f"{otlp.failed} span(s) could not be sent to the OTLP endpoint {target.endpoint} "
-                    f"(export timeout {self.spec.export_timeout:g}s): {otlp.last_error}{kept}"
+                    f"(export timeout {self.spec.export_timeout:g}s; {seen}): {otlp.last_error}{kept}"
                 ),
             )
 
-    def _bounded(self, fn: Callable[[], object], what: str, kept: str = "") -> None:
+    def _bounded(self, fn: Callable[[], object], what: str, kept: str = "") -> bool:
         try:
             call_with_timeout(fn, self.spec.export_timeout, what)
+            return True
         except Exception as exc:
             where = "tracing export"
             if self.pipeline is not None and self.pipeline.target is not None:
                 where += f" ({self.pipeline.target.protocol} {self.pipeline.target.endpoint})"
             self._on_error(where, TracingExportError(f"{exc}{kept}"))
+            return False

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -114,6 +116,17 @@ class _LastProblem(logging.Handler):
         return message
 
 
+def reachability(endpoint: str, timeout_s: float) -> str:
+    """Why an export may have failed, in words: can a TCP connection to the endpoint be made at all?"""
+    url = urllib.parse.urlsplit(endpoint)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return f"{host}:{port} accepts connections"
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or exc}"
+
+
 class WatchedExporter(SpanExporter):
     """Counts what an exporter delivered and what it failed to deliver (it never raises).
 
@@ -177,7 +190,8 @@ def build_pipeline(spec: TracingSpec, target: OtlpTarget | None) -> Pipeline:
         provider.add_span_processor(SimpleSpanProcessor(file))
     otlp = None
     if target is not None:
-        otlp = WatchedExporter(otlp_exporter(target, spec.export_timeout))
+        # The exporter gives up a little before the run stops waiting for it, so its reason is the one reported.
+        otlp = WatchedExporter(otlp_exporter(target, spec.export_timeout * 0.8))
         timeout_ms = spec.export_timeout * 1000
         provider.add_span_processor(
             BatchSpanProcessor(otlp, schedule_delay_millis=2000, export_timeout_millis=timeout_ms)

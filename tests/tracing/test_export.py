@@ -137,20 +137,21 @@ def _closed_port() -> int:
 
 
 @pytest.mark.usefixtures("no_otel_env")
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 @pytest.mark.parametrize("how", ["refused", "hung"])
 def test_a_collector_that_is_down_costs_at_most_the_export_timeout(
-    tmp_path: Path, http_service: Any, blackhole: int, how: str
+    tmp_path: Path, http_service: Any, blackhole: int, how: str, protocol: str
 ) -> None:
     port = _closed_port() if how == "refused" else blackhole
     endpoint = f"http://127.0.0.1:{port}"
-    doc = _experiment(http_service.url, endpoint=endpoint, export_timeout="1500ms")
+    doc = _experiment(http_service.url, endpoint=endpoint, protocol=protocol, export_timeout="1500ms")
     started = time.monotonic()
     journal = run_doc(doc, tmp_path)
     wall = time.monotonic() - started
     assert journal.outcome is Outcome.PASSED, journal.reason
     assert journal.ended_at is not None
     overhead = wall - (journal.ended_at - journal.started_at)
-    print(f"{how}: export overhead {overhead:.2f}s; error: {journal.errors[-1].message}")
+    print(f"{protocol} {how}: export overhead {overhead:.2f}s; error: {journal.errors[-1].message}")
     assert overhead < 1.5 + 3.0, f"exporting to a {how} collector took {overhead:.1f}s after the run"
     errors = [e for e in journal.errors if e.where.startswith("tracing export")]
     assert len(errors) == 1, journal.errors

@@ -4,6 +4,7 @@ spans are children of chaoskit's probe spans in the experiment's trace."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ def test_server_spans_of_the_service_carry_the_experiment_trace_id(
     assert journal.outcome is Outcome.PASSED, journal.reason
     ours = file_spans(Path(journal.artifacts["trace"]))
     probe_span_ids = {s["spanId"] for s in ours if s["name"] == "probe api"}
+    # the service ends its span after the response went out: give the last one a moment
+    end = time.monotonic() + 20
+    while len(traced_service.server_spans()) < len(probe_span_ids) and time.monotonic() < end:
+        time.sleep(0.05)
     server = traced_service.server_spans()
     assert len(server) == len(probe_span_ids) >= 3
     for span in server:
