@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 
 from chaoskit.timeouts import call_with_timeout
 
@@ -27,6 +27,9 @@ def test_a_plugin_call_sees_the_context_of_the_thread_that_made_it() -> None:
 
 
 def test_changes_made_by_the_plugin_stay_in_its_copy() -> None:
-    current.set("caller")
-    call_with_timeout(lambda: current.set("plugin"), 10, "setter")
-    assert current.get() == "caller"
+    def caller() -> str:
+        current.set("caller")
+        call_with_timeout(lambda: current.set("plugin"), 10, "setter")
+        return current.get()
+
+    assert copy_context().run(caller) == "caller"
