@@ -21,7 +21,8 @@ hookimpl = pluggy.HookimplMarker("chaoskit")
 class HookSpecs:
     @hookspec
     def chaoskit_run_started(self, journal: Journal) -> None:
-        """The run starts; ``journal`` is the live journal (read it, do not change it)."""
+        """The run starts; ``journal`` is the live journal (read it, do not change it).
+        Raising a ChaosKitError (e.g. PluginError) here ends the run as ``error`` before anything is injected."""
 
     @hookspec
     def chaoskit_run_finished(self, journal: Journal) -> None:

@@ -105,14 +105,17 @@ class Runner:
             self.record_error("tracing setup", exc)
             return []
 
-    def emit(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call every implementation of ``hook`` on its own; a failing one is recorded, never swallowed."""
+    def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]:
+        """Call every implementation of ``hook`` on its own; a failing one is recorded, never swallowed.
+        With ``fatal`` (run start: a plugin preparing the system), a ChaosKitError also ends the run as ``error``."""
         results = []
         for impl in getattr(self.hooks.hook, hook).get_hookimpls():
             try:
                 results.append(impl.function(journal=self.journal, **kwargs))
             except Exception as exc:
                 self.record_error(f"hook {hook} ({impl.plugin_name})", exc)
+                if fatal and isinstance(exc, ChaosKitError):
+                    raise
         return results
 
     def _propagation_headers(self) -> dict[str, str]:
@@ -150,7 +153,7 @@ class Runner:
     def run(self) -> Journal:
         with self.guard.installed(self.options.handle_signals):
             try:
-                self.emit("chaoskit_run_started")
+                self.emit("chaoskit_run_started", fatal=True)
                 self._execute()
             except KeyboardInterrupt:
                 self._set(Outcome.INTERRUPTED, "interrupted by SIGINT (Ctrl-C); faults reverted")

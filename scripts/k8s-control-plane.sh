@@ -28,6 +28,8 @@ K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 # start order; stop goes in reverse
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
+EXIT_ALREADY_RUNNING=3   # `start DIR` refused because DIR's cluster runs; nothing was touched
+
 log() { printf '[k8s-control-plane] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -41,7 +43,7 @@ built() {
     local group=$1 version=$2; shift 2
     [[ -f "${BIN_DIR}/.${group}.version" && "$(cat "${BIN_DIR}/.${group}.version")" == "$version" ]] || return 1
     local b
-    for b in "$@"; do [[ -x "${BIN_DIR}/$b" ]] || return 1; done
+    for b in "$@"; do [[ -f "${BIN_DIR}/$b" ]] || return 1; done
 }
 
 # go_build GROUP VERSION MODDIR LDFLAGS PKG...: build main packages of a dependency module into BIN_DIR atomically
@@ -57,6 +59,7 @@ go_build() {
     rmdir "$tmp"
     echo "$version" >"${BIN_DIR}/.${group}.version"
     log "built ${group} in $((SECONDS - t0))s"
+    BUILT_SOMETHING=1
 }
 
 build_kubernetes() {
@@ -66,7 +69,7 @@ build_kubernetes() {
     mkdir -p "$dir"
     log "resolving k8s.io/kubernetes@${K8S_VERSION} go.mod"
     local gomod
-    gomod=$(cd "$dir" && GOFLAGS= "$GO" mod download -json "k8s.io/kubernetes@${K8S_VERSION}" |
+    gomod=$(cd "$dir" && GOFLAGS='' "$GO" mod download -json "k8s.io/kubernetes@${K8S_VERSION}" |
         sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
     [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION}"
     # Every staging module is required as v0.0.0 and replaced by ./staging/src/... upstream; replace directives of
@@ -111,26 +114,42 @@ build_etcd() {
     built etcd "$ETCD_VERSION" etcd || die "etcd binary missing after build"
 }
 
+# Stages (kwok's simulated node/pod lifecycle) shipped in the kwok module; the same set as kwokctl's default
+# "fast" profile: nodes become Ready at once and heartbeat via leases, pods become Running/Ready at once.
+KWOK_STAGES=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+
 build_kwok() {
-    if built kwok "$KWOK_VERSION" kwok; then log "kwok ${KWOK_VERSION}: cached"; return; fi
+    if built kwok "$KWOK_VERSION" kwok kwok-stages.yaml; then log "kwok ${KWOK_VERSION}: cached"; return; fi
     local dir="${SRC_DIR}/kwok"
     mkdir -p "$dir"
     printf 'module chaoskit.local/kwok-build\n\ngo 1.26.0\n\nrequire sigs.k8s.io/kwok %s\n' \
         "$KWOK_VERSION" >"$dir/go.mod"
+    rm -f "${BIN_DIR}/.kwok.version"
     go_build kwok "$KWOK_VERSION" "$dir" "-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}" \
         sigs.k8s.io/kwok/cmd/kwok
+    # kwok v0.8 refuses to run without stages ("no stages found"): keep them next to the binary.
+    local src f
+    src=$(cd "$dir" && "$GO" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+    for f in "${KWOK_STAGES[@]}"; do echo "---"; cat "$src/kustomize/stage/$f"; done >"${BIN_DIR}/kwok-stages.yaml.tmp"
+    mv -f "${BIN_DIR}/kwok-stages.yaml.tmp" "${BIN_DIR}/kwok-stages.yaml"
 }
+
+BUILT_SOMETHING=0
 
 cmd_build() {
     [[ -x "$GO" ]] || die "go not found (set GO=/path/to/go)"
     mkdir -p "$BIN_DIR"
+    # One build at a time per cache (parallel test workers may all call `build`); the others then find it cached.
+    exec 8>"${CACHE_ROOT}/.build.lock"
+    flock 8
     go_env
     local t0=$SECONDS
     build_etcd
     build_kwok
     build_kubernetes
     log "all binaries in ${BIN_DIR} ($((SECONDS - t0))s)"
-    ls -l "$BIN_DIR" >&2
+    if ((BUILT_SOMETHING)); then ls -l "$BIN_DIR" >&2; fi
 }
 
 # ---- run ---------------------------------------------------------------------------------------------------
@@ -141,7 +160,6 @@ curl_local() { curl --noproxy '*' -sS --max-time 5 "$@"; }
 # api DIR PATH [curl args...]: authenticated request against the cluster's API server
 api() {
     local dir=$1 path=$2; shift 2
-    # shellcheck disable=SC1091
     local port; port=$(sed -n 's/^API_PORT=//p' "$dir/cluster.env")
     curl_local --fail --cacert "$dir/pki/ca.crt" -H "@$dir/pki/auth-header" "$@" "https://127.0.0.1:${port}${path}"
 }
@@ -228,7 +246,8 @@ launch() {
     log "starting ${name}"
     # In a non-interactive shell the background child is not a process group leader, so setsid(1) execs in
     # place and $! is the component's own pid.
-    setsid "${BIN_DIR}/${bin}" "$@" </dev/null >>"$dir/${name}.log" 2>&1 &
+    # fd 9 is closed so that no component holds the caller's stderr (a pipe would never reach EOF).
+    setsid "${BIN_DIR}/${bin}" "$@" </dev/null >>"$dir/${name}.log" 2>&1 9>&- &
     echo $! >"$dir/${name}.pid"
 }
 
@@ -277,6 +296,7 @@ STARTING_DIR=""
 on_start_exit() {
     local rc=$? c
     ((rc != 0)) && [[ -n "$STARTING_DIR" ]] || return 0
+    exec 2>&9   # the trap may fire inside a command whose stderr goes to /dev/null
     log "start failed (exit ${rc}); stopping what was started"
     for c in "${COMPONENTS[@]}"; do
         if [[ -f "$STARTING_DIR/$c.log" ]]; then
@@ -291,10 +311,13 @@ cmd_start() {
     local dir; dir=$(abs_dir "${1:?usage: start DIR}")
     local t0=$SECONDS c
     for c in "${COMPONENTS[@]}"; do
-        if pid_of "$dir" "$c" >/dev/null; then die "${c} already runs for ${dir}; run: $0 stop ${dir}"; fi
+        if pid_of "$dir" "$c" >/dev/null; then
+            log "ERROR: ${c} already runs for ${dir}; run: $0 stop ${dir}"
+            exit "$EXIT_ALREADY_RUNNING"
+        fi
     done
-    for c in etcd "${K8S_BINS[@]}" kwok; do
-        [[ -x "${BIN_DIR}/$c" ]] || die "${BIN_DIR}/$c missing; run: $0 build"
+    for c in etcd "${K8S_BINS[@]}" kwok kwok-stages.yaml; do
+        [[ -f "${BIN_DIR}/$c" ]] || die "${BIN_DIR}/$c missing; run: $0 build"
     done
     command -v openssl >/dev/null || die "openssl is required"
     command -v curl >/dev/null || die "curl is required"
@@ -303,6 +326,7 @@ cmd_start() {
     mkdir -p "$dir/pki/controller-manager" "$dir/pki/scheduler"
     # On any failure below: stop what was started and show the logs' tails.
     STARTING_DIR=$dir
+    exec 9>&2   # keep the caller's stderr for on_start_exit (closed for the components, see launch)
     trap on_start_exit EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -325,8 +349,9 @@ KWOK_PORT=${kwok_port}
 NODES=${NODES}
 EOF
     local pki="$dir/pki" kc="$dir/kubeconfig"
-    # An explicit (empty) kwok config, so that a user's ~/.kwok/kwok.yaml is not picked up.
-    printf 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n' >"$dir/kwok.yaml"
+    # An explicit kwok config (so that a user's ~/.kwok/kwok.yaml is not read) holding only the stages: kwok
+    # applies its option defaults only when no KwokConfiguration document is given.
+    cp "${BIN_DIR}/kwok-stages.yaml" "$dir/kwok.yaml"
 
     launch "$dir" etcd etcd --name=chaoskit --data-dir="$dir/etcd-data" \
         --listen-client-urls="http://127.0.0.1:${etcd_port}" --advertise-client-urls="http://127.0.0.1:${etcd_port}" \
@@ -348,7 +373,7 @@ EOF
     log "kube-apiserver ready at https://127.0.0.1:${api_port} ($((SECONDS - t0))s)"
 
     local -a delegated=(--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc"
-        --bind-address=127.0.0.1 --leader-elect=false)
+        --authentication-skip-lookup=true --bind-address=127.0.0.1 --leader-elect=false)
     launch "$dir" kube-controller-manager kube-controller-manager "${delegated[@]}" --secure-port="$cm_port" \
         --cert-dir="$pki/controller-manager" --root-ca-file="$pki/ca.crt" \
         --service-account-private-key-file="$pki/sa.key" --use-service-account-credentials=false
@@ -379,7 +404,7 @@ EOF
 }
 
 cmd_stop() {
-    local dir; dir=$(abs_dir "${1:?usage: stop DIR}")
+    local dir; dir=$(realpath -m "${1:?usage: stop DIR}")
     local group c pid deadline
     # Stop everything but etcd first (so the API server can shut down cleanly), then etcd.
     for group in "kwok kube-scheduler kube-controller-manager kube-apiserver" "etcd"; do
@@ -399,7 +424,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-    local dir; dir=$(abs_dir "${1:?usage: status DIR}")
+    local dir; dir=$(realpath -m "${1:?usage: status DIR}")
     local c pid rc=0
     for c in "${COMPONENTS[@]}"; do
         if pid=$(pid_of "$dir" "$c"); then printf '%-24s running (pid %s)\n' "$c" "$pid"

@@ -22,10 +22,15 @@ from pathlib import Path
 __all__ = ["SCRIPT", "ClusterError", "bin_dir", "ensure_built", "local_cluster"]
 
 SCRIPT = Path(__file__).resolve().with_name("k8s-control-plane.sh")
+EXIT_ALREADY_RUNNING = 3  # the script's exit code when `start DIR` finds DIR's cluster running
 
 
 class ClusterError(RuntimeError):
     """The control plane script failed; the message carries the tail of its output."""
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
 
 
 def _run(
@@ -52,7 +57,7 @@ def _run(
         raise ClusterError(f"{' '.join(cmd)} timed out after {timeout}s") from exc
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or "").splitlines()[-60:])
-        raise ClusterError(f"{' '.join(cmd)} failed with exit code {proc.returncode}\n{tail}")
+        raise ClusterError(f"{' '.join(cmd)} failed with exit code {proc.returncode}\n{tail}", proc.returncode)
     return proc.stdout
 
 
@@ -86,19 +91,27 @@ def local_cluster(
     workdir.mkdir(parents=True, exist_ok=True)
     if build:
         ensure_built()
+    env = {"CHAOSKIT_K8S_NODES": str(nodes), "CHAOSKIT_K8S_START_TIMEOUT": str(int(start_timeout))}
+    try:
+        out = _run(["start", str(workdir)], timeout=start_timeout + 60, env=env)
+    except BaseException as exc:
+        # The script stops what it started when it fails by itself; stop again for a timeout (the script was
+        # killed) or Ctrl-C. Never stop a cluster that was already running there: it is not ours.
+        if not (isinstance(exc, ClusterError) and exc.returncode == EXIT_ALREADY_RUNNING):
+            with contextlib.suppress(ClusterError):
+                _stop(workdir)
+        raise
     body_ok = False
     try:
-        out = _run(
-            ["start", str(workdir)],
-            timeout=start_timeout,
-            env={"CHAOSKIT_K8S_NODES": str(nodes), "CHAOSKIT_K8S_START_TIMEOUT": str(int(start_timeout))},
-        )
-        kubeconfig = Path(out.strip().splitlines()[-1])
-        yield kubeconfig
+        yield Path(out.strip().splitlines()[-1])
         body_ok = True
     finally:
         try:
-            _run(["stop", str(workdir)], timeout=120)
+            _stop(workdir)
         except ClusterError:
             if body_ok:  # never hide an exception that is already propagating
                 raise
+
+
+def _stop(workdir: Path) -> None:
+    _run(["stop", str(workdir)], timeout=120)

@@ -311,8 +311,9 @@ class RunTracer:
     # -- the end -----------------------------------------------------------------------------
     @hookimpl
     def chaoskit_run_finished(self, journal: Journal) -> None:
-        if self.root is None:
-            return
+        if self.root is None:  # an earlier run-start hook stopped the run before ours ran
+            self.chaoskit_run_started(journal)
+        assert self.root is not None
         self._close_leftovers()
         outcome = journal.outcome or Outcome.ERROR
         root = self.root

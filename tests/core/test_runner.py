@@ -303,3 +303,16 @@ def test_background_fault_overlaps_the_next_step(tmp_path: Path) -> None:
     fault = journal.faults[0]
     assert fault.reverted_at is not None and fault.injected_at is not None
     assert fault.reverted_at - fault.injected_at >= 0.4
+
+
+def test_a_plugin_error_at_run_start_ends_the_run_before_any_fault(tmp_path: Path) -> None:
+    from chaoskit.errors import PluginError
+
+    class Preparer:
+        @hookimpl
+        def chaoskit_run_started(self, journal: Journal) -> None:
+            raise PluginError("cannot create proxy db: port 5432 in use")
+
+    journal = run(tmp_path, {"title": "h", "method": [marker()]}, hooks=[Preparer()])
+    assert journal.outcome == Outcome.ERROR and "port 5432 in use" in journal.reason
+    assert journal.faults == [] and not (tmp_path / "marker").exists()

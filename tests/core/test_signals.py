@@ -67,7 +67,8 @@ def test_sigkill_leaves_a_ledger_and_rollback_restores_idempotently(tmp_path: Pa
     ledgers = list((isolated_state / "ledger").glob("*.json"))
     assert len(ledgers) == 1
     entry = json.loads(ledgers[0].read_text())["entries"][0]
-    assert entry["state"] == "injected" and entry["plugin"] == "testkit.marker"
+    # SIGKILL may land between inject and the ledger saying so: rollback must handle both states
+    assert entry["state"] in ("planned", "injected") and entry["plugin"] == "testkit.marker"
 
     first = run_cli("rollback")
     assert first.returncode == 0, first.stderr

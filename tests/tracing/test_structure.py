@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
-from tracekit import Recorded, run_doc
+from tracekit import Recorded, file_spans, run_doc
 
-from chaoskit.model.journal import Outcome
+from chaoskit.errors import PluginError
+from chaoskit.hooks import hookimpl
+from chaoskit.loader import validate_document
+from chaoskit.model.experiment import TracingSpec
+from chaoskit.model.journal import Journal, Outcome
+from chaoskit.runner import RunOptions, run_experiment
+from chaoskit.tracing.recorder import RunTracer
 
 
 def _by_name(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
@@ -204,3 +211,35 @@ def test_tracing_disabled_records_nothing(tmp_path: Path, http_service: Any, rec
     assert recorded.spans() == []
     assert journal.trace_id is None and "trace" not in journal.artifacts
     assert all("traceparent" not in {k.lower() for k in h} for h in http_service.state.headers_seen)
+
+
+class _RefusingHook:
+    @hookimpl
+    def chaoskit_run_started(self, journal: Any) -> None:
+        raise PluginError("the target is not ready")
+
+
+def test_a_run_stopped_at_start_still_has_its_trace(tmp_path: Path, http_service: Any, recorded: Recorded) -> None:
+    doc = _experiment(http_service.url)
+    source = tmp_path / "experiment.yaml"
+    source.write_text("# test\n")
+    loaded = validate_document(doc, source=str(source))
+    options = RunOptions(
+        out_dir=tmp_path / "runs", handle_signals=False, tracer_provider=recorded.provider, hooks=[_RefusingHook()]
+    )
+    journal = run_experiment(loaded, options)
+    assert journal.outcome is Outcome.ERROR
+    root = _one(recorded.spans(), "chaoskit traced run")
+    assert dict(root.attributes or {})["chaoskit.run.outcome"] == "error"
+    assert not _by_name(recorded.spans(), "inject marker")
+
+
+def test_the_root_span_exists_even_when_run_started_never_reached_the_recorder(tmp_path: Path) -> None:
+    # an entry-point hook registered before the recorder may stop the run first: run_finished starts the root
+    tracer = RunTracer(TracingSpec(file=True), lambda: tmp_path, lambda where, exc: None)
+    journal = Journal(run_id="r1", chaoskit_version="0", title="late", experiment={}, started_at=time.time() - 1)
+    journal.outcome, journal.ended_at = Outcome.ERROR, time.time()
+    tracer.chaoskit_run_finished(journal)
+    spans = file_spans(Path(journal.artifacts["trace"]))
+    assert [s["name"] for s in spans] == ["chaoskit late"]
+    assert spans[0]["traceId"] == journal.trace_id
