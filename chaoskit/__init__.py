@@ -2,26 +2,73 @@
 
 The public API is what ``__all__`` lists; everything else is internal. Importing chaoskit starts
 nothing, patches nothing and imports no optional heavy dependency.
+
+The names are loaded on first use (PEP 562): pytest imports ``chaoskit.pytest_plugin`` (and so this
+package) in every repo where chaoskit is installed, so ``import chaoskit`` must not pull in pydantic,
+yaml and the runner until they are needed.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from chaoskit.errors import ChaosKitError, PluginError, ValidationFailed
-from chaoskit.loader import Loaded, load_experiment, validate_document
-from chaoskit.model import (
-    Check,
-    Expect,
-    Experiment,
-    Journal,
-    Observation,
-    Outcome,
-    ProbeSpec,
-    Step,
-)
-from chaoskit.plugin import Action, Context, Fault, LoadDriver, LoadRun, Probe
-from chaoskit.runner import RunOptions, run_experiment
+if TYPE_CHECKING:
+    from chaoskit.errors import ChaosKitError, PluginError, ValidationFailed
+    from chaoskit.loader import Loaded, load_experiment, validate_document
+    from chaoskit.model import (
+        Check,
+        Expect,
+        Experiment,
+        Journal,
+        Observation,
+        Outcome,
+        ProbeSpec,
+        Step,
+    )
+    from chaoskit.plugin import Action, Context, Fault, LoadDriver, LoadRun, Probe
+    from chaoskit.runner import RunOptions, run_experiment
+
+_WHERE = {
+    "ChaosKitError": "chaoskit.errors",
+    "PluginError": "chaoskit.errors",
+    "ValidationFailed": "chaoskit.errors",
+    "Loaded": "chaoskit.loader",
+    "load_experiment": "chaoskit.loader",
+    "validate_document": "chaoskit.loader",
+    "Check": "chaoskit.model",
+    "Expect": "chaoskit.model",
+    "Experiment": "chaoskit.model",
+    "Journal": "chaoskit.model",
+    "Observation": "chaoskit.model",
+    "Outcome": "chaoskit.model",
+    "ProbeSpec": "chaoskit.model",
+    "Step": "chaoskit.model",
+    "Action": "chaoskit.plugin",
+    "Context": "chaoskit.plugin",
+    "Fault": "chaoskit.plugin",
+    "LoadDriver": "chaoskit.plugin",
+    "LoadRun": "chaoskit.plugin",
+    "Probe": "chaoskit.plugin",
+    "RunOptions": "chaoskit.runner",
+    "run_experiment": "chaoskit.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chaoskit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # next time without __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Action",
