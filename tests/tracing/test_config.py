@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracekit import file_spans, run_doc
 
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import Outcome
 from chaoskit.tracing.setup import OtlpTarget, TracingConfigError, resolve_otlp, service_name
+from tests.tracing.tracekit import file_spans, run_doc
 
 
 def test_no_endpoint_means_no_network_export() -> None:

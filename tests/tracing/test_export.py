@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracekit import Collector, file_spans, run_doc
 
 from chaoskit.model.journal import Outcome
+from tests.tracing.tracekit import Collector, file_spans, run_doc
 
 
 def _experiment(url: str, **tracing: Any) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from tracekit import TracedService, file_spans, run_doc
 
 from chaoskit.model.journal import Outcome
+from tests.tracing.tracekit import TracedService, file_spans, run_doc
 
 
 def test_server_spans_of_the_service_carry_the_experiment_trace_id(

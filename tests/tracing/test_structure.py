@@ -9,7 +9,6 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
-from tracekit import Recorded, file_spans, run_doc
 
 from chaoskit.errors import PluginError
 from chaoskit.hooks import hookimpl
@@ -18,6 +17,7 @@ from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import Journal, Outcome
 from chaoskit.runner import RunOptions, run_experiment
 from chaoskit.tracing.recorder import RunTracer
+from tests.tracing.tracekit import Recorded, file_spans, run_doc
 
 
 def _by_name(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:

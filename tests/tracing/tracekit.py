@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from chaoskit.loader import validate_document
 from chaoskit.model.journal import Journal
 from chaoskit.runner import RunOptions, run_experiment
+from tests.conftest import free_port, wait_port
 
 
 def run_doc(doc: dict[str, Any], tmp_path: Path, provider: Any = None, env: dict[str, str] | None = None) -> Journal:
@@ -203,23 +203,6 @@ def collector(tmp_path: Path) -> Iterator[Collector]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def file_spans(path: Path) -> list[dict[str, Any]]:
