@@ -104,13 +104,13 @@ class RunTracer:
     def _index_http_probes(self, experiment: dict[str, Any]) -> None:
         """label -> ``with`` of http probes whose label is unambiguous (for url.full, http.request.method)."""
         specs: list[dict[str, Any]] = [
-            *experiment.get("steady_state", {}).get("probes", []),
-            *experiment.get("safety", {}).get("abort_when", []),
-            *[s for s in experiment.get("method", []) if s.get("probe")],
+            *((experiment.get("steady_state") or {}).get("probes") or []),
+            *((experiment.get("safety") or {}).get("abort_when") or []),
+            *[s for s in experiment.get("method") or [] if isinstance(s, dict) and s.get("probe")],
         ]
         seen: dict[str, list[dict[str, Any]]] = {}
         for spec in specs:
-            if spec.get("probe") == "http":
+            if isinstance(spec, dict) and spec.get("probe") == "http":
                 seen.setdefault(spec.get("name") or "http", []).append(spec.get("with", {}))
         self._http_probes = {k: v[0] for k, v in seen.items() if all(w == v[0] for w in v)}
 
