@@ -5,22 +5,44 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from chaoskit import __version__
-from chaoskit.config import parse_var
 from chaoskit.errors import ChaosKitError, ValidationFailed
-from chaoskit.model.journal import Journal, Outcome
+
+if TYPE_CHECKING:  # imported where used: `chaoskit --help` stays fast (no pydantic, YAML or rich)
+    from rich.console import Console
+
+    from chaoskit.model.journal import Journal, Outcome
 
 EXIT_USAGE = 64
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+
+class _LazyConsole:
+    """A rich Console built on first use, so `chaoskit --help` does not import rich."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, soft_wrap=True)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+err = cast("Console", _LazyConsole(stderr=True))
+out = cast("Console", _LazyConsole(stderr=False))
 
 EPILOG_RUN = """\b
 Examples:
@@ -49,6 +71,8 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
 
 
 def _vars(values: tuple[str, ...]) -> dict[str, Any]:
+    from chaoskit.config import parse_var
+
     out_vars: dict[str, Any] = {}
     for text in values:
         try:
@@ -115,6 +139,7 @@ def run(
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.loader import load_experiment
+    from chaoskit.model.journal import Outcome
     from chaoskit.progress import LiveProgress, verdict_line
     from chaoskit.runner import RunOptions, run_experiment
 
@@ -161,25 +186,27 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
     }
 
 
-_SEVERITY = [
-    Outcome.INTERRUPTED,
-    Outcome.ERROR,
-    Outcome.INVALID,
-    Outcome.ABORTED,
-    Outcome.DEVIATED,
-    Outcome.BASELINE_NOT_MET,
-    Outcome.PASSED,
-]
-
-
 def _worst(outcomes: list[Outcome]) -> int:
-    for outcome in _SEVERITY:
+    from chaoskit.model.journal import Outcome
+
+    severity = [
+        Outcome.INTERRUPTED,
+        Outcome.ERROR,
+        Outcome.INVALID,
+        Outcome.ABORTED,
+        Outcome.DEVIATED,
+        Outcome.BASELINE_NOT_MET,
+        Outcome.PASSED,
+    ]
+    for outcome in severity:
         if outcome in outcomes:
             return outcome.exit_code
     return 0
 
 
 def _summary(results: list[tuple[Path, Outcome, Journal | None, str]], planned: int) -> None:
+    from rich.table import Table
+
     from chaoskit.progress import OUTCOME_STYLE
 
     table = Table(title=f"game day: {len(results)} of {planned} experiments run")

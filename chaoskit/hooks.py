@@ -7,6 +7,8 @@ journal as an error (``where: hook ...``) and shown; it never stops the reverts.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -67,11 +69,20 @@ class HookSpecs:
         """Headers (e.g. ``traceparent``, ``baggage``) that probes and load send to the system under test."""
 
 
+@functools.cache
+def _entry_point_hooks() -> tuple[tuple[str, Any], ...]:
+    """Hook objects registered under ``chaoskit.hooks``, loaded once per process (scanning every installed
+    distribution for entry points costs milliseconds, and a game day makes many runs)."""
+    return tuple((ep.name, ep.load()) for ep in importlib.metadata.entry_points(group="chaoskit.hooks"))
+
+
 def make_manager(extra: list[Any] | None = None, entry_points: bool = True) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("chaoskit")
     pm.add_hookspecs(HookSpecs)
     if entry_points:
-        pm.load_setuptools_entrypoints("chaoskit.hooks")
+        for name, plugin in _entry_point_hooks():
+            if pm.get_plugin(name) is None and not pm.is_registered(plugin):
+                pm.register(plugin, name=name)
     for plugin in extra or []:
         pm.register(plugin)
     return pm

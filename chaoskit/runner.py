@@ -215,7 +215,7 @@ class Runner:
     def write_journal(self) -> Path:
         path = self.run_dir() / "journal.json"
         self.journal.artifacts.setdefault("journal", str(path))
-        dump_json(path, self.journal.model_dump(mode="json", by_alias=True))
+        dump_json(path, self.journal)
         return path
 
     def _execute(self) -> None:

@@ -4,6 +4,8 @@ thread only ever blocks in waits that end at the timeout, at the run's deadline,
 from __future__ import annotations
 
 import contextvars
+import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -36,31 +38,79 @@ class Deadline:
 NO_DEADLINE = Deadline(None)
 
 
+class _Job:
+    __slots__ = ("context", "done", "error", "fn", "value", "what")
+
+    def __init__(self, fn: Callable[[], Any], what: str) -> None:
+        self.fn = fn
+        self.context = contextvars.copy_context()  # made in the calling thread
+        self.what = what
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the worker when the call is over
+
+
+class _Workers:
+    """Reusable daemon worker threads: starting a thread per call costs more than most probes.
+
+    A worker whose call times out is abandoned, exactly like a fresh thread would be: it rejoins
+    the idle pool only if the call ever returns. At most ``max_idle`` workers wait for work."""
+
+    def __init__(self, max_idle: int = 8) -> None:
+        self.max_idle = max_idle
+        self.idle: list[queue.SimpleQueue[_Job]] = []
+        self.lock = threading.Lock()
+
+    def submit(self, job: _Job) -> None:
+        with self.lock:
+            inbox = self.idle.pop() if self.idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name="chaoskit: worker", daemon=True).start()
+        inbox.put(job)
+
+    def _serve(self, inbox: queue.SimpleQueue[_Job]) -> None:
+        me = threading.current_thread()
+        while True:
+            job = inbox.get()
+            me.name = f"chaoskit: {job.what}"
+            try:
+                job.value = job.context.run(job.fn)  # the caller's context (a copy), not the last call's
+            except BaseException as exc:  # handed to the caller, never lost
+                job.error = exc
+            me.name = "chaoskit: worker"
+            with self.lock:
+                keep = len(self.idle) < self.max_idle
+                if keep:
+                    self.idle.append(inbox)  # before release: the caller's next call can reuse this worker
+            job.done.release()
+            del job  # an idle worker keeps nothing of the last call alive
+            if not keep:
+                return
+
+    def forget(self) -> None:
+        """After fork: the parent's workers do not exist in the child."""
+        self.lock = threading.Lock()
+        self.idle = []
+
+
+_WORKERS = _Workers()
+os.register_at_fork(after_in_child=_WORKERS.forget)
+
+
 def call_with_timeout(fn: Callable[[], T], timeout: float, what: str, deadline: Deadline = NO_DEADLINE) -> T:
-    """Run ``fn`` in a daemon thread. On timeout the thread is abandoned (Python cannot kill it) and
+    """Run ``fn`` in a daemon worker thread. On timeout the thread is abandoned (Python cannot kill it) and
     :class:`ActivityTimeout` is raised, so the run goes on to revert. ``fn`` runs in a copy of the
     caller's context variables (as ``asyncio.to_thread`` does), so it sees the caller's trace context."""
-    context = contextvars.copy_context()
-    done = threading.Event()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = context.run(fn)
-        except BaseException as exc:  # handed to the caller, never lost
-            box["error"] = exc
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=target, name=f"chaoskit: {what}", daemon=True)
-    worker.start()
-    wait = deadline.cap(timeout)
-    if not done.wait(wait):
+    job = _Job(fn, what)
+    _WORKERS.submit(job)
+    if not job.done.acquire(True, deadline.cap(timeout)):
         deadline.check()
         raise ActivityTimeout(f"{what} did not finish within {timeout:g}s and was cancelled")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    if job.error is not None:
+        raise job.error
+    return job.value  # type: ignore[no-any-return]
 
 
 def sleep(seconds: float, stop: threading.Event | None = None, deadline: Deadline = NO_DEADLINE) -> bool:
