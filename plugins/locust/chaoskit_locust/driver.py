@@ -1,0 +1,208 @@
+"""The ``locust`` load driver: Locust runs in child processes owned by chaoskit; this side never imports locust.
+
+``workers: 0`` runs one ``local`` child; ``workers: N`` runs a ``master`` child and N ``worker`` children
+(Locust's own distribution of users), each worker streaming its stats straight to the runner; ``master:``
+reads an external master (see :mod:`chaoskit_locust.remote`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from chaoskit.errors import PluginError
+from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit_locust.params import LocustParams
+from chaoskit_locust.process import Child
+from chaoskit_locust.report import build_report, healthy_tail
+from chaoskit_locust.series import Series, Stats
+
+FIRST_REQUEST_WAIT_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocustRun(LoadRun):
+    """The running load and its per-second series (what the ``load.*`` probes and the report read)."""
+
+    def __init__(self, params: LocustParams) -> None:
+        self.params = params
+        self.series = Series()
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+        self.children: list[Child] = []
+        self.delays: list[float] = []  # request completed -> its stats reached the runner, per line (s)
+        self.failure: str | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    # -- the stream --------------------------------------------------------------------------
+    def on_message(self, child: Child, message: dict[str, Any]) -> None:
+        if message.get("type") == "stats":
+            self.series.add(int(message["tick"]), message.get("ep") or {})
+            first = message.get("first")
+            if isinstance(first, int | float):
+                with self._lock:
+                    if len(self.delays) < 100_000:
+                        self.delays.append(time.time() - first)
+
+    def check(self) -> None:
+        """Raise :class:`PluginError` if the load is broken: a child died or stopped reporting."""
+        if self.failure is not None:
+            raise PluginError(self.failure)
+        if self._stopped:
+            return
+        for child in self.children:
+            if child.exited.is_set() or child.returncode is not None:
+                self.failure = f"load failed: {child.describe_exit()}"
+                raise PluginError(self.failure)
+            quiet = time.monotonic() - child.last_seen
+            if quiet > self.params.stall_timeout:
+                self.failure = (
+                    f"load failed: the locust {child.role} child (pid {child.pid}) sent nothing for {quiet:.1f}s "
+                    f"(stall_timeout {self.params.stall_timeout:g}s): it hangs\n{child.stderr_tail()}"
+                )
+                raise PluginError(self.failure)
+
+    def window(self, last: float, endpoint: str | None = None) -> Stats:
+        self.check()
+        end = self.until()
+        return self.series.span(max(end - last, self.started_at), end, endpoint, until=end)
+
+    def until(self) -> float:
+        """Data exists up to now (or up to the stop)."""
+        return time.time() if self.stopped_at is None else self.stopped_at
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def spawn(self, params: LocustParams, ctx: Context) -> None:
+        assert params.locustfile is not None
+        path = Path(params.locustfile)
+        if not path.is_absolute():
+            path = (ctx.work_dir / path).resolve()
+        if not path.is_file():
+            raise PluginError(f"load.locustfile: no such file: {path} (relative paths start at {ctx.work_dir})")
+        base: dict[str, Any] = {
+            "locustfile": str(path),
+            "host": params.host,
+            "users": params.users,
+            "spawn_rate": params.spawn_rate,
+            "user_classes": params.user_classes,
+            "tags": params.tags,
+            "exclude_tags": params.exclude_tags,
+            "headers": ctx.headers(),
+            "max_lifetime_s": params.max_lifetime,
+            "start_timeout_s": params.start_timeout,
+        }
+        if params.workers:
+            port = _free_port()
+            base.update(master_port=port, workers=params.workers)
+            roles = ["master"] + ["worker"] * params.workers
+        else:
+            roles = ["local"]
+        for role in roles:
+            child = Child(role, {**base, "role": role}, ctx.work_dir, self.on_message)
+            self.children.append(child)
+            child.start()
+        deadline = time.monotonic() + params.start_timeout
+        for child in self.children:
+            while not child.ready.wait(0.1):
+                if child.exited.is_set():
+                    raise PluginError(f"load did not start: {child.describe_exit()}")
+                if time.monotonic() > deadline:
+                    raise PluginError(
+                        f"load did not start within start_timeout ({params.start_timeout:g}s): the locust "
+                        f"{child.role} child (pid {child.pid}) is not ready\n{child.stderr_tail()}"
+                    )
+        self.started_at = time.time()
+        # Running means requests flow: wait (briefly, bounded) for the first one so an immediate baseline sees load.
+        first = time.monotonic() + min(FIRST_REQUEST_WAIT_S, max(0.0, deadline - time.monotonic()))
+        while not self.series.seconds() and time.monotonic() < first:
+            self.check()
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Ask every child to stop, wait ``stop_timeout``, then kill (SIGTERM, SIGKILL). Idempotent, bounded.
+        Raises :class:`PluginError` if the load broke during the run (a crash or hang), with its stderr."""
+        if not self._stopped:
+            with contextlib.suppress(PluginError):
+                self.check()  # records a crash or hang before the stop changes the picture
+                self._settle()
+            self._stopped = True
+            self.stopped_at = time.time()
+            broken = {id(c) for c in self.children if c.returncode is not None}
+            for child in self.children:
+                child.request_stop()
+            end = time.monotonic() + self.params.stop_timeout
+            for child in self.children:
+                if not child.wait_exit(max(0.0, end - time.monotonic())):
+                    child.kill()
+            for child in self.children:
+                if id(child) not in broken and child.returncode not in (0, None) and self.failure is None:
+                    self.failure = f"load failed while stopping: {child.describe_exit()}"
+            for child in self.children:
+                child.close()
+        if self.failure is not None:
+            raise PluginError(self.failure)
+
+    def _settle(self) -> None:
+        """If the stream is recovering (healthy, but for less than ``recovery.hold``), keep the load up to
+        ``hold + 1`` s longer so the load-derived time-to-recovery can be measured. Bounded; no wait otherwise."""
+        tol = self.params.recovery
+        end = time.monotonic() + tol.hold + 1.0
+        while time.monotonic() < end:
+            tail = healthy_tail(self.series, time.time(), tol)
+            if tail == 0 or tail >= tol.hold:
+                return
+            time.sleep(0.1)
+
+    def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
+        processes = [{"role": c.role, "pid": c.pid, "returncode": c.returncode} for c in self.children]
+        mode = "workers" if self.params.workers else "local"
+        return {**build_report(self, phases, self.params.recovery), "mode": mode, "processes": processes}
+
+
+def _refuse_gevent() -> None:
+    """The runner's threads, waits and subprocesses hang once gevent has patched the process."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        raise PluginError(
+            "this process was monkey-patched by gevent (something imported locust here, e.g. the `session` or "
+            "`fastsession` fixture of locust's pytest plugin): chaoskit cannot run in it. Keep locust out of the "
+            "process that runs chaoskit; the locust load driver runs Locust in its own child process"
+        )
+
+
+class LocustDriver(LoadDriver[LocustParams]):
+    """Locust load (your locustfile, unchanged) in child processes; per-second stats stream to the runner."""
+
+    Params = LocustParams
+
+    def start(self, params: LocustParams, ctx: Context) -> LoadRun:
+        _refuse_gevent()
+        if params.master is not None:
+            from chaoskit_locust.remote import RemoteRun
+
+            remote = RemoteRun(params)
+            remote.begin(ctx)
+            return remote
+        run = LocustRun(params)
+        try:
+            run.spawn(params, ctx)
+        except BaseException:
+            for child in run.children:
+                child.kill()
+            run._stopped = True
+            raise
+        return run
+
+    def warmup(self, params: LocustParams) -> float:
+        return params.warmup
