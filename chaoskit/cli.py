@@ -161,6 +161,8 @@ def run(
                 for fault in journal.faults if dry_run else []:
                     err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
                 err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
+                if "trace" in journal.artifacts:
+                    err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
             results.append((path, journal.outcome or Outcome.ERROR, journal, journal.reason))
         if results[-1][1] == Outcome.INTERRUPTED or (fail_fast and results[-1][1] != Outcome.PASSED):
             break
