@@ -168,9 +168,11 @@ def run(
                 err.print(verdict_line(journal), highlight=False)
                 for fault in journal.faults if dry_run else []:
                     err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
-                for kind in ("journal", "trace", "report"):
-                    if journal.artifacts.get(kind):
-                        err.print(f"  {kind}: {journal.artifacts[kind]}", highlight=False)
+                err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
+                if "trace" in journal.artifacts:
+                    err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
+                if "report" in journal.artifacts:
+                    err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
             results.append((path, journal.outcome or Outcome.ERROR, journal, journal.reason))
         if results[-1][1] == Outcome.INTERRUPTED or (fail_fast and results[-1][1] != Outcome.PASSED):
             break

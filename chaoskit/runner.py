@@ -47,6 +47,8 @@ class RunOptions:
     handle_signals: bool = True
     run_dir: Path | None = None
     """Write the journal here instead of a new folder under ``out_dir``."""
+    tracer_provider: Any = None
+    """An OpenTelemetry TracerProvider to record the run's trace with (default: chaoskit's own)."""
 
 
 class AbortRun(Exception):
@@ -69,7 +71,7 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self.hooks = make_manager(self.options.hooks, self.options.hook_entry_points)
+        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = threading.Event()
@@ -90,6 +92,19 @@ class Runner:
         self._rollbacks_done = False
 
     # -- hooks -------------------------------------------------------------------------------
+    def _tracer(self) -> list[Any]:
+        """The trace recorder when ``tracing.enabled`` (registered first: its run_finished hook writes the
+        trace and records export errors before other hooks report them)."""
+        if not self.exp.tracing.enabled:
+            return []
+        from chaoskit.tracing import run_tracer
+
+        try:
+            return [run_tracer(self.exp.tracing, self.run_dir, self.record_error, self.options.tracer_provider)]
+        except Exception as exc:  # tracing never stops a run
+            self.record_error("tracing setup", exc)
+            return []
+
     def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]:
         """Call every implementation of ``hook`` on its own; a failing one is recorded, never swallowed.
         With ``fatal`` (run start: a plugin preparing the system), a ChaosKitError also ends the run as ``error``."""
@@ -264,9 +279,14 @@ class Runner:
         try:
             while True:
                 polled = time.monotonic()
+                seen = len(self.journal.observations)
                 ok, why = self.act.check_steady_state("recovery")
                 if ok:
-                    self.journal.ttr_s = round(polled - start, 3)
+                    # A probe that watched until its condition held (details.waited_s) saw the recovery later
+                    # than the poll started: count that wait in the TTR.
+                    waits = [o.details.get("waited_s") for o in self.journal.observations[seen:]]
+                    waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
+                    self.journal.ttr_s = round(polled - start + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
                     self.deviations.append(f"not recovered within {rec.within:g}s: {why}")

@@ -39,10 +39,11 @@ NO_DEADLINE = Deadline(None)
 
 
 class _Job:
-    __slots__ = ("done", "error", "fn", "value", "what")
+    __slots__ = ("context", "done", "error", "fn", "value", "what")
 
     def __init__(self, fn: Callable[[], Any], what: str) -> None:
         self.fn = fn
+        self.context = contextvars.copy_context()  # made in the calling thread
         self.what = what
         self.value: Any = None
         self.error: BaseException | None = None
@@ -75,7 +76,7 @@ class _Workers:
             job = inbox.get()
             me.name = f"chaoskit: {job.what}"
             try:
-                job.value = contextvars.Context().run(job.fn)  # a clean context, like a new thread
+                job.value = job.context.run(job.fn)  # the caller's context (a copy), not the last call's
             except BaseException as exc:  # handed to the caller, never lost
                 job.error = exc
             me.name = "chaoskit: worker"
@@ -100,7 +101,8 @@ os.register_at_fork(after_in_child=_WORKERS.forget)
 
 def call_with_timeout(fn: Callable[[], T], timeout: float, what: str, deadline: Deadline = NO_DEADLINE) -> T:
     """Run ``fn`` in a daemon worker thread. On timeout the thread is abandoned (Python cannot kill it) and
-    :class:`ActivityTimeout` is raised, so the run goes on to revert."""
+    :class:`ActivityTimeout` is raised, so the run goes on to revert. ``fn`` runs in a copy of the
+    caller's context variables (as ``asyncio.to_thread`` does), so it sees the caller's trace context."""
     job = _Job(fn, what)
     _WORKERS.submit(job)
     if not job.done.acquire(True, deadline.cap(timeout)):

@@ -384,7 +384,7 @@ EOF
     launch "$dir" kwok kwok --kubeconfig="$kc" --config="$dir/kwok.yaml" \
         --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
         --server-address="127.0.0.1:${kwok_port}" --node-ip=127.0.0.1 --node-port="$kwok_port" \
-        --cidr=10.244.0.1/16
+        --cidr=10.244.0.1/16 --node-lease-duration-seconds=40
 
     local i name
     for ((i = 0; i < NODES; i++)); do

@@ -129,12 +129,22 @@ class Safety(StrictModel):
 
 
 class TracingSpec(StrictModel):
-    enabled: bool = True
+    """The run's OpenTelemetry trace (see docs/tracing.md)."""
+
+    enabled: bool = Field(default=True, description="Record the run as a trace and send trace context to probes.")
     file: bool = Field(default=True, description="Write an OTLP JSON trace file next to the journal.")
-    endpoint: str | None = Field(default=None, description="OTLP endpoint; else OTEL_EXPORTER_OTLP_* vars.")
-    protocol: Literal["http/protobuf", "grpc"] | None = None
-    service_name: str | None = None
-    export_timeout: Duration = Field(default=5.0, gt=0)
+    endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="OTLP endpoint (base URL); else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; else no network export.",
+    )
+    protocol: Literal["http/protobuf", "grpc"] | None = Field(
+        default=None, description="Else OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL; else http/protobuf."
+    )
+    service_name: str | None = Field(default=None, description="Else OTEL_SERVICE_NAME; else chaoskit.")
+    export_timeout: Duration = Field(
+        default=5.0, gt=0, description="The most exporting the trace may add to the run (a dead collector)."
+    )
 
 
 class Experiment(StrictModel):

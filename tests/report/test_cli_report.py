@@ -52,7 +52,7 @@ def test_run_writes_report_and_markdown_summaries(cli: CLI, http_service: HttpSe
     journal = json.loads(Path(verdict["journal"]).read_text())
     assert journal["artifacts"]["report"] == str(report)
     assert 'id="timeline"' in report.read_text()
-    assert f"report: {report}" in result.stderr
+    assert f"report:  {report}" in result.stderr
     md = (tmp_path / "sum.md").read_text()
     assert md.startswith("### ✅ health stays fast: passed") and "| health stays fast | ✅ passed | 100 |" in md
     appended = step_summary.read_text()

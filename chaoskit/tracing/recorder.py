@@ -1,0 +1,387 @@
+"""The hook plugin that records a run as one trace (span and attribute names: ``docs/tracing.md``).
+
+Hooks arrive from several threads (the main thread, the monitor thread that runs continuous and
+``abort_when`` probes, background actions), so every span gets its parent explicitly: the root span,
+a phase span, or the root for fault windows. An activity's span is remembered in a ContextVar of the
+thread that runs it; ``call_with_timeout`` runs the plugin in a worker thread with a copy of that
+context, so ``ctx.headers()`` called by the plugin yields the ``traceparent`` of its own activity span.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import baggage, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context as OtelContext
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from chaoskit import __version__
+from chaoskit.errors import ChaosKitError
+from chaoskit.hooks import hookimpl
+from chaoskit.model.experiment import TracingSpec
+from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
+from chaoskit.timeouts import call_with_timeout
+from chaoskit.tracing.setup import Pipeline, TracingConfigError, build_pipeline, reachability, resolve_otlp
+
+MONITOR_THREAD = "chaoskit: monitor"  # the runner's monitor thread (continuous steady state, abort_when)
+_TRACEPARENT = TraceContextTextMapPropagator()
+_BAGGAGE = W3CBaggagePropagator()
+
+
+class TracingExportError(ChaosKitError):
+    """The trace could not be written or delivered. Recorded on the journal; never fails the run."""
+
+
+def _ns(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * 1e9)
+
+
+def _scalar(value: Any) -> str | bool | int | float:
+    if isinstance(value, str | bool | int | float):
+        return value
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+@dataclass
+class _Activity:
+    span: Span
+    role: str = ""
+    token: Token[_Activity | None] | None = None
+
+
+class RunTracer:
+    """Records one run as one trace. Registered by the runner when ``tracing.enabled``."""
+
+    def __init__(
+        self,
+        spec: TracingSpec,
+        run_dir: Callable[[], Path],
+        on_error: Callable[[str, BaseException], None],
+        provider: trace.TracerProvider | None = None,
+    ) -> None:
+        self.spec = spec
+        self._run_dir = run_dir
+        self._on_error = on_error
+        self.pipeline: Pipeline | None = None
+        if provider is None:
+            target = None
+            try:
+                target = resolve_otlp(spec)
+            except TracingConfigError as exc:  # a bad OTEL_* variable: record it, keep the file trace
+                on_error("tracing setup", exc)
+            self.pipeline = build_pipeline(spec, target)
+            provider = self.pipeline.provider
+        self.tracer = provider.get_tracer("chaoskit", __version__)
+        self._provider = provider
+        self._lock = threading.Lock()
+        self._current: ContextVar[_Activity | None] = ContextVar("chaoskit_activity", default=None)
+        self._open: dict[int, Span] = {}  # activity spans not finished yet, by id
+        self.root: Span | None = None
+        self._root_ctx = OtelContext()
+        self._phases: dict[str, Span] = {}
+        self._windows: dict[str, tuple[str, Span]] = {}  # ledger id -> (fault name, window span)
+        self._http_probes: dict[str, dict[str, Any]] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _parent(self, phase: str) -> OtelContext:
+        with self._lock:
+            span = self._phases.get("method" if phase == "safety" else phase)
+        return trace.set_span_in_context(span) if span is not None else self._root_ctx
+
+    def _active_faults(self) -> list[str]:
+        with self._lock:
+            return [name for name, _ in self._windows.values()]
+
+    def _index_http_probes(self, experiment: dict[str, Any]) -> None:
+        """label -> ``with`` of http probes whose label is unambiguous (for url.full, http.request.method)."""
+        specs: list[dict[str, Any]] = [
+            *((experiment.get("steady_state") or {}).get("probes") or []),
+            *((experiment.get("safety") or {}).get("abort_when") or []),
+            *[s for s in experiment.get("method") or [] if isinstance(s, dict) and s.get("probe")],
+        ]
+        seen: dict[str, list[dict[str, Any]]] = {}
+        for spec in specs:
+            if isinstance(spec, dict) and spec.get("probe") == "http":
+                seen.setdefault(spec.get("name") or "http", []).append(spec.get("with", {}))
+        self._http_probes = {k: v[0] for k, v in seen.items() if all(w == v[0] for w in v)}
+
+    # -- run ---------------------------------------------------------------------------------
+    @hookimpl
+    def chaoskit_run_started(self, journal: Journal) -> None:
+        self._index_http_probes(journal.experiment)
+        self.root = self.tracer.start_span(
+            f"chaoskit {journal.title}",
+            context=OtelContext(),  # a new trace, whatever the host process has active
+            kind=SpanKind.INTERNAL,
+            start_time=_ns(journal.started_at),
+            attributes={
+                "chaoskit.run.id": journal.run_id,
+                "chaoskit.experiment.title": journal.title,
+                "chaoskit.experiment.source": journal.source or "",
+                "chaoskit.run.dry_run": journal.dry_run,
+                "chaoskit.version": __version__,
+            },
+        )
+        self._root_ctx = trace.set_span_in_context(self.root)
+        journal.trace_id = trace.format_trace_id(self.root.get_span_context().trace_id)
+
+    @hookimpl
+    def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
+        record = journal.phase(phase)
+        span = self.tracer.start_span(
+            phase,
+            context=self._root_ctx,
+            start_time=_ns(record.started_at if record else None),
+            attributes={"chaoskit.phase": phase},
+        )
+        with self._lock:
+            self._phases[phase] = span
+
+    @hookimpl
+    def chaoskit_phase_finished(self, journal: Journal, phase: str) -> None:
+        with self._lock:
+            span = self._phases.pop(phase, None)
+        if span is not None:
+            record = journal.phase(phase)
+            span.end(end_time=_ns(record.ended_at if record else None))
+
+    # -- activities --------------------------------------------------------------------------
+    @hookimpl
+    def chaoskit_activity_started(self, journal: Journal, kind: str, name: str, phase: str) -> None:
+        attributes: dict[str, Any] = {
+            "chaoskit.activity.kind": kind,
+            "chaoskit.activity.name": name,
+            "chaoskit.phase": phase,
+        }
+        faults = self._active_faults()
+        if faults:
+            attributes["chaoskit.faults.active"] = faults
+        span_kind = SpanKind.INTERNAL
+        role = ""
+        if kind == "probe":
+            if phase == "safety":
+                role = "abort_when"
+            elif phase in ("baseline", "recovery") or threading.current_thread().name == MONITOR_THREAD:
+                role = "steady_state"
+            else:
+                role = "step"
+            attributes["chaoskit.probe.role"] = role
+            http = self._http_probes.get(name)
+            if http is not None and isinstance(http.get("url"), str):
+                span_kind = SpanKind.CLIENT  # the http probe sends our traceparent: the service's spans are children
+                attributes["url.full"] = http["url"]
+                attributes["http.request.method"] = http.get("method", "GET")
+        verb = {"fault": "inject"}.get(kind, kind)
+        span = self.tracer.start_span(
+            f"{verb} {name}", context=self._parent(phase), kind=span_kind, attributes=attributes
+        )
+        activity = _Activity(span, role)
+        activity.token = self._current.set(activity)
+        with self._lock:
+            self._open[id(span)] = span
+
+    @hookimpl
+    def chaoskit_activity_finished(
+        self, journal: Journal, kind: str, record: ObservationRecord | ActivityRecord | FaultRecord
+    ) -> None:
+        activity = self._current.get()
+        if activity is None:
+            return
+        if activity.token is not None:
+            self._current.reset(activity.token)
+        span = activity.span
+        if isinstance(record, ObservationRecord):
+            span.set_attributes(
+                {
+                    "chaoskit.plugin": record.plugin,
+                    "chaoskit.probe.duration_s": record.duration_s,
+                    "chaoskit.probe.reason": record.reason,
+                }
+            )
+            if record.ok is not None:
+                span.set_attribute("chaoskit.probe.ok", record.ok)
+            if record.value is not None:
+                span.set_attribute("chaoskit.probe.value", _scalar(record.value))
+            status, latency = record.details.get("status"), record.details.get("latency_ms")
+            if record.plugin == "http" and isinstance(status, int):
+                span.set_attribute("http.response.status_code", status)
+            if isinstance(latency, int | float):
+                span.set_attribute("chaoskit.probe.latency_ms", latency)
+            if record.error:
+                span.set_attribute("error.type", "probe_failed")
+                span.set_status(Status(StatusCode.ERROR, record.error))
+            elif record.ok is False and activity.role != "abort_when":
+                span.set_attribute("error.type", "tolerance_not_met")
+                span.set_status(Status(StatusCode.ERROR, record.reason))
+        elif isinstance(record, ActivityRecord):
+            span.set_attribute("chaoskit.plugin", record.plugin)
+            if record.error:
+                span.set_attribute("error.type", "action_failed")
+                span.set_status(Status(StatusCode.ERROR, record.error))
+        else:
+            span.set_attributes(
+                {
+                    "chaoskit.plugin": record.plugin,
+                    "chaoskit.fault.name": record.name,
+                    "chaoskit.fault.ledger_id": record.ledger_id,
+                    "chaoskit.fault.params": _scalar(record.params),
+                }
+            )
+            if record.error:
+                span.set_attribute("error.type", "inject_failed")
+                span.set_status(Status(StatusCode.ERROR, record.error))
+        with self._lock:
+            self._open.pop(id(span), None)
+        span.end()
+
+    # -- faults and abort --------------------------------------------------------------------
+    @hookimpl
+    def chaoskit_fault_injected(self, journal: Journal, fault: FaultRecord) -> None:
+        when = _ns(fault.injected_at)
+        attributes = {
+            "chaoskit.fault.name": fault.name,
+            "chaoskit.plugin": fault.plugin,
+            "chaoskit.fault.ledger_id": fault.ledger_id,
+        }
+        window = self.tracer.start_span(
+            f"fault {fault.name}", context=self._root_ctx, start_time=when, attributes=attributes
+        )
+        window.add_event("chaoskit.fault.injected", attributes, timestamp=when)
+        if self.root is not None:
+            self.root.add_event("chaoskit.fault.injected", attributes, timestamp=when)
+        with self._lock:
+            self._windows[fault.ledger_id] = (fault.name, window)
+
+    @hookimpl
+    def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
+        attributes: dict[str, Any] = {
+            "chaoskit.fault.name": fault.name,
+            "chaoskit.plugin": fault.plugin,
+            "chaoskit.fault.ledger_id": fault.ledger_id,
+            "chaoskit.fault.reverted": fault.revert_error is None,
+        }
+        if fault.revert_error:
+            attributes["chaoskit.fault.revert_error"] = fault.revert_error
+        when = _ns(fault.reverted_at) or time.time_ns()
+        with self._lock:
+            name_window = self._windows.pop(fault.ledger_id, None)
+        if self.root is not None:
+            self.root.add_event("chaoskit.fault.reverted", attributes, timestamp=when)
+        if name_window is None:
+            return  # inject failed before the fault was in place: no window
+        window = name_window[1]
+        window.add_event("chaoskit.fault.reverted", attributes, timestamp=when)
+        if fault.revert_error:
+            window.set_attribute("error.type", "revert_failed")
+            window.set_status(Status(StatusCode.ERROR, fault.revert_error))
+        window.end(end_time=when)
+
+    @hookimpl
+    def chaoskit_aborted(self, journal: Journal, reason: str) -> None:
+        if self.root is not None:
+            self.root.add_event("chaoskit.aborted", {"chaoskit.abort.reason": reason})
+
+    # -- propagation -------------------------------------------------------------------------
+    @hookimpl
+    def chaoskit_propagation_headers(self, journal: Journal) -> dict[str, str]:
+        """``traceparent`` of the calling activity's span (the root span outside activities) and a
+        ``baggage`` with the run id and the faults in place."""
+        if self.root is None:
+            return {}
+        activity = self._current.get()
+        ctx = trace.set_span_in_context(activity.span) if activity is not None else self._root_ctx
+        ctx = baggage.set_baggage("chaoskit.run_id", journal.run_id, ctx)
+        faults = self._active_faults()
+        if faults:
+            ctx = baggage.set_baggage("chaoskit.fault", ",".join(faults), ctx)
+        headers: dict[str, str] = {}
+        _TRACEPARENT.inject(headers, context=ctx)
+        _BAGGAGE.inject(headers, context=ctx)
+        return headers
+
+    # -- the end -----------------------------------------------------------------------------
+    @hookimpl
+    def chaoskit_run_finished(self, journal: Journal) -> None:
+        if self.root is None:  # an earlier run-start hook stopped the run before ours ran
+            self.chaoskit_run_started(journal)
+        assert self.root is not None
+        self._close_leftovers()
+        outcome = journal.outcome or Outcome.ERROR
+        root = self.root
+        root.set_attributes(
+            {
+                "chaoskit.run.outcome": outcome.value,
+                "chaoskit.run.exit_code": outcome.exit_code,
+                "chaoskit.run.reason": journal.reason,
+            }
+        )
+        if journal.ttr_s is not None:
+            root.set_attribute("chaoskit.run.ttr_s", journal.ttr_s)
+        if outcome is not Outcome.PASSED:
+            root.set_attribute("error.type", outcome.value)
+            root.set_status(Status(StatusCode.ERROR, journal.reason))
+        root.end(end_time=_ns(journal.ended_at))
+        self._export(journal)
+
+    def _close_leftovers(self) -> None:
+        """Spans a Ctrl-C cut short (their finish hook never came) end here, marked as such."""
+        with self._lock:
+            leftovers = list(self._open.values())
+            self._open.clear()
+            windows = [w for _, w in self._windows.values()]
+            self._windows.clear()
+            phases = list(self._phases.values())
+            self._phases.clear()
+        for span in [*leftovers, *windows, *phases]:
+            span.set_attribute("chaoskit.unfinished", True)
+            span.end()
+
+    def _export(self, journal: Journal) -> None:
+        pipeline = self.pipeline
+        if pipeline is None:  # a provider passed in belongs to the caller: flush it, never shut it down
+            flush = getattr(self._provider, "force_flush", None)
+            if callable(flush):
+                ms = int(self.spec.export_timeout * 1000)
+                self._bounded(lambda: flush(ms), "flushing the trace to the given TracerProvider")
+            return
+        if pipeline.file is not None:
+            path = self._run_dir() / "trace.json"
+            try:
+                pipeline.file.write(path)
+                journal.artifacts["trace"] = str(path)
+            except Exception as exc:
+                self._on_error("tracing file", TracingExportError(f"could not write the trace to {path}: {exc}"))
+        kept = f"; the trace is in {journal.artifacts['trace']}" if "trace" in journal.artifacts else ""
+        finished = self._bounded(pipeline.provider.shutdown, "sending the trace", kept)
+        otlp, target = pipeline.otlp, pipeline.target
+        if otlp is not None and finished:  # else the abandoned export may still log: keep those quiet too
+            otlp.detach()
+        if otlp is not None and target is not None and otlp.failed:
+            seen = reachability(target.endpoint, min(0.5, self.spec.export_timeout / 4))
+            self._on_error(
+                f"tracing export ({target.protocol} {target.endpoint})",
+                TracingExportError(
+                    f"{otlp.failed} span(s) could not be sent to the OTLP endpoint {target.endpoint} "
+                    f"(export timeout {self.spec.export_timeout:g}s; {seen}): {otlp.last_error}{kept}"
+                ),
+            )
+
+    def _bounded(self, fn: Callable[[], object], what: str, kept: str = "") -> bool:
+        try:
+            call_with_timeout(fn, self.spec.export_timeout, what)
+            return True
+        except Exception as exc:
+            where = "tracing export"
+            if self.pipeline is not None and self.pipeline.target is not None:
+                where += f" ({self.pipeline.target.protocol} {self.pipeline.target.endpoint})"
+            self._on_error(where, TracingExportError(f"{exc}{kept}"))
+            return False
