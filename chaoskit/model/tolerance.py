@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
-from chaoskit.model.base import StrictModel
+from chaoskit.model.base import Regex, StrictModel
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,7 @@ class Check(StrictModel):
     min: float | None = Field(default=None, description="Inclusive lower bound (numbers).")
     max: float | None = Field(default=None, description="Inclusive upper bound (numbers).")
     one_of: list[JsonValue] | None = Field(default=None, description="The value must be one of these.")
-    regex: str | None = Field(default=None, description="The value (as text) must match (re.search).")
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from exc
-        return value
+    regex: Regex | None = Field(default=None, description="The value (as text) must match (re.search).")
 
     @model_validator(mode="after")
     def _sane(self) -> Check:

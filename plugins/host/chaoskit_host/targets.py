@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from chaoskit.errors import PluginError
-from chaoskit.model.base import StrictModel
+from chaoskit.model.base import Regex, StrictModel
 from chaoskit.plugin import Context
 from chaoskit_host import procfs
 from chaoskit_host.procfs import Proc
@@ -28,18 +28,8 @@ class Selector(StrictModel):
     pid: int | None = Field(default=None, gt=0, description="A process id.")
     pidfile: str | None = Field(default=None, description="A file holding a pid (relative to the experiment file).")
     name: str | None = Field(default=None, min_length=1, description="Exact process name (comm or argv[0] basename).")
-    cmdline: str | None = Field(default=None, min_length=1, description="Regex searched in the full command line.")
+    cmdline: Regex | None = Field(default=None, min_length=1, description="Regex searched in the full command line.")
     port: int | None = Field(default=None, ge=1, le=65535, description="The process listening on this TCP port.")
-
-    @field_validator("cmdline")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
-        return value
 
     @model_validator(mode="after")
     def _something(self) -> Selector:
