@@ -129,10 +129,9 @@ def _check(journal: Journal, sent: list[tuple[float, str, dict[str, str]]]) -> d
     lacking = [(t - start, c) for t, c, h in inside if "chaoskit.fault" not in _baggage(h)]
     assert lacking == [], f"requests > 1 s into the fault window lacked the fault: {lacking[:5]}"
     assert {c for _, c in with_fault} == {"requests", "fast"}
-    return {
-        # the latest request sent without the fault after the inject, and with it after the revert
-        "on_switch_s": max([t for t, _, h in sent if start <= t <= end and "chaoskit.fault" not in _baggage(h)] + [start])
-        - start,
+    late = [t for t, _, h in sent if start <= t <= end and "chaoskit.fault" not in _baggage(h)]
+    return {  # the latest request sent without the fault after the inject, and with it after the revert
+        "on_switch_s": max(late, default=start) - start,
         "off_switch_s": max(t for t, _ in with_fault) - end,
         "requests": float(len(sent)),
         "with_fault": float(len(with_fault)),
