@@ -126,6 +126,12 @@ def cli() -> None:
     default=None,
     help="Where revert ledgers go (default $CHAOSKIT_STATE_DIR/ledger).",
 )
+@click.option(
+    "--summary-md",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write a Markdown summary here (it is appended to $GITHUB_STEP_SUMMARY when that is set).",
+)
 def run(
     paths: tuple[Path, ...],
     variables: tuple[str, ...],
@@ -136,6 +142,7 @@ def run(
     verbose: bool,
     fail_fast: bool,
     ledger_dir: Path | None,
+    summary_md: Path | None,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.loader import load_experiment
@@ -156,6 +163,7 @@ def run(
         else:
             options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
             journal = run_experiment(loaded, options)
+            _report(journal)
             if not quiet:
                 err.print(verdict_line(journal), highlight=False)
                 for fault in journal.faults if dry_run else []:
@@ -163,11 +171,14 @@ def run(
                 err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
                 if "trace" in journal.artifacts:
                     err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
+                if "report" in journal.artifacts:
+                    err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
             results.append((path, journal.outcome or Outcome.ERROR, journal, journal.reason))
         if results[-1][1] == Outcome.INTERRUPTED or (fail_fast and results[-1][1] != Outcome.PASSED):
             break
     if len(files) > 1 and not quiet:
         _summary(results, len(files))
+    _write_summary_md(results, summary_md)
     if as_json:
         verdicts = [_verdict(p, o, j, r) for p, o, j, r in results]
         print(json.dumps(verdicts[0] if len(files) == 1 else {"runs": verdicts}, indent=2))
@@ -181,8 +192,10 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
         "exit_code": outcome.exit_code,
         "reason": reason,
         "ttr_s": journal.ttr_s if journal else None,
+        "load_ttr_s": (journal.load or {}).get("ttr_s") if journal else None,
         "run_id": journal.run_id if journal else None,
         "journal": journal.artifacts.get("journal") if journal else None,
+        "report": journal.artifacts.get("report") if journal else None,
     }
 
 
@@ -204,18 +217,103 @@ def _worst(outcomes: list[Outcome]) -> int:
     return 0
 
 
+def _report(journal: Journal) -> None:
+    """The HTML report next to the journal; a failure to write it is shown, never fatal to the verdict."""
+    from chaoskit.report import report_run
+
+    try:
+        report_run(journal)
+    except Exception as exc:
+        err.print(f"[yellow]could not write the HTML report:[/] {escape(f'{type(exc).__name__}: {exc}')}")
+
+
+def _rows(results: list[tuple[Path, Outcome, Journal | None, str]]) -> list[Any]:
+    from chaoskit.report import row
+
+    return [row(path.stem, journal, outcome, reason) for path, outcome, journal, reason in results]
+
+
 def _summary(results: list[tuple[Path, Outcome, Journal | None, str]], planned: int) -> None:
+    from rich.console import Console
     from rich.table import Table
 
     from chaoskit.progress import OUTCOME_STYLE
 
     table = Table(title=f"game day: {len(results)} of {planned} experiments run")
-    for col in ("experiment", "outcome", "TTR", "reason"):
-        table.add_column(col)
-    for path, outcome, journal, reason in results:
-        ttr = f"{journal.ttr_s:.3g}s" if journal and journal.ttr_s is not None else "-"
-        table.add_row(escape(str(path)), f"[{OUTCOME_STYLE[outcome]}]{outcome.value}[/]", ttr, escape(reason))
-    err.print(table)
+    for col in ("experiment", "outcome", "score", "TTR", "errors", "p95 ms"):
+        table.add_column(col, no_wrap=col in ("outcome", "score", "errors", "p95 ms"))
+    table.add_column("finding", overflow="fold", ratio=1)
+    for r in _rows(results):
+        base, fault = r.baseline, r.fault
+        errors = f"{_pct(base and base.error_rate)}→{_pct(fault and fault.error_rate)}"
+        p95 = f"{_ms(base and base.p95_ms)}→{_ms(fault and fault.p95_ms)}"
+        table.add_row(
+            escape(r.name),
+            f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome.value}[/]",
+            "-" if r.score is None else str(r.score),
+            r.ttr,
+            errors,
+            p95,
+            escape(r.finding),
+        )
+    wide = err if err.is_terminal else Console(stderr=True, width=150)  # logs (CI, files) are read wide
+    wide.print(table)
+    err.print("[dim]errors and p95: before the fault → during it (Locust load); TTR: steady state (load)[/]")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2g}%"
+
+
+def _write_summary_md(results: list[tuple[Path, Outcome, Journal | None, str]], path: Path | None) -> None:
+    import os
+
+    from chaoskit.report import gameday_markdown, run_markdown
+
+    targets = [p for p in (path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
+    if not targets or not results:
+        return
+    if len(results) == 1 and results[0][2] is not None:
+        text = run_markdown(results[0][2])
+    else:
+        text = gameday_markdown(_rows(results))
+    for i, target in enumerate(targets):
+        try:
+            with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            err.print(f"[yellow]could not write the Markdown summary to {escape(str(target))}:[/] {escape(str(exc))}")
+
+
+@cli.command(
+    epilog="\b\nExamples:\n  chaoskit report chaoskit-runs/20260101-120000-my-run-abc123/journal.json\n"
+    "  chaoskit report chaoskit-runs/20260101-120000-my-run-abc123 --markdown >> summary.md"
+)
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path, exists=True))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Where to write the HTML.")
+@click.option("--markdown", is_flag=True, help="Print a Markdown summary on stdout instead.")
+def report(journal_path: Path, output: Path | None, markdown: bool) -> None:
+    """Write the HTML report of a run (a journal file, or its run folder); works offline."""
+    from pydantic import ValidationError
+
+    from chaoskit.model.journal import Journal
+    from chaoskit.report import run_markdown, write_html_report
+
+    path = journal_path / "journal.json" if journal_path.is_dir() else journal_path
+    try:
+        journal = Journal.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError) as exc:
+        raise click.UsageError(f"{path} is not a chaoskit journal: {str(exc).splitlines()[0]}") from None
+    journal.artifacts.setdefault("journal", str(path))
+    if markdown:
+        print(run_markdown(journal))
+        return
+    written = write_html_report(journal, output or path.with_name("report.html"))
+    err.print(f"wrote {written}")
 
 
 @cli.command(epilog="\b\nExamples:\n  chaoskit validate exp.yaml\n  chaoskit validate experiments/ --json")

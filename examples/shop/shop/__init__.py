@@ -1,0 +1,1 @@
+"""The demo shop for chaoskit's game day (see examples/shop/README.md)."""

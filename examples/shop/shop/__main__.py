@@ -1,0 +1,3 @@
+from shop.launcher import main
+
+main()

@@ -1,0 +1,299 @@
+"""Start and stop the whole shop: Toxiproxy, the supervised inventory replicas and payments, the storefront.
+
+    python -m shop                       # run in the foreground until Ctrl-C / SIGTERM
+    python -m shop --port 8080 --state-dir .shop
+
+Topology (every dependency call crosses a Toxiproxy proxy, so a game day can slow it down or cut it)::
+
+    shopper -> storefront -> [proxy inventory-1] -> inventory replica 1   (supervised: restarted when it dies)
+                          -> [proxy inventory-2] -> inventory replica 2   (supervised)
+                          -> [proxy payments]    -> payments              (supervised)
+
+``state_dir/shop.json`` lists the URLs, ports and pidfiles; :meth:`Shop.env` gives them as environment
+variables (``SHOP_URL``, ``TOXIPROXY_URL``, ...) for experiments' ``configuration``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BACKENDS = ("inventory-1", "inventory-2", "payments")
+
+
+class ShopError(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_toxiproxy() -> str:
+    """TOXIPROXY_SERVER, then PATH, then the cache that scripts/setup-toxiproxy.sh installs into."""
+    explicit = os.environ.get("TOXIPROXY_SERVER")
+    if explicit:
+        return explicit
+    found = shutil.which("toxiproxy-server")
+    if found:
+        return found
+    cache = os.environ.get("CHAOSKIT_CACHE") or str(Path.home() / ".cache" / "chaoskit")
+    candidates = sorted(glob.glob(f"{cache}/toxiproxy/*/bin/toxiproxy-server"))
+    if candidates:
+        return candidates[-1]
+    raise ShopError(
+        "toxiproxy-server not found (TOXIPROXY_SERVER, PATH, $CHAOSKIT_CACHE/toxiproxy/*/bin): "
+        "run scripts/setup-toxiproxy.sh, or start the shop with --no-toxiproxy"
+    )
+
+
+def _http(method: str, url: str, body: Any = None, timeout: float = 5.0) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    end = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise ShopError(f"{url}: the process exited with {proc.returncode} before it answered")
+        try:
+            _http("GET", url, timeout=1.0)
+            return
+        except Exception as exc:
+            last = str(exc)
+            time.sleep(0.05)
+    raise ShopError(f"{url} did not answer within {timeout:g}s ({last})")
+
+
+def _die_with_launcher() -> None:
+    # In the child between fork and exec: SIGTERM when the launcher dies, even by SIGKILL (no orphans).
+    # Applies to toxiproxy-server too, which cannot arrange it itself.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class ShopInfo:
+    storefront_url: str
+    toxiproxy_url: str | None
+    backends: dict[str, str] = field(default_factory=dict)
+    """Backend name -> the URL the storefront uses (a proxy's listen address, or the service itself)."""
+    upstreams: dict[str, str] = field(default_factory=dict)
+    """Backend name -> host:port the service listens on (a proxy's upstream)."""
+    pidfiles: dict[str, str] = field(default_factory=dict)
+    statusfiles: dict[str, str] = field(default_factory=dict)
+    spans_dir: str = ""
+    launcher_pid: int = 0
+    pids: dict[str, int] = field(default_factory=dict)
+    """Processes the launcher started (toxiproxy, supervisors, storefront); each supervisor's service is in
+    its pidfile."""
+
+
+class Shop:
+    def __init__(self, state_dir: Path, port: int = 0, toxiproxy: bool = True, startup_timeout: float = 30.0) -> None:
+        self.state_dir = state_dir.resolve()
+        self.port = port or free_port()
+        self.use_toxiproxy = toxiproxy
+        self.startup_timeout = startup_timeout
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.info: ShopInfo | None = None
+        self._logs: list[Any] = []
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        # Own session: a terminal's Ctrl-C reaches the launcher (and chaoskit, which reverts first), not the shop,
+        # which is stopped last, in order. PR_SET_PDEATHSIG still takes it down if the launcher is killed.
+        log = (self.state_dir / "logs" / f"{name}.log").open("ab")
+        self._logs.append(log)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": os.environ.get("TOXIPROXY_LOG_LEVEL", "warn")}
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_launcher,
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def start(self) -> ShopInfo:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> ShopInfo:
+        for sub in ("logs", "run", "spans"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        py = sys.executable
+        spans = self.state_dir / "spans"
+        info = ShopInfo(
+            storefront_url=f"http://127.0.0.1:{self.port}",
+            toxiproxy_url=None,
+            spans_dir=str(spans),
+            launcher_pid=os.getpid(),
+        )
+        ports = {name: free_port() for name in BACKENDS}
+        if self.use_toxiproxy:
+            api_port = free_port()
+            proxy = self._spawn("toxiproxy", [find_toxiproxy(), "-host", "127.0.0.1", "-port", str(api_port)])
+            info.toxiproxy_url = f"http://127.0.0.1:{api_port}"
+            wait_http(f"{info.toxiproxy_url}/version", self.startup_timeout, proxy)
+        for name in BACKENDS:
+            info.upstreams[name] = f"127.0.0.1:{ports[name]}"
+            if info.toxiproxy_url:
+                listen = f"127.0.0.1:{free_port()}"
+                _http(
+                    "POST",
+                    f"{info.toxiproxy_url}/proxies",
+                    {"name": name, "listen": listen, "upstream": info.upstreams[name], "enabled": True},
+                )
+                info.backends[name] = f"http://{listen}"
+            else:
+                info.backends[name] = f"http://{info.upstreams[name]}"
+            pidfile, status = self.state_dir / "run" / f"{name}.pid", self.state_dir / "run" / f"{name}.json"
+            info.pidfiles[name], info.statusfiles[name] = str(pidfile), str(status)
+            if name.startswith("inventory"):
+                service = ["-m", "shop.inventory", "--replica", name]
+            else:
+                service = ["-m", "shop.payments"]
+            self._spawn(
+                f"supervisor-{name}",
+                [
+                    py,
+                    "-m",
+                    "shop.supervisor",
+                    "--name",
+                    name,
+                    "--pidfile",
+                    str(pidfile),
+                    "--status",
+                    str(status),
+                    "--",
+                    py,
+                    *service,
+                    "--port",
+                    str(ports[name]),
+                    "--spans",
+                    str(spans / f"{name}.jsonl"),
+                ],
+            )
+        for name in BACKENDS:
+            wait_http(f"http://{info.upstreams[name]}/health", self.startup_timeout)
+        front = self._spawn(
+            "storefront",
+            [
+                py,
+                "-m",
+                "shop.storefront",
+                "--port",
+                str(self.port),
+                "--inventory",
+                info.backends["inventory-1"],
+                "--inventory",
+                info.backends["inventory-2"],
+                "--payments",
+                info.backends["payments"],
+                "--spans",
+                str(spans / "storefront.jsonl"),
+            ],
+        )
+        wait_http(f"{info.storefront_url}/health", self.startup_timeout, front)
+        wait_http(f"{info.storefront_url}/products", self.startup_timeout, front)  # warms the inventory cache
+        info.pids = {name: proc.pid for name, proc in self.procs}
+        self.info = info
+        (self.state_dir / "shop.json").write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
+        return info
+
+    def env(self) -> dict[str, str]:
+        """Environment variables the shop's experiments read in their ``configuration``."""
+        assert self.info is not None, "start the shop first"
+        info = self.info
+        env = {"SHOP_URL": info.storefront_url, "SHOP_STATE_DIR": str(self.state_dir)}
+        if info.toxiproxy_url:
+            env["TOXIPROXY_URL"] = info.toxiproxy_url
+        for name in BACKENDS:
+            key = name.upper().replace("-", "_")
+            env[f"{key}_PIDFILE"] = info.pidfiles[name]
+            env[f"{key}_UPSTREAM"] = info.upstreams[name]
+            env[f"{key}_URL"] = f"http://{info.upstreams[name]}"  # the service itself, bypassing its proxy
+        return env
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop everything started, newest first: SIGTERM, then SIGKILL after ``timeout``. Idempotent."""
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        end = time.monotonic() + timeout
+        for _name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=max(0.1, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def __enter__(self) -> ShopInfo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="shop", description="Run the demo shop until Ctrl-C / SIGTERM.")
+    parser.add_argument("--port", type=int, default=0, help="storefront port (default: a free one)")
+    parser.add_argument("--state-dir", type=Path, default=Path(".shop"), help="logs, pidfiles, spans, shop.json")
+    parser.add_argument("--no-toxiproxy", action="store_true", help="call the services directly (no proxies)")
+    args = parser.parse_args(argv)
+    shop = Shop(args.state_dir, args.port, toxiproxy=not args.no_toxiproxy)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        shop.start()
+        print(json.dumps(shop.env(), indent=2), flush=True)
+        print("shop is up; Ctrl-C stops it", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    except ShopError as exc:
+        print(f"shop: {exc}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second Ctrl-C / SIGTERM must not cut the stop short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        shop.stop()
+
+
+if __name__ == "__main__":
+    main()
