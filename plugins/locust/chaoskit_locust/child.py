@@ -12,8 +12,9 @@ passed (``fd``), never to stdout, so a locustfile's prints cannot corrupt the st
 * ``{"type": "beat", "sent": ts, "users": n}`` when there is nothing new (the parent's liveness signal);
 * ``{"type": "error", "message": ...}`` before exiting on an error the user can fix.
 
-It stops when the parent writes ``stop`` or closes its stdin, when the parent dies (``PR_SET_PDEATHSIG`` and a
-parent-pid check), and at ``max_lifetime_s`` in any case.
+Its stdin carries lines from the parent: ``headers {json}`` (the run's current trace headers, swapped into every
+HttpUser/FastHttpUser session) and ``stop``. It stops when the parent writes ``stop`` or closes its stdin, when
+the parent dies (``PR_SET_PDEATHSIG`` and a parent-pid check), and at ``max_lifetime_s`` in any case.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 import time
 from typing import Any
 
+from chaoskit_locust.headers import LiveHeaders, decode
 from chaoskit_locust.series import TICKS_PER_S, bucket_ms
 
 EXIT_OK, EXIT_USAGE, EXIT_LIFETIME, EXIT_ORPHAN = 0, 2, 3, 4
@@ -95,23 +97,22 @@ def _fail(stream: Stream, message: str) -> None:
     sys.exit(EXIT_USAGE)
 
 
-def _patch_headers(extra: dict[str, str]) -> None:
-    """Send the run's trace context (traceparent, baggage) with every HttpUser/FastHttpUser request."""
-    if not extra:
-        return
+def _patch_headers(live: LiveHeaders) -> None:
+    """Send the run's trace context (traceparent, baggage) with every HttpUser/FastHttpUser request; ``live``
+    keeps every session's copy in step with what the runner pushes (see :mod:`chaoskit_locust.headers`)."""
     HttpSession: Any = importlib.import_module("locust.clients").HttpSession
     FastHttpSession: Any = importlib.import_module("locust.contrib.fasthttp").FastHttpSession
     http_init = HttpSession.__init__
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         http_init(self, *args, **kwargs)
-        for key, value in extra.items():
-            self.headers.setdefault(key, value)
+        live.attach(self, self.headers)
 
     fast_init = FastHttpSession.__init__
 
-    def fast(self: Any, *args: Any, headers: dict[str, str] | None = None, **kwargs: Any) -> None:
-        fast_init(self, *args, headers={**extra, **(headers or {})}, **kwargs)
+    def fast(self: Any, *args: Any, **kwargs: Any) -> None:
+        fast_init(self, *args, **kwargs)
+        live.attach(self, self.client.default_headers)
 
     HttpSession.__init__ = init
     FastHttpSession.__init__ = fast
@@ -149,7 +150,8 @@ def main() -> None:
     if cfg.get("host"):
         args += ["-H", cfg["host"]]
     options = get_parser(default_config_files=[]).parse_args(args)  # includes a locustfile's own arguments
-    _patch_headers(cfg.get("headers") or {})
+    live = LiveHeaders(cfg.get("headers") or {})
+    _patch_headers(live)
     env = Environment(
         user_classes=[available[name] for name in wanted],
         shape_class=shapes[0] if shapes and role != "worker" else None,
@@ -181,17 +183,26 @@ def main() -> None:
     def watch_stdin() -> None:
         fd = sys.stdin.fileno()
         os.set_blocking(fd, False)
+        buffer = b""
         while True:
             try:
                 wait_read(fd)
-                data = os.read(fd, 4096)
+                data = os.read(fd, 65536)
             except BlockingIOError:
                 continue
             except OSError:
                 data = b""
-            if not data or b"stop" in data:
+            if not data:
                 finish("stop")
                 return
+            *lines, buffer = (buffer + data).split(b"\n")
+            for line in lines:
+                headers = decode(line)
+                if headers is not None:
+                    live.update(headers)
+                elif line.strip() == b"stop":
+                    finish("stop")
+                    return
 
     def tick() -> None:
         parent = int(cfg["parent_pid"])

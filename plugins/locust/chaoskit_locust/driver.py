@@ -17,6 +17,7 @@ from typing import Any
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit_locust.headers import HeaderPush
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.process import Child
 from chaoskit_locust.report import build_report, healthy_tail
@@ -44,6 +45,7 @@ class LocustRun(LoadRun):
         self.failure: str | None = None
         self._lock = threading.Lock()
         self._stopped = False
+        self.push: HeaderPush | None = None
 
     # -- the stream --------------------------------------------------------------------------
     def on_message(self, child: Child, message: dict[str, Any]) -> None:
@@ -90,6 +92,7 @@ class LocustRun(LoadRun):
             path = (ctx.work_dir / path).resolve()
         if not path.is_file():
             raise PluginError(f"load.locustfile: no such file: {path} (relative paths start at {ctx.work_dir})")
+        headers = ctx.headers()
         base: dict[str, Any] = {
             "locustfile": str(path),
             "host": params.host,
@@ -98,7 +101,7 @@ class LocustRun(LoadRun):
             "user_classes": params.user_classes,
             "tags": params.tags,
             "exclude_tags": params.exclude_tags,
-            "headers": ctx.headers(),
+            "headers": headers,
             "max_lifetime_s": params.max_lifetime,
             "start_timeout_s": params.start_timeout,
         }
@@ -123,6 +126,8 @@ class LocustRun(LoadRun):
                         f"{child.role} child (pid {child.pid}) is not ready\n{child.stderr_tail()}"
                     )
         self.started_at = time.time()
+        self.push = HeaderPush(ctx.headers, headers, list(self.children), params.headers_interval)
+        self.push.start()
         # Running means requests flow: wait (briefly, bounded) for the first one so an immediate baseline sees load.
         first = time.monotonic() + min(FIRST_REQUEST_WAIT_S, max(0.0, deadline - time.monotonic()))
         while not self.series.seconds() and time.monotonic() < first:
@@ -138,6 +143,8 @@ class LocustRun(LoadRun):
                 self._settle()
             self._stopped = True
             self.stopped_at = time.time()
+            if self.push is not None:
+                self.push.stop()
             broken = {id(c) for c in self.children if c.returncode is not None}
             for child in self.children:
                 child.request_stop()
@@ -167,7 +174,10 @@ class LocustRun(LoadRun):
     def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
         processes = [{"role": c.role, "pid": c.pid, "returncode": c.returncode} for c in self.children]
         mode = "workers" if self.params.workers else "local"
-        return {**build_report(self, phases, self.params.recovery), "mode": mode, "processes": processes}
+        report = {**build_report(self, phases, self.params.recovery), "mode": mode, "processes": processes}
+        if self.push is not None:
+            report["header_pushes"] = self.push.pushes
+        return report
 
 
 def _refuse_gevent() -> None:
@@ -198,6 +208,8 @@ class LocustDriver(LoadDriver[LocustParams]):
         try:
             run.spawn(params, ctx)
         except BaseException:
+            if run.push is not None:
+                run.push.stop()
             for child in run.children:
                 child.kill()
             run._stopped = True

@@ -41,6 +41,13 @@ class LocustParams(StrictModel):
         "reads stats from it and stops it.",
     )
     recovery: RecoveryTolerance = Field(default_factory=RecoveryTolerance)
+    headers_interval: Duration = Field(
+        default=0.25,
+        ge=0.05,
+        le=10,
+        description="How often the trace headers (traceparent, baggage with the faults in place) are checked and, "
+        "if changed, pushed to the load's requests.",
+    )
     start_timeout: Duration = Field(
         default=60.0, gt=0, le=110, description="The load must be running within this (the runner allows 120 s)."
     )

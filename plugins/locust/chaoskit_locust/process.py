@@ -37,6 +37,7 @@ class Child:
         self.spawn_error: BaseException | None = None
         self.error: str | None = None
         self.last_seen = time.monotonic()
+        self._stdin_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"chaoskit: locust {role}", daemon=True)
 
     def start(self) -> None:
@@ -111,15 +112,28 @@ class Child:
         tail = self.stderr_tail()
         return f"{head}\n--- its stderr (last lines) ---\n{tail}" if tail else head
 
+    def send_line(self, line: bytes) -> bool:
+        """Write one control line to the child's stdin; False if it is gone or stopping."""
+        with self._stdin_lock:
+            if self.stopping or self.proc is None or self.proc.stdin is None:
+                return False
+            try:
+                self.proc.stdin.write(line)
+                self.proc.stdin.flush()
+            except (OSError, ValueError):
+                return False
+            return True
+
     def request_stop(self) -> None:
-        self.stopping = True
-        if self.proc is None or self.proc.stdin is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            self.proc.stdin.write(b"stop\n")
-            self.proc.stdin.flush()
-        with contextlib.suppress(OSError, ValueError):
-            self.proc.stdin.close()
+        with self._stdin_lock:
+            self.stopping = True
+            if self.proc is None or self.proc.stdin is None:
+                return
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.write(b"stop\n")
+                self.proc.stdin.flush()
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()
 
     def wait_exit(self, timeout: float) -> bool:
         return self.exited.wait(timeout) if self.proc is not None else True
