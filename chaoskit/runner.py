@@ -126,9 +126,14 @@ class Runner:
         return headers
 
     def record_error(self, where: str, exc: BaseException) -> None:
+        """Add an error to the journal. The same error from the same place is recorded once (a hook called
+        every 250 ms that keeps failing must not flood the journal)."""
+        message = self.redact(str(exc))
+        if any(e.where == where and e.type == type(exc).__name__ and e.message == message for e in self.journal.errors):
+            return
         tb = "".join(traceback.format_exception(exc))
         self.journal.errors.append(
-            ErrorRecord(where=where, type=type(exc).__name__, message=self.redact(str(exc)), traceback=self.redact(tb))
+            ErrorRecord(where=where, type=type(exc).__name__, message=message, traceback=self.redact(tb))
         )
 
     def redact(self, text: str) -> str:
