@@ -59,13 +59,21 @@ def test_the_finding_shows_in_the_load_numbers(gameday: GameDay) -> None:
     from chaoskit.model.journal import Journal
     from chaoskit.report.facts import collect
 
-    by_name = {n: collect(Journal.model_validate(j)) for n, j in gameday.journals().items()}
+    journals = gameday.journals()
+    by_name = {n: collect(Journal.model_validate(j)) for n, j in journals.items()}
     payments = by_name["04-payments-latency"]
     base = payments.before
     assert base is not None
-    fault = next(w for w in payments.windows if w.kind == "fault")
     assert base.p95_ms is not None and base.p95_ms < 800
-    assert fault.p95_ms is not None and fault.p95_ms >= 1400, "slow payments must show in checkout's p95"
+    # Judged on the checkout endpoint: with few users, fast browse requests can fill more than 95% of the
+    # fault window's requests, so the all-endpoint p95 may not show it (it flaked once that way).
+    fault = journals["04-payments-latency"]["faults"][0]
+    during = [
+        s["p95_ms"]
+        for s in journals["04-payments-latency"]["load"]["endpoints"]["checkout"]
+        if fault["injected_at"] <= s["t"] <= fault["reverted_at"] + 2 and s["p95_ms"] is not None
+    ]
+    assert during and max(during) >= 1400, f"slow payments must show in checkout's p95: {during}"
     outage = next(w for w in by_name["05-payments-outage"].windows if w.kind == "fault")
     assert outage.error_rate is not None and outage.error_rate >= 0.05, "a payments outage fails checkouts"
     for name in ("01-inventory-latency", "02-replica-crash", "03-inventory-partition"):
