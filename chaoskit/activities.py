@@ -119,7 +119,8 @@ class Activities:
     def stop_monitor(self) -> None:
         self._monitor_stop.set()
         if self._monitor is not None:
-            self._monitor.join(timeout=max(p.timeout for p in self._monitored()) + 1 if self._monitored() else 1)
+            # a probe in flight may take up to its timeout to return
+            self._monitor.join(timeout=max((p.timeout for p in self._monitored()), default=0.0) + 1)
             self._monitor = None
 
     def _monitored(self) -> list[ProbeSpec]:

@@ -29,7 +29,6 @@ from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
-from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ErrorRecord, Journal, Outcome, PhaseRecord
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit.registry import Registry, default_registry
@@ -200,9 +199,8 @@ class Runner:
             )
         if self.journal.outcome is None:
             self._set(Outcome.ERROR, "the run ended without an outcome")
-        late = [s for s in self.guard.received[1:]] if self.guard.received else []
-        if late:
-            self.journal.reason += f" (signals received while reverting, ignored: {', '.join(late)})"
+        if self.guard.ignored:
+            self.journal.reason += f" (signals received while reverting, ignored: {', '.join(self.guard.ignored)})"
         self.journal.ended_at = time.time()
         self.journal.exit_code = self.journal.outcome.exit_code if self.journal.outcome else 4
         if not self.options.dry_run:
@@ -271,11 +269,22 @@ class Runner:
         self.deadline.check()
 
     def _revert_phase(self) -> None:
-        phase = self.phase_start("revert")
+        """Revert every fault with signals shielded, so a Ctrl-C cannot cut a revert in half. On the normal
+        path a signal that arrived meanwhile takes effect once the reverts are done."""
+        final = self.guard.shielded  # already shielded: the run is ending anyway (``_finish``)
+        self.guard.shielded = True
         try:
-            self.act.revert_all()
+            phase = self.phase_start("revert")
+            try:
+                self.act.revert_all()
+            finally:
+                self.phase_end(phase)
         finally:
-            self.phase_end(phase)
+            self.guard.shielded = final
+        if not final and self.guard.ignored:
+            name = self.guard.ignored.pop(0)
+            self.guard.ignored.clear()
+            raise KeyboardInterrupt if name == "SIGINT" else Interrupted(name)
 
     def _recovery(self) -> bool:
         rec = self.exp.recovery
@@ -362,4 +371,4 @@ def run_experiment(loaded: Loaded, options: RunOptions | None = None, registry: 
     return Runner(loaded, options, registry).run()
 
 
-__all__ = ["AbortRun", "ProbeSpec", "RunOptions", "Runner", "Step", "run_experiment"]
+__all__ = ["AbortRun", "RunOptions", "Runner", "run_experiment"]

@@ -16,12 +16,13 @@ from chaoskit.errors import Interrupted
 class SignalGuard:
     def __init__(self) -> None:
         self.shielded = False
-        self.received: list[str] = []
+        self.ignored: list[str] = []
+        """Signals that arrived while shielded (during the reverts) and were therefore ignored."""
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        self.received.append(name)
         if self.shielded:
+            self.ignored.append(name)
             return
         if signum == signal.SIGINT:
             raise KeyboardInterrupt

@@ -318,3 +318,29 @@ def test_a_plugin_error_at_run_start_ends_the_run_before_any_fault(tmp_path: Pat
     journal = run(tmp_path, {"title": "h", "method": [marker()]}, hooks=[Preparer()])
     assert journal.outcome == Outcome.ERROR and "port 5432 in use" in journal.reason
     assert journal.faults == [] and not (tmp_path / "marker").exists()
+
+
+def test_a_signal_during_the_reverts_waits_for_them_then_interrupts(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    class Sender:
+        @hookimpl
+        def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
+            if phase == "revert":
+                os.kill(os.getpid(), signal.SIGTERM)  # delivered right here, in the main thread
+
+    journal = run(
+        tmp_path,
+        {
+            "title": "sig",
+            "method": [{**marker("a"), "name": "A"}, {**marker("b"), "name": "B"}],
+            "rollbacks": [{"action": "process", "with": {"command": ["touch", "rb"]}}],
+        },
+        hooks=[Sender()],
+    )
+    assert journal.outcome == Outcome.INTERRUPTED and "SIGTERM" in journal.reason
+    assert all(f.reverted_at is not None for f in journal.faults)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert (tmp_path / "rb").exists()
+    assert pending_ledgers() == []
