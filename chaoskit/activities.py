@@ -10,16 +10,21 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chaoskit.errors import ChaosKitError
+from chaoskit.errors import ChaosKitError, RevertFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
-from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
+from chaoskit.timeouts import NO_DEADLINE, Call, Deadline, call_with_timeout, sleep, start_call
 
 if TYPE_CHECKING:
     from chaoskit.runner import Runner
+
+
+INFLIGHT_WAIT_S = 1.0
+"""How long a revert waits for the same fault's inject to return (with ``ctx.cancel`` set) before it reverts
+anyway; that inject is then reverted again when it returns."""
 
 
 @dataclass
@@ -27,6 +32,7 @@ class ActiveFault:
     plugin: Fault[Any]
     record: FaultRecord
     expires_at: float | None  # monotonic; None: held until the method ends
+    inject_call: Call | None = None  # the inject, while it has not returned
 
 
 def _jsonable(value: Any) -> Any:
@@ -43,6 +49,8 @@ class Activities:
     def __init__(self, runner: Runner) -> None:
         self.r = runner
         self.active: list[ActiveFault] = []
+        self.late: list[ActiveFault] = []
+        """Reverted while their inject was still running: reverted again when it returns."""
         self._background: list[threading.Thread] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
@@ -231,6 +239,7 @@ class Activities:
         assert isinstance(plugin, Fault)
         params = r.loaded.params[path]
         r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
+        r.ensure_guardian()
         info = call_with_timeout(lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline)
         entry_id = f"{path}-{uuid.uuid4().hex[:8]}"
         record = FaultRecord(
@@ -241,24 +250,27 @@ class Activities:
             revert_info=info,
             target=plugin.describe(info),
         )
-        r.journal.faults.append(record)
-        r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
-        # On the stack before inject: a fault cut short halfway is reverted too.
+        # On the stack before inject: a fault cut short halfway is reverted too. Ledger entry and stack change
+        # together (a signal waits), so no entry is left "planned" that the run does not know to revert.
         expires = None if step.duration is None else time.monotonic() + step.duration
         active = ActiveFault(plugin, record, expires)
-        self.active.append(active)
+        with r.guard.deferred():
+            r.journal.faults.append(record)
+            r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
+            self.active.append(active)
+            active.inject_call = start_call(lambda: plugin.inject(params, info, r.ctx), f"injecting {step.label}")
         try:
-            new_info = call_with_timeout(
-                lambda: plugin.inject(params, info, r.ctx), step.timeout, f"injecting {step.label}", r.deadline
-            )
+            new_info = active.inject_call.result(step.timeout, r.deadline)
         except BaseException as exc:
             record.error = r.redact(str(exc))
             raise
         finally:
             r.emit("chaoskit_activity_finished", kind="fault", record=record)
+        active.inject_call = None
         if new_info is not None:
             record.revert_info = new_info
-        r.ledger.update(entry_id, info=record.revert_info, state="injected")
+        with r.guard.deferred():
+            r.ledger.update(entry_id, info=record.revert_info, state="injected")
         record.injected_at = time.time()
         if step.duration is not None:  # the window starts when the fault is in place
             active.expires_at = time.monotonic() + step.duration
@@ -305,6 +317,51 @@ class Activities:
     def revert(self, active: ActiveFault) -> None:
         r = self.r
         record = active.record
+        call = active.inject_call
+        if call is not None and not call.finished:
+            # The same fault's inject is still running (cut short by a signal, an abort or a timeout): ask it
+            # to stop, and wait for it, so this revert undoes all of it.
+            r.ctx.cancel.set()
+            call.done.wait(min(INFLIGHT_WAIT_S, r.exp.safety.revert_timeout))
+            if call.finished:
+                self._take_info(active, call)
+            elif call.when_done(lambda: self._late_revert(active, call)):
+                self.late.append(active)
+                r.record_error(
+                    f"revert {record.name}",
+                    RevertFailed(
+                        f"the inject of {record.name} was still running {INFLIGHT_WAIT_S:g}s after the run began "
+                        "reverting; reverted now and again when that inject returns (the guardian reverts it "
+                        "if this process ends first)"
+                    ),
+                )
+                self._call_revert(active)
+                return  # the ledger entry stays pending until the late revert is done
+            else:
+                self._take_info(active, call)
+        if self._call_revert(active):
+            r.ledger.update(record.ledger_id, state="reverted")
+        r.emit("chaoskit_fault_reverted", fault=record)
+
+    def _take_info(self, active: ActiveFault, call: Call) -> None:
+        """The inject returned after all: revert from the info it returned (it may name what it did)."""
+        if call.error is None and isinstance(call.value, dict):
+            active.record.revert_info = call.value
+            self.r.ledger.update(active.record.ledger_id, info=call.value)
+
+    def _late_revert(self, active: ActiveFault, call: Call) -> None:
+        """In the worker, once the inject that outlived its revert has returned: undo it again."""
+        try:
+            self._take_info(active, call)
+            if self._call_revert(active):
+                self.r.ledger.update(active.record.ledger_id, state="reverted")
+                self.r.ledger.close_if_clean()
+        except Exception as exc:
+            self.r.record_error(f"late revert {active.record.name}", exc)
+
+    def _call_revert(self, active: ActiveFault) -> bool:
+        r = self.r
+        record = active.record
         try:
             call_with_timeout(
                 lambda: active.plugin.revert(record.revert_info, r.ctx),
@@ -315,10 +372,9 @@ class Activities:
             record.revert_error = r.redact(str(exc))
             r.record_error(f"revert {record.name}", exc)
             r.ledger.update(record.ledger_id, state="revert-failed", error=record.revert_error)
-        else:
-            record.reverted_at = time.time()
-            r.ledger.update(record.ledger_id, state="reverted")
-        r.emit("chaoskit_fault_reverted", fault=record)
+            return False
+        record.reverted_at = time.time()
+        return True
 
     # -- dry run -----------------------------------------------------------------------------
     def dry_run(self) -> None:

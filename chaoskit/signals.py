@@ -29,6 +29,24 @@ class SignalGuard:
         raise Interrupted(name)
 
     @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold SIGINT/SIGTERM back for a block that must not be cut in half (a ledger write, the reverts):
+        a signal that arrives meanwhile is raised when the block is over. Inside an already shielded block
+        (the run is ending anyway) signals stay ignored."""
+        if self.shielded:
+            yield
+            return
+        self.shielded = True
+        try:
+            yield
+        finally:
+            self.shielded = False
+        if self.ignored:
+            name = self.ignored.pop(0)
+            self.ignored.clear()
+            raise KeyboardInterrupt if name == "SIGINT" else Interrupted(name)
+
+    @contextmanager
     def installed(self, enabled: bool = True) -> Iterator[SignalGuard]:
         if not enabled or threading.current_thread() is not threading.main_thread():
             yield self
