@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from chaoskit.runner import Runner
 
 
+MONITOR_JOIN_S = 0.2
+"""How long stopping the monitor waits for a probe in flight before abandoning it."""
 INFLIGHT_WAIT_S = 1.0
 """How long a revert waits for the same fault's inject to return (with ``ctx.cancel`` set) before it reverts
 anyway; that inject is then reverted again when it returns."""
@@ -54,6 +56,7 @@ class Activities:
         self._background: list[threading.Thread] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
+        self._monitor_stale = threading.Event()  # set once the monitor is abandoned: its late results are dropped
 
     # -- probes ------------------------------------------------------------------------------
     def observe(
@@ -65,8 +68,11 @@ class Activities:
         expect: Expect | None,
         phase: str,
         deadline: Deadline | None = None,
+        stale: threading.Event | None = None,
     ) -> ObservationRecord:
-        """Run one probe. A probe that raises or times out is an observation that failed (ok=False)."""
+        """Run one probe. A probe that raises or times out is an observation that failed (ok=False).
+        When ``stale`` is set by the time the probe returns (the monitor was stopped and abandoned it), the
+        record is returned but not added to the journal."""
         r = self.r
         probe = r.registry.instance("probe", plugin_name)
         assert isinstance(probe, Probe)
@@ -101,6 +107,8 @@ class Activities:
             details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
             error=error,
         )
+        if stale is not None and stale.is_set():
+            return record
         r.journal.observations.append(record)
         r.emit("chaoskit_activity_finished", kind="probe", record=record)
         return record
@@ -119,20 +127,27 @@ class Activities:
         if not continuous and not abort_when:
             return
         self._monitor_stop.clear()
+        self._monitor_stale.clear()
         self._monitor = threading.Thread(
             target=self._watch, args=(continuous, abort_when), name="chaoskit: monitor", daemon=True
         )
         self._monitor.start()
 
-    def stop_monitor(self) -> None:
+    def stop_monitor(self, wait: bool = False) -> None:
+        """Stop the monitor. With ``wait`` (the method ended normally) a probe in flight may finish and count,
+        up to its timeout but never past ``safety.max_duration``. Otherwise (an interrupt, an abort, the
+        deadline) it is not waited for: the thread is abandoned after a short join, and what it observes
+        afterwards is dropped."""
+        if self._monitor is None:
+            return
+        limit = MONITOR_JOIN_S
+        if wait:
+            probes = [*self.r.exp.safety.abort_when, *self.r.exp.steady_state.probes]
+            limit = self.r.deadline.cap(max((p.timeout for p in probes), default=0.0) + 1) + MONITOR_JOIN_S
         self._monitor_stop.set()
-        if self._monitor is not None:
-            # a probe in flight may take up to its timeout to return
-            self._monitor.join(timeout=max((p.timeout for p in self._monitored()), default=0.0) + 1)
-            self._monitor = None
-
-    def _monitored(self) -> list[ProbeSpec]:
-        return [*self.r.exp.safety.abort_when, *self.r.exp.steady_state.probes]
+        self._monitor.join(timeout=limit)
+        self._monitor_stale.set()
+        self._monitor = None
 
     def _watch(self, continuous: bool, abort_when: list[ProbeSpec]) -> None:
         r = self.r
@@ -152,7 +167,10 @@ class Activities:
                             spec.expect,
                             "safety",
                             NO_DEADLINE,
+                            self._monitor_stale,
                         )
+                        if self._monitor_stale.is_set():
+                            return
                         if rec.ok:
                             r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) matched: {rec.reason}"
                             r.abort.set()
@@ -168,7 +186,10 @@ class Activities:
                             spec.expect,
                             "method",
                             NO_DEADLINE,
+                            self._monitor_stale,
                         )
+                        if self._monitor_stale.is_set():
+                            return
                         if not rec.ok:
                             r.deviations.append(f"{spec.label} deviated during the method: {rec.reason}")
             except Exception as exc:  # never let the monitor die silently

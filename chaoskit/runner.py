@@ -262,6 +262,7 @@ class Runner:
                 self.act.step(f"method[{i}]", step)
             self.act.finish_method()
             self.check_abort()
+            self.act.stop_monitor(wait=True)
         finally:
             self.act.stop_monitor()
             self.phase_end(phase)
