@@ -108,7 +108,18 @@ def test_hostile_files_are_valid_or_invalid(tmp_path_factory: pytest.TempPathFac
         (b"title: x\nmethod:\n" + b"- {pause: 0}\n" * 10_001, "method", "at most 10,000 items"),
         (b"title: x\nmethod: [{pause: 1s}]\n" + b"#" * MAX_BYTES, "", "the limit is 1,048,576"),
     ],
-    ids=["alias-bomb", "recursive-alias", "deep", "huge-int", "nan", "nan-text", "huge-duration", "utf8", "list", "size"],
+    ids=[
+        "alias-bomb",
+        "recursive-alias",
+        "deep",
+        "huge-int",
+        "nan",
+        "nan-text",
+        "huge-duration",
+        "utf8",
+        "list",
+        "size",
+    ],
 )
 def test_each_limit_names_what_and_where(tmp_path: Path, text: bytes, where: str, message: str) -> None:
     path = tmp_path / "exp.yaml"
