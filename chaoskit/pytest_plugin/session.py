@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,6 +169,7 @@ class Chaos:
         progress = LiveProgress(Console(stderr=True, soft_wrap=True, highlight=False))
         with worker_state(self.worker_id):
             journal = run_experiment(loaded, RunOptions(run_dir=run_dir, hooks=[progress]))
+        _write_report(journal)
         result = ChaosResult(journal, run_dir / "journal.json")
         self.results.append(result)
         self._record(journal, result.journal_path)
@@ -184,6 +186,17 @@ class Chaos:
         for name, artifact in sorted(journal.artifacts.items()):
             if name != "journal":
                 props.append((f"chaoskit.{name}", artifact))
+
+
+def _write_report(journal: Journal) -> None:
+    """``report.html`` next to the journal, as after ``chaoskit run``; a failure to write it is a warning,
+    never the test's verdict."""
+    from chaoskit.report import report_run
+
+    try:
+        report_run(journal)
+    except Exception as exc:
+        warnings.warn(f"chaoskit: could not write the HTML report: {type(exc).__name__}: {exc}", stacklevel=1)
 
 
 def _reraise_interrupt(journal: Journal) -> None:
