@@ -7,6 +7,9 @@ The flow (see ARCHITECTURE.md)::
     -> revert every fault, last in first out -> recovery (poll until the steady state holds again)
     -> rollbacks -> stop load -> journal
 
+Recovery comes before the rollbacks: the system must heal by itself once the faults are reverted; a
+rollback (a cleanup action) that heals it must not hide a system that does not.
+
 Reverts run in a ``finally`` with signals shielded, so success, deviation, error, abort,
 ``safety.max_duration``, Ctrl-C and SIGTERM all leave nothing injected behind.
 """
@@ -251,10 +254,10 @@ class Runner:
             self.act.stop_monitor()
             self.phase_end(phase)
         self._revert_phase()
-        self._rollbacks()  # rollbacks are part of undoing: recovery is judged after them
         recovered = True
         if steady.strategy in ("default", "continuous"):
-            recovered = self._recovery()
+            recovered = self._recovery()  # before the rollbacks: the system heals by itself or not at all
+        self._rollbacks()
         if self.journal.outcome is not None:
             return
         if self.deviations or not recovered:

@@ -164,7 +164,11 @@ class Experiment(StrictModel):
     )
     steady_state: SteadyState = Field(default_factory=lambda: SteadyState(strategy="skip"))
     method: list[Step] = Field(min_length=1)
-    rollbacks: list[Step] = Field(default_factory=list, description="Actions run after the fault reverts.")
+    rollbacks: list[Step] = Field(
+        default_factory=list,
+        description="Cleanup actions, run after the faults are reverted and recovery is judged (so a rollback "
+        "that heals cannot hide a system that does not recover).",
+    )
     recovery: Recovery = Field(default_factory=Recovery)
     safety: Safety = Field(default_factory=Safety)
     load: dict[str, Any] | None = Field(
