@@ -79,6 +79,8 @@ class Runner:
         self.abort = threading.Event()
         self.abort_reason = ""
         self.deviations: list[str] = []
+        self.continued: list[str] = []
+        """Method steps that failed with ``on_error: continue`` (named in the reason, whatever the outcome)."""
         self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
         work_dir = Path(loaded.source).resolve().parent if loaded.source else Path.cwd()
@@ -261,10 +263,11 @@ class Runner:
         if self.journal.outcome is not None:
             return
         if self.deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join(self.deviations))
+            self._set(Outcome.DEVIATED, "; ".join([*self.deviations, *self.continued]))
         else:
             ttr = self.journal.ttr_s
-            self._set(Outcome.PASSED, "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else ""))
+            reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
+            self._set(Outcome.PASSED, "; ".join([reason, *self.continued]))
 
     def check_abort(self) -> None:
         if self.abort.is_set():
