@@ -10,12 +10,12 @@ import shutil
 import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from chaoskit.pytest_plugin import SETTINGS, Settings
 from chaoskit.pytest_plugin.result import ChaosResult
 
 if TYPE_CHECKING:
@@ -24,19 +24,6 @@ if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
 
 MARKER_FILE = ".chaoskit-test-run"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The plugin's configuration for one pytest run (command line and ini)."""
-
-    enabled: bool = False
-    patterns: tuple[str, ...] = ("*.chaos.yaml",)
-    runs_root: Path = Path("chaoskit-test-runs")
-    variables: tuple[str, ...] = ()
-
-
-SETTINGS = pytest.StashKey[Settings]()
 
 
 def worker_id(config: pytest.Config) -> str:
