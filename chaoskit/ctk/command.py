@@ -10,6 +10,7 @@ from typing import Any
 from chaoskit.ctk.engine import CtkOptions, CtkRun
 from chaoskit.ctk.journal import CtkJournal
 from chaoskit.ctk.load import LoadedCtk, load_ctk
+from chaoskit.model.journal import Journal
 
 
 def validate_ctk_file(
@@ -26,23 +27,22 @@ def run_ctk_file(
     var_files: tuple[Path, ...] = (),
     journal_path: Path | None = None,
     out_dir: Path | None = None,
-) -> tuple[CtkJournal, Path | None]:
+) -> tuple[CtkJournal, Journal]:
     """Run a CTK file with CTK's rules; write the CTK journal (``journal_path``) and, under ``out_dir``,
-    chaoskit's journal and report. Returns the journal and chaoskit's run folder."""
+    chaoskit's journal and report. Returns both journals."""
     loaded = validate_ctk_file(path, variables, var_files)
     journal = CtkRun(loaded, options).run()
     if journal_path is not None:
         journal.write_ctk(journal_path)
-    run_dir = None
+    native = journal.chaoskit_journal()
+    if journal_path is not None:
+        native.artifacts["ctk_journal"] = str(journal_path)
     if out_dir is not None:
         from chaoskit.ledger import dump_json
         from chaoskit.report import report_run
 
-        native = journal.chaoskit_journal()
         run_dir = out_dir / f"ctk-{native.run_id}"
         native.artifacts["journal"] = str(run_dir / "journal.json")
-        if journal_path is not None:
-            native.artifacts["ctk_journal"] = str(journal_path)
         dump_json(run_dir / "journal.json", native)
         report_run(native)
-    return journal, run_dir
+    return journal, native

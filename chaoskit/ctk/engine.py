@@ -97,7 +97,9 @@ class CtkRun:
             finally:
                 self.guard.shielded = True
                 self._revert_leftovers()
-        status = self.state.status if self.state.status in ("completed", "failed", "aborted", "interrupted") else "completed"
+        status = (
+            self.state.status if self.state.status in ("completed", "failed", "aborted", "interrupted") else "completed"
+        )
         self.journal.finish(status, self.state.deviated, started, self.state.errors, self.extensions.records)
         self.journal.gate_failed = self.state.gate_failed
         self.journal.fail_fast_stop = self.state.fail_fast_stop
@@ -285,8 +287,10 @@ class CtkRun:
         if activity.ref is not None:
             activity = self.exp.activities_by_name()[activity.ref]
         dry = self.options.dry
-        is_dry = dry == "activities" or (dry == "actions" and activity.type == "action") or (
-            dry == "probes" and activity.type == "probe"
+        is_dry = (
+            dry == "activities"
+            or (dry == "actions" and activity.type == "action")
+            or (dry == "probes" and activity.type == "probe")
         )
         pauses = substitute(
             activity.pauses.model_dump(exclude_none=True) if activity.pauses else {},
@@ -320,5 +324,3 @@ class CtkRun:
     def _pause(seconds: Any, dry: str | None, is_dry: bool) -> None:
         if seconds and dry != "pause" and not is_dry:
             sleep(float(seconds))
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from chaoskit.ctk.model import Activity, PythonProvider
+from chaoskit.model.journal import FaultRecord
 
 EXTENSION_PACKAGES = ("chaosk8s", "chaostoxi")
 
@@ -36,7 +37,7 @@ class Extensions:
     """Runs mapped extension calls for one CTK run; faults go through a revert ledger."""
 
     def __init__(self, loaded: object, ledger_dir: object, dry: bool) -> None:
-        self.records: list[object] = []
+        self.records: list[FaultRecord] = []
 
     def modules(self) -> frozenset[str]:
         return frozenset()

@@ -14,7 +14,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chaoskit.ctk.model import HYPOTHESIS_STRATEGIES, ROLLBACK_STRATEGIES, Activity, CtkExperiment, PythonProvider, ProcessProvider
+from chaoskit.ctk.model import (
+    HYPOTHESIS_STRATEGIES,
+    ROLLBACK_STRATEGIES,
+    Activity,
+    CtkExperiment,
+    ProcessProvider,
+    PythonProvider,
+)
 from chaoskit.ctk.values import Secrets, load_configuration, load_secrets, read_var_files
 from chaoskit.errors import Problem, ValidationFailed
 from chaoskit.loader import LineMap, format_path, line_of, problems_from, read_document
@@ -73,7 +80,9 @@ def validate_ctk(
 
     rollback, hypothesis = experiment.strategies()
     if rollback not in ROLLBACK_STRATEGIES:
-        problems.append(Problem("runtime.rollbacks.strategy", f"{rollback!r} is not one of {', '.join(ROLLBACK_STRATEGIES)}"))
+        problems.append(
+            Problem("runtime.rollbacks.strategy", f"{rollback!r} is not one of {', '.join(ROLLBACK_STRATEGIES)}")
+        )
     if hypothesis.replace("continously", "continuously") not in HYPOTHESIS_STRATEGIES:
         problems.append(
             Problem("runtime.hypothesis.strategy", f"{hypothesis!r} is not one of {', '.join(HYPOTHESIS_STRATEGIES)}")
@@ -132,7 +141,9 @@ def _check_python(where: str, provider: PythonProvider, activity: Activity, work
     try:
         inspect.signature(func).bind(**args)
     except TypeError as exc:
-        return [Problem(f"{where}.arguments", f"{provider.module}.{provider.func}: {exc} (activity {activity.label!r})")]
+        return [
+            Problem(f"{where}.arguments", f"{provider.module}.{provider.func}: {exc} (activity {activity.label!r})")
+        ]
     return []
 
 

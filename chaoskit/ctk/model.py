@@ -224,9 +224,9 @@ class CtkExperiment(StrictModel):
             for name, value in values.items():
                 if isinstance(value, dict) and value.get("type") == "vault":
                     raise ValueError(f"{scope}.{name}: vault secrets are not supported; use type: env")
-                if isinstance(value, dict) and value.get("type") == "env":
-                    if not isinstance(value.get("key"), str) or set(value) - {"type", "key"}:
-                        raise ValueError(f"{scope}.{name}: an env secret is {{type: env, key: NAME}}")
+                is_env = isinstance(value, dict) and value.get("type") == "env"
+                if is_env and (not isinstance(value.get("key"), str) or set(value) - {"type", "key"}):
+                    raise ValueError(f"{scope}.{name}: an env secret is {{type: env, key: NAME}}")
         return scopes
 
     @model_validator(mode="after")

@@ -125,7 +125,9 @@ def _parameters(func: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
         return {}
 
 
-def process_argv(provider: ProcessProvider, configuration: Mapping[str, Any], secrets: Secrets) -> tuple[list[str] | str, bool]:
+def process_argv(
+    provider: ProcessProvider, configuration: Mapping[str, Any], secrets: Secrets
+) -> tuple[list[str] | str, bool]:
     """The command as CTK builds it: a string of arguments goes through the shell after the path; a mapping
     is flattened to key, value pairs; empty items are dropped."""
     path = shutil.which(str(Path(provider.path).expanduser())) or provider.path

@@ -19,6 +19,7 @@ raises :class:`ToleranceError`, which fails the run (CTK's ``failed``) with the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -95,10 +96,8 @@ def _jsonpath(tolerance: dict[str, Any], value: Any, configuration: Mapping[str,
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
     values = [m.value for m in _compile_jsonpath(path).find(value)]
     result = len(values) > 0
     count = tolerance.get("count")

@@ -58,7 +58,9 @@ def parse_vars(texts: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def read_var_files(paths: list[Path] | tuple[Path, ...], env: MutableMapping[str, str]) -> tuple[dict[str, Any], Secrets]:
+def read_var_files(
+    paths: list[Path] | tuple[Path, ...], env: MutableMapping[str, str]
+) -> tuple[dict[str, Any], Secrets]:
     """``--var-file``: JSON/YAML with ``configuration`` and ``secrets``, or a ``.env`` file (sets ``env``)."""
     config: dict[str, Any] = {}
     secrets: Secrets = {}
@@ -101,7 +103,10 @@ def load_configuration(
         elif isinstance(value, dict) and value.get("type") == "env":
             if value["key"] not in env and "default" not in value:
                 problems.append(
-                    Problem(f"configuration.{key}", f"environment variable {value['key']} is not set and there is no default")
+                    Problem(
+                        f"configuration.{key}",
+                        f"environment variable {value['key']} is not set and there is no default",
+                    )
                 )
                 continue
             raw = env.get(value["key"], value.get("default"))
@@ -164,5 +169,3 @@ def _sub(data: Any, mapping: Mapping[str, Any]) -> Any:
 def secret_values(secrets: Secrets) -> dict[str, Any]:
     """Every secret value, flat (for redaction)."""
     return {f"{scope}.{name}": value for scope, values in secrets.items() for name, value in values.items()}
-
-

@@ -8,8 +8,9 @@ hypothesis before/after was met, and the name and status of every method and rol
 
 How the fixtures in this repo were made: chaostoolkit 1.21.4 (chaostoolkit-lib 1.45.1) installed with pip into
 a virtualenv of CPython 3.12.1 (pyenv's, on this machine: `python3.12 -m venv ctk && ctk/bin/pip install
-'chaostoolkit==1.21.*' 'chaostoolkit-lib[jsonpath]'`; CTK 1.21 needs Python >= 3.12). Every run goes against tests/ctk/service.py on
-127.0.0.1, with the environment the tests use (CTKTEST_URL, CTKTEST_TOKEN, CTKTEST_PORT, PYTHONPATH).
+'chaostoolkit==1.21.*' 'chaostoolkit-lib[jsonpath]'`; CTK 1.21 needs Python >= 3.12; jsonpath tolerances need
+the jsonpath extra). Every run goes against tests/ctk/service.py on 127.0.0.1, with the environment the tests
+use (CTKTEST_URL, CTKTEST_TOKEN, CTKTEST_PORT, PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def summary(journal: dict[str, Any], exit_code: int) -> dict[str, Any]:
         "deviated": journal["deviated"],
         "exit_code": exit_code,
         "before_met": met(states.get("before")),
-        "before_probes": [[p["activity"].get("name"), p["status"], p.get("tolerance_met")] for p in before.get("probes", [])],
+        "before_probes": [
+            [p["activity"].get("name"), p["status"], p.get("tolerance_met")] for p in before.get("probes", [])
+        ],
         "after_met": met(states.get("after")),
         "during_ran": bool(states.get("during")),
         "run": runs(journal.get("run")),
