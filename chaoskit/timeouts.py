@@ -94,10 +94,14 @@ class _Workers:
         self.max_idle = max_idle
         self.idle: list[queue.SimpleQueue[Call]] = []
         self.lock = threading.Lock()
+        self.fork_safe = False
 
     def submit(self, job: Call) -> None:
         with self.lock:
             inbox = self.idle.pop() if self.idle else None
+            if not self.fork_safe:  # on first use, not at import: importing chaoskit changes nothing
+                os.register_at_fork(after_in_child=self.forget)
+                self.fork_safe = True
         if inbox is None:
             inbox = queue.SimpleQueue()
             threading.Thread(target=self._serve, args=(inbox,), name="chaoskit: worker", daemon=True).start()
@@ -129,7 +133,6 @@ class _Workers:
 
 
 _WORKERS = _Workers()
-os.register_at_fork(after_in_child=_WORKERS.forget)
 
 
 def start_call(fn: Callable[[], Any], what: str) -> Call:
