@@ -46,34 +46,57 @@ def test_halt_stops_two_live_runs_and_refuses_a_new_one_until_released(tmp_path:
         wait_injected(tmp_path, procs)
         live = halt.live_runs()
         assert sorted(r.pid for r in live) == sorted(p.pid for p in procs)
-        state = halt.halt("db migration in progress", by="alice")
-        assert halt.wait_stopped(live, timeout=30) == []
+        status = run_cli("halt", "--status")
+        assert status.returncode == 0 and "not halted" in status.stderr and status.stderr.count("live: run") == 2
+
+        halted = run_cli("halt", "--reason", "db migration in progress")
+        assert halted.returncode == 0, halted.stderr
+        assert halted.stderr.count("stopping run") == 2 and halted.stderr.count("stopped (journal under") == 2
         for n, proc in enumerate(procs):
             out, err = proc.communicate(timeout=30)
             assert proc.returncode == 3, err
             verdict = json.loads(out)
             assert verdict["outcome"] == "aborted"
-            assert verdict["reason"].startswith("halted: db migration in progress (by alice at ")
+            assert verdict["reason"].startswith("halted: db migration in progress (by ")
             assert not (tmp_path / f"marker{n}").exists()  # reverted
         assert halt.live_runs() == []
+        state = halt.current()
+        assert state is not None and state.reason == "db migration in progress"
 
         refused = run_cli("run", "exp0.yaml", "--json", "-q", cwd=tmp_path)
         assert refused.returncode == 3, refused.stderr
         reason = json.loads(refused.stdout)["reason"]
-        assert "refused to start: chaoskit is halted by alice at " in reason
-        assert time.strftime("%Y-%m-%d", time.gmtime(state.at)) in reason and "halt --release" in reason
+        assert f"refused to start: chaoskit is halted by {state.by} at " in reason
+        assert time.strftime("%Y-%m-%d %H:%M", time.gmtime(state.at)) in reason and "halt --release" in reason
         assert not (tmp_path / "marker0").exists()  # nothing was injected
 
-        assert halt.release() == state
+        released = run_cli("halt", "--release")
+        assert released.returncode == 0 and "released the halt by" in released.stderr
         assert halt.current() is None
         (tmp_path / "quick.yaml").write_text(EXPERIMENT.format(n=0).replace("60s", "200ms"))
-        released = run_cli("run", "quick.yaml", "--json", "-q", cwd=tmp_path)
-        assert released.returncode == 0, released.stdout + released.stderr
+        again = run_cli("run", "quick.yaml", "--json", "-q", cwd=tmp_path)
+        assert again.returncode == 0, again.stdout + again.stderr
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
+
+
+def test_python_api_halt_and_release(tmp_path: Path) -> None:
+    proc = start(tmp_path, 0)
+    try:
+        wait_injected(tmp_path, [proc])
+        live = halt.live_runs()
+        state = halt.halt("from CI", by="ci-job-42")
+        assert halt.wait_stopped(live, timeout=30) == []
+        out, _ = proc.communicate(timeout=30)
+        assert json.loads(out)["reason"].startswith("halted: from CI (by ci-job-42 at ")
+        assert halt.release() == state and halt.current() is None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def test_a_plain_file_halts_too(tmp_path: Path, isolated_state: Path) -> None:
