@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import shutil
-import socket
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,10 +81,12 @@ class Chaos:
 
     @staticmethod
     def free_port() -> int:
-        """A free TCP port on 127.0.0.1 (chosen by the OS, so xdist workers never share one)."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+        """A TCP port on 127.0.0.1 that was free a moment ago (:func:`chaoskit.ports.free_port`). Racy: prefer
+        starting your service on port 0 and reading the port it reports; use this only when a number must be
+        chosen ahead, and retry on a clash."""
+        from chaoskit.ports import free_port
+
+        return free_port()
 
     def run(
         self,
@@ -168,6 +170,7 @@ class Chaos:
         progress = LiveProgress(Console(stderr=True, soft_wrap=True, highlight=False))
         with worker_state(self.worker_id):
             journal = run_experiment(loaded, RunOptions(run_dir=run_dir, hooks=[progress]))
+        _write_report(journal)
         result = ChaosResult(journal, run_dir / "journal.json")
         self.results.append(result)
         self._record(journal, result.journal_path)
@@ -184,6 +187,17 @@ class Chaos:
         for name, artifact in sorted(journal.artifacts.items()):
             if name != "journal":
                 props.append((f"chaoskit.{name}", artifact))
+
+
+def _write_report(journal: Journal) -> None:
+    """``report.html`` next to the journal, as after ``chaoskit run``; a failure to write it is a warning,
+    never the test's verdict."""
+    from chaoskit.report import report_run
+
+    try:
+        report_run(journal)
+    except Exception as exc:
+        warnings.warn(f"chaoskit: could not write the HTML report: {type(exc).__name__}: {exc}", stacklevel=1)
 
 
 def _reraise_interrupt(journal: Journal) -> None:
