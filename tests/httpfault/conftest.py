@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from chaoskit_httpfault import HttpFaultClient, HttpFaultServer
+from chaoskit_httpfault import AddressInUse, HttpFaultClient, HttpFaultServer
 from chaoskit_httpfault.faults import RuleFault
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
-from tests.conftest import free_port
+from chaoskit.ports import free_port
 from tests.httpfault.upstream import http_upstream
 
 
@@ -41,12 +41,22 @@ def upstream() -> Iterator[str]:
         yield url
 
 
+def add_proxy(client: HttpFaultClient, name: str, upstream: str) -> str:
+    """Create a proxy on a free port (another one if that port got taken meanwhile); returns its base URL."""
+    for _attempt in range(5):
+        port = free_port()
+        try:
+            client.create_proxy(name, f"127.0.0.1:{port}", upstream)
+        except AddressInUse:
+            continue
+        return f"http://127.0.0.1:{port}"
+    raise AssertionError("no free port for a proxy after 5 attempts")
+
+
 @pytest.fixture
 def proxy(httpfault: HttpFaultClient, upstream: str) -> str:
     """A proxy named 'svc' in front of the upstream; returns its base URL."""
-    port = free_port()
-    httpfault.create_proxy("svc", f"127.0.0.1:{port}", upstream)
-    return f"http://127.0.0.1:{port}"
+    return add_proxy(httpfault, "svc", upstream)
 
 
 Inject = Callable[..., dict[str, Any]]

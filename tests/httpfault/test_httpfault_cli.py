@@ -22,7 +22,9 @@ from chaoskit_httpfault.faults import AbortFault
 from chaoskit_httpfault.section import HttpFaultSection
 
 from chaoskit.plugin import Context
-from tests.conftest import CHAOSKIT, free_port
+from chaoskit.ports import free_port
+from tests.conftest import CHAOSKIT
+from tests.httpfault.conftest import add_proxy
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -33,10 +35,13 @@ def experiment(url: str, port: int, upstream: str, hold: str = "30s") -> dict[st
         "httpfault": {"url": url, "proxies": [{"name": "made", "listen": f"127.0.0.1:{port}", "upstream": upstream}]},
         "steady_state": {
             "probes": [
-                {"probe": "http", "with": {"url": f"http://127.0.0.1:{port}/echo", "timeout": "5s"},
-                 "expect": {"status": 200}},
+                {
+                    "probe": "http",
+                    "with": {"url": f"http://127.0.0.1:{port}/echo", "timeout": "5s"},
+                    "expect": {"status": 200},
+                },
             ],
-        },  # fmt: skip
+        },
         "method": [
             {
                 "fault": "httpfault.abort",
@@ -207,8 +212,7 @@ def test_a_stopped_proxy_process_is_a_clear_error(cli: Cli, tmp_path: Path, upst
     server = HttpFaultServer().start()
     url = server.url
     client = server.client()
-    port = free_port()
-    client.create_proxy("svc", f"127.0.0.1:{port}", upstream)
+    add_proxy(client, "svc", upstream)
     ctx = Context(run_id="gone", sections={"httpfault": HttpFaultSection(url=url)})
     params = AbortFault.Params.model_validate({"proxy": "svc"})
     info = AbortFault().plan(params, ctx)

@@ -15,8 +15,7 @@ import websocket
 from chaoskit_httpfault import HttpFaultClient, HttpFaultServer
 from chaoskit_httpfault.faults import DelayFault
 
-from tests.conftest import free_port
-from tests.httpfault.conftest import Inject
+from tests.httpfault.conftest import Inject, add_proxy
 from tests.httpfault.upstream import JSON_BODY, http_upstream, self_signed, websocket_upstream
 
 
@@ -63,10 +62,9 @@ def test_large_bodies_both_ways(proxy: str) -> None:
 
 
 def test_websocket_passes_through(httpfault: HttpFaultClient) -> None:
-    port = free_port()
     with websocket_upstream() as ws_url:
-        httpfault.create_proxy("ws", f"127.0.0.1:{port}", ws_url)
-        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=10)
+        base = add_proxy(httpfault, "ws", ws_url)
+        ws = websocket.create_connection(base.replace("http://", "ws://") + "/ws", timeout=10)
         try:
             for i in range(3):
                 ws.send(f"hello {i}")
@@ -92,9 +90,8 @@ def test_tls_to_the_upstream_verified_with_its_ca(tls_upstream: tuple[str, Path]
     url, cert = tls_upstream
     with HttpFaultServer(upstream_ca=cert) as server:
         for name, upstream in (("by-ip", url), ("by-name", url.replace("127.0.0.1", "localhost"))):
-            port = free_port()
-            server.client().create_proxy(name, f"127.0.0.1:{port}", upstream)
-            response = requests.get(f"http://127.0.0.1:{port}/echo", timeout=10)
+            base = add_proxy(server.client(), name, upstream)
+            response = requests.get(f"{base}/echo", timeout=10)
             assert response.status_code == 200, response.text
             assert response.json()["headers"]["Host"] == upstream.removeprefix("https://")
 
@@ -102,7 +99,6 @@ def test_tls_to_the_upstream_verified_with_its_ca(tls_upstream: tuple[str, Path]
 def test_tls_to_an_untrusted_upstream_fails_with_502(
     httpfault: HttpFaultClient, tls_upstream: tuple[str, Path]
 ) -> None:
-    port = free_port()
-    httpfault.create_proxy("tls", f"127.0.0.1:{port}", tls_upstream[0])
-    response = requests.get(f"http://127.0.0.1:{port}/echo", timeout=10)
+    base = add_proxy(httpfault, "tls", tls_upstream[0])
+    response = requests.get(f"{base}/echo", timeout=10)
     assert response.status_code == 502 and "certificate" in response.text.lower()

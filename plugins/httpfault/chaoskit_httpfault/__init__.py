@@ -4,11 +4,19 @@ Importing this package is cheap: standard library and chaoskit only. The proxy e
 virtualenv) runs in its own process; :mod:`chaoskit_httpfault.engine` is its addon and is never imported here.
 """
 
-from chaoskit_httpfault.client import AlreadyExists, HttpFaultClient, HttpFaultError, NotFound, ServerUnavailable
+from chaoskit_httpfault.client import (
+    AddressInUse,
+    AlreadyExists,
+    HttpFaultClient,
+    HttpFaultError,
+    NotFound,
+    ServerUnavailable,
+)
 from chaoskit_httpfault.section import HttpFaultSection, ProxySpec
 from chaoskit_httpfault.server import HttpFaultServer, find_engine_python
 
 __all__ = [
+    "AddressInUse",
     "AlreadyExists",
     "HttpFaultClient",
     "HttpFaultError",

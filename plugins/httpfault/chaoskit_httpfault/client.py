@@ -43,6 +43,10 @@ class AlreadyExists(HttpFaultError):
     pass
 
 
+class AddressInUse(HttpFaultError):
+    """A proxy's ``listen`` address is taken (by another process or another proxy)."""
+
+
 class HttpFaultClient:
     """One HTTP fault proxy process. ``timeout`` (seconds) caps every request."""
 
@@ -67,6 +71,8 @@ class HttpFaultClient:
             message = _message(exc.read())
             text = f"HTTP fault proxy at {self.url} refused {what}: {message} (HTTP {exc.code})"
             kind = {404: NotFound, 409: AlreadyExists}.get(exc.code, HttpFaultError)
+            if "address already in use" in message:
+                kind = AddressInUse
             raise kind(text, exc.code, message) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
