@@ -66,6 +66,11 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set when the run stops early (signal, abort, halt, timeout) while an ``inject`` may still be running:
     a long inject should check it between steps and return (or raise) early; its revert follows."""
+    observed_since: float | None = None
+    """Wall-clock time (epoch s) of the last fault revert, once every fault is reverted (None before). Probes
+    that judge history (e.g. ``load.*`` over ``last: 5s``) use only data taken after it, so recovery is never
+    judged on samples from the fault window; load drivers keep the load up until their recovery hold can
+    complete after it."""
 
     def section(self, name: str, model: type[S]) -> S:
         """The validated top-level block ``name`` of the experiment, or its defaults when absent."""

@@ -58,7 +58,7 @@ class RunOptions:
 
 
 class AbortRun(Exception):
-    """A safety.abort_when condition matched, or chaoskit was halted."""
+    """A safety.abort_when condition triggered (its expect matched), or chaoskit was halted."""
 
 
 class GuardianLost(ChaosKitError):
@@ -278,8 +278,9 @@ class Runner:
         self._rollbacks()
         if self.journal.outcome is not None:
             return
-        if self.deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join([*self.deviations, *self.continued]))
+        deviations = [*self.act.continuous_misses(), *self.deviations]
+        if deviations or not recovered:
+            self._set(Outcome.DEVIATED, "; ".join([*deviations, *self.continued]))
         else:
             ttr = self.journal.ttr_s
             reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
@@ -336,6 +337,8 @@ class Runner:
                 self.act.revert_all()
             finally:
                 self.phase_end(phase)
+                reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
+                self.ctx.observed_since = max(reverted, default=None)
 
     def _recovery(self) -> bool:
         rec = self.exp.recovery
