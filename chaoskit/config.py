@@ -10,9 +10,10 @@ from typing import Any
 
 import yaml
 
+from chaoskit import redaction
 from chaoskit.errors import Problem
+from chaoskit.redaction import REDACTED
 
-REDACTED = "***"
 _REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _NOT_SUBSTITUTED = ("configuration", "secrets")
 
@@ -124,6 +125,11 @@ def resolve_document(
         )
     config = resolve_values("configuration", raw_config, overrides, env, problems)
     secrets = resolve_values("secrets", raw_secrets, {}, env, problems)
+    redaction.register(secrets)
+    for name, value in secrets.items():
+        why = redaction.problem(value)
+        if why is not None:
+            problems.append(Problem(f"secrets.{name}", why))
     clash = sorted(set(config) & set(secrets))
     for name in clash:
         problems.append(Problem(f"secrets.{name}", "the same name is defined in configuration"))
@@ -133,11 +139,3 @@ def resolve_document(
     redacted["configuration"] = config
     redacted["secrets"] = dict.fromkeys(raw_secrets, REDACTED)
     return Resolved(resolved, redacted, config, secrets, problems)
-
-
-def redact_text(text: str, secrets: Mapping[str, Any]) -> str:
-    """Hide secret values inside free text (error messages, tracebacks)."""
-    for value in secrets.values():
-        if isinstance(value, str) and len(value) >= 3:
-            text = text.replace(value, REDACTED)
-    return text
