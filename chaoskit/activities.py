@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chaoskit.errors import ChaosKitError
+from chaoskit.errors import ChaosKitError, StepFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
@@ -190,10 +190,30 @@ class Activities:
                 )
                 thread.start()
                 self._background.append(thread)
+            elif path.startswith("method"):
+                try:
+                    self.action(path, step, deadline)
+                except Exception as exc:
+                    self.method_step_failed(path, step, exc)
             else:
                 self.action(path, step, deadline)
         else:
             self.fault(path, step)
+
+    def _describe(self, exc: Exception) -> str:
+        text = self.r.redact(str(exc))
+        return text if isinstance(exc, ChaosKitError) else f"{type(exc).__name__}: {text}"
+
+    def method_step_failed(self, path: str, step: Step, exc: Exception) -> None:
+        """A method action failed: ``on_error: stop`` ends the run as error, naming the step; ``continue``
+        records the failure (journal errors, the activity, the reason) and lets the method go on."""
+        r = self.r
+        what = self._describe(exc)
+        if step.on_error == "continue":
+            r.record_error(path, exc)
+            r.continued.append(f"{path} ({step.label}) failed, the method went on (on_error: continue): {what}")
+            return
+        raise StepFailed(f"{path} ({step.label}) failed: {what}") from exc
 
     def action(self, path: str, step: Step, deadline: Deadline) -> Any:
         r = self.r
@@ -223,7 +243,10 @@ class Activities:
             self.action(path, step, deadline)
         except BaseException as exc:
             self.r.record_error(path, exc)
-            self.r.deviations.append(f"background action {step.label} failed: {self.r.redact(str(exc))}")
+            if step.on_error == "continue":
+                self.r.continued.append(f"{path} ({step.label}) failed (on_error: continue): {self.r.redact(str(exc))}")
+            else:
+                self.r.deviations.append(f"background action {step.label} failed: {self.r.redact(str(exc))}")
 
     def fault(self, path: str, step: Step) -> None:
         r = self.r
@@ -232,7 +255,12 @@ class Activities:
         assert isinstance(plugin, Fault)
         params = r.loaded.params[path]
         r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
-        info = call_with_timeout(lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline)
+        try:
+            info = call_with_timeout(
+                lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline
+            )
+        except Exception as exc:
+            raise StepFailed(f"{path} ({step.label}) could not be planned: {self._describe(exc)}") from exc
         entry_id = f"{path}-{uuid.uuid4().hex[:8]}"
         record = FaultRecord(
             name=step.label,
@@ -254,6 +282,8 @@ class Activities:
             )
         except BaseException as exc:
             record.error = r.redact(str(exc))
+            if isinstance(exc, Exception):  # a fault that fails to inject is an error (on_error does not apply)
+                raise StepFailed(f"{path} ({step.label}) failed to inject: {self._describe(exc)}") from exc
             raise
         finally:
             r.emit("chaoskit_activity_finished", kind="fault", record=record)

@@ -68,6 +68,12 @@ class ActivityTimeout(ChaosKitError):
     exit_code = 4
 
 
+class StepFailed(ChaosKitError):
+    """A method step failed (and its ``on_error`` is ``stop``); the message names the step."""
+
+    exit_code = 4
+
+
 class RevertFailed(ChaosKitError):
     exit_code = 4
 

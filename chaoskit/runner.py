@@ -7,6 +7,9 @@ The flow (see ARCHITECTURE.md)::
     -> revert every fault, last in first out -> recovery (poll until the steady state holds again)
     -> rollbacks -> stop load -> journal
 
+Recovery comes before the rollbacks: the system must heal by itself once the faults are reverted; a
+rollback (a cleanup action) that heals it must not hide a system that does not.
+
 Reverts run in a ``finally`` with signals shielded, so success, deviation, error, abort,
 ``safety.max_duration``, Ctrl-C and SIGTERM all leave nothing injected behind.
 """
@@ -76,6 +79,8 @@ class Runner:
         self.abort = threading.Event()
         self.abort_reason = ""
         self.deviations: list[str] = []
+        self.continued: list[str] = []
+        """Method steps that failed with ``on_error: continue`` (named in the reason, whatever the outcome)."""
         self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
         work_dir = Path(loaded.source).resolve().parent if loaded.source else Path.cwd()
@@ -252,17 +257,18 @@ class Runner:
             self.act.stop_monitor()
             self.phase_end(phase)
         self._revert_phase()
-        self._rollbacks()  # rollbacks are part of undoing: recovery is judged after them
         recovered = True
         if steady.strategy in ("default", "continuous"):
-            recovered = self._recovery()
+            recovered = self._recovery()  # before the rollbacks: the system heals by itself or not at all
+        self._rollbacks()
         if self.journal.outcome is not None:
             return
         if self.deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join(self.deviations))
+            self._set(Outcome.DEVIATED, "; ".join([*self.deviations, *self.continued]))
         else:
             ttr = self.journal.ttr_s
-            self._set(Outcome.PASSED, "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else ""))
+            reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
+            self._set(Outcome.PASSED, "; ".join([reason, *self.continued]))
 
     def check_abort(self) -> None:
         if self.abort.is_set():

@@ -47,6 +47,8 @@ class ServiceState:
     body: str = '{"status": "up"}'
     hits: int = 0
     headers_seen: list[dict[str, str]] = field(default_factory=list)
+    broken_when: Path | None = None
+    """Answer 503 while this file exists (a state file an action can break)."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -78,7 +80,8 @@ def start_http_service(state: ServiceState | None = None, port: int = 0) -> Http
             if state.delay_s:
                 time.sleep(state.delay_s)
             data = state.body.encode()
-            self.send_response(state.status)
+            broken = state.broken_when is not None and state.broken_when.exists()
+            self.send_response(503 if broken else state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -8,14 +8,15 @@ import os
 import re
 import shutil
 import socket
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from chaoskit.pytest_plugin import SETTINGS, Settings
 from chaoskit.pytest_plugin.result import ChaosResult
 
 if TYPE_CHECKING:
@@ -24,19 +25,6 @@ if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
 
 MARKER_FILE = ".chaoskit-test-run"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The plugin's configuration for one pytest run (command line and ini)."""
-
-    enabled: bool = False
-    patterns: tuple[str, ...] = ("*.chaos.yaml",)
-    runs_root: Path = Path("chaoskit-test-runs")
-    variables: tuple[str, ...] = ()
-
-
-SETTINGS = pytest.StashKey[Settings]()
 
 
 def worker_id(config: pytest.Config) -> str:
@@ -181,6 +169,7 @@ class Chaos:
         progress = LiveProgress(Console(stderr=True, soft_wrap=True, highlight=False))
         with worker_state(self.worker_id):
             journal = run_experiment(loaded, RunOptions(run_dir=run_dir, hooks=[progress]))
+        _write_report(journal)
         result = ChaosResult(journal, run_dir / "journal.json")
         self.results.append(result)
         self._record(journal, result.journal_path)
@@ -197,6 +186,17 @@ class Chaos:
         for name, artifact in sorted(journal.artifacts.items()):
             if name != "journal":
                 props.append((f"chaoskit.{name}", artifact))
+
+
+def _write_report(journal: Journal) -> None:
+    """``report.html`` next to the journal, as after ``chaoskit run``; a failure to write it is a warning,
+    never the test's verdict."""
+    from chaoskit.report import report_run
+
+    try:
+        report_run(journal)
+    except Exception as exc:
+        warnings.warn(f"chaoskit: could not write the HTML report: {type(exc).__name__}: {exc}", stacklevel=1)
 
 
 def _reraise_interrupt(journal: Journal) -> None:

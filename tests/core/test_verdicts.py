@@ -1,0 +1,93 @@
+"""Verdicts that mean what they say (issue 14), on real runs against a real loopback HTTP service."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaoskit import Outcome, ValidationFailed, validate_document
+from tests.conftest import HttpService
+from tests.core.test_runner import health, marker, run
+
+
+def shell(script: str, **extra: Any) -> dict[str, Any]:
+    return {"action": "process", "with": {"command": [sys.executable, "-c", script]}, **extra}
+
+
+def test_a_rollback_that_heals_does_not_hide_a_system_that_does_not_recover(
+    tmp_path: Path, http_service: HttpService
+) -> None:
+    # The method breaks the service's state file (503); only the rollback repairs it. Recovery is judged
+    # before the rollbacks, so the run deviates -- and the rollback still runs afterwards.
+    broken = tmp_path / "broken"
+    http_service.state.broken_when = broken
+    journal = run(
+        tmp_path,
+        {
+            "title": "heal in rollback",
+            "steady_state": {"probes": [health(http_service)]},
+            "method": [shell(f"open({str(broken)!r}, 'w').write('x')", name="break the state file")],
+            "rollbacks": [shell(f"import os; os.remove({str(broken)!r})", name="restore the state file")],
+            "recovery": {"within": "500ms", "interval": "100ms"},
+        },
+    )
+    assert journal.outcome == Outcome.DEVIATED, journal.reason
+    assert "not recovered within 0.5s" in journal.reason and "status 503" in journal.reason
+    phases = [p.name for p in journal.phases]
+    assert phases.index("recovery") < phases.index("rollbacks")
+    assert not broken.exists()  # the rollback ran
+    assert [a.name for a in journal.activities] == ["break the state file", "restore the state file"]
+
+
+def test_on_error_continue_keeps_the_method_going_and_judges_the_steady_state(
+    tmp_path: Path, http_service: HttpService
+) -> None:
+    slow = {"action": "process", "name": "slow job", "with": {"command": ["sleep", "5"], "timeout": "200ms"}}
+    journal = run(
+        tmp_path,
+        {
+            "title": "continue",
+            "steady_state": {"probes": [health(http_service)]},
+            "method": [{**slow, "on_error": "continue"}, marker(duration="100ms")],
+            "recovery": {"within": "2s", "interval": "100ms"},
+        },
+    )
+    assert journal.outcome == Outcome.PASSED, journal.reason
+    assert "method[0] (slow job) failed, the method went on (on_error: continue)" in journal.reason
+    assert "did not exit within 0.2s" in journal.reason
+    assert journal.faults and journal.faults[0].reverted_at  # the step after the failed one ran
+    assert [o.phase for o in journal.observations] == ["baseline", "recovery"]
+    assert [e.where for e in journal.errors] == ["method[0]"]
+
+
+def test_a_failing_method_action_stops_by_default_and_the_reason_names_the_step(
+    tmp_path: Path, http_service: HttpService
+) -> None:
+    journal = run(
+        tmp_path,
+        {
+            "title": "stop",
+            "steady_state": {"probes": [health(http_service)]},
+            "method": [shell("raise SystemExit(3)", name="flaky job"), marker()],
+        },
+    )
+    assert journal.outcome == Outcome.ERROR and journal.exit_code == 4
+    assert journal.reason.startswith("method[0] (flaky job) failed: "), journal.reason
+    assert journal.faults == []  # the method stopped at the failed step
+
+
+def test_a_fault_that_fails_to_inject_stays_an_error_whatever_on_error_says(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validate_document({"title": "f", "method": [marker(on_error="continue")]})
+    assert "method[0]: on_error: continue applies to action steps only" in str(caught.value)
+    assert "a fault that fails to inject always ends the run as error" in str(caught.value)
+    journal = run(
+        tmp_path, {"title": "f", "method": [{"fault": "testkit.marker", "with": {"path": "m", "fail_inject": True}}]}
+    )
+    assert journal.outcome == Outcome.ERROR
+    assert journal.reason.startswith("method[0] (testkit.marker) failed to inject: marker: inject failed"), (
+        journal.reason
+    )
