@@ -125,11 +125,12 @@ def resolve_document(
         )
     config = resolve_values("configuration", raw_config, overrides, env, problems)
     secrets = resolve_values("secrets", raw_secrets, {}, env, problems)
-    redaction.register(secrets)
     for name, value in secrets.items():
         why = redaction.problem(value)
         if why is not None:
             problems.append(Problem(f"secrets.{name}", why))
+        else:
+            redaction.register({name: value})
     clash = sorted(set(config) & set(secrets))
     for name in clash:
         problems.append(Problem(f"secrets.{name}", "the same name is defined in configuration"))

@@ -84,7 +84,8 @@ def register(secrets: Mapping[str, Any]) -> None:
         _numbers = _numbers | numbers
         # a number's text only where it stands alone, not inside a longer number (a timestamp, an id)
         shown = sorted({t for n in _numbers for t in (str(n), repr(n))}, key=len, reverse=True)
-        _number_text = re.compile(r"(?<![\d.])(?:" + "|".join(map(re.escape, shown)) + r")(?![\d]|\.\d)")
+        alternatives = "|".join(map(re.escape, shown))
+        _number_text = re.compile(rf"(?<![\d.])(?:{alternatives})(?!\d|\.\d)") if shown else None
 
 
 def active() -> bool:

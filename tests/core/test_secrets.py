@@ -210,6 +210,8 @@ def test_a_secret_in_a_validation_message_is_hidden() -> None:
 
 
 def test_scrub_keeps_types_and_hides_every_form() -> None:
+    redaction.register({"k": "only-text-secret"})
+    assert redaction.scrub_text("x 12 y") == "x 12 y"  # no numeric secret: numbers untouched
     redaction.register({"k": "p@ss word/42", "n": 987654321})
     assert redaction.scrub({"a": 987654321, "b": [1, "x p@ss word/42 y"], "c": 9876543210}) == {
         "a": "***",
