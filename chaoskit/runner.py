@@ -54,7 +54,7 @@ class RunOptions:
 
 
 class AbortRun(Exception):
-    """A safety.abort_when condition matched."""
+    """A safety.abort_when condition triggered (its expect matched)."""
 
 
 class Runner:
