@@ -54,7 +54,7 @@ class RunOptions:
 
 
 class AbortRun(Exception):
-    """A safety.abort_when condition matched."""
+    """A safety.abort_when condition triggered (its expect matched)."""
 
 
 class Runner:
@@ -263,8 +263,9 @@ class Runner:
         self._rollbacks()
         if self.journal.outcome is not None:
             return
-        if self.deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join([*self.deviations, *self.continued]))
+        deviations = [*self.act.continuous_misses(), *self.deviations]
+        if deviations or not recovered:
+            self._set(Outcome.DEVIATED, "; ".join([*deviations, *self.continued]))
         else:
             ttr = self.journal.ttr_s
             reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
@@ -286,6 +287,8 @@ class Runner:
                 self.act.revert_all()
             finally:
                 self.phase_end(phase)
+                reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
+                self.ctx.observed_since = max(reverted, default=None)
         finally:
             self.guard.shielded = final
         if not final and self.guard.ignored:
