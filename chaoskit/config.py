@@ -140,3 +140,12 @@ def resolve_document(
     redacted["configuration"] = config
     redacted["secrets"] = dict.fromkeys(raw_secrets, REDACTED)
     return Resolved(resolved, redacted, config, secrets, problems)
+
+
+def redact_text(text: str, secrets: Mapping[str, Any]) -> str:
+    """Hide these secrets (and every one known before) in ``text``: the rule of :mod:`chaoskit.redaction`."""
+    redaction.register({k: v for k, v in secrets.items() if redaction.problem(v) is None})
+    return redaction.scrub_text(text)
+
+
+__all__ = ["REDACTED", "Resolved", "parse_var", "redact_text", "resolve_document", "substitute"]
