@@ -18,6 +18,7 @@ from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecor
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
 from chaoskit.reasons import probe_line
+from chaoskit.redaction import scrub
 from chaoskit.timeouts import NO_DEADLINE, Call, Deadline, call_with_timeout, sleep, start_call
 
 if TYPE_CHECKING:
@@ -114,8 +115,8 @@ class Activities:
             ok=ok,
             triggered=triggered,
             reason=reason,
-            value=_jsonable(obs.value),
-            details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
+            value=scrub(_jsonable(obs.value)),
+            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k != "body"}),
             error=error,
         )
         if stale is not None and stale.is_set():
@@ -279,7 +280,7 @@ class Activities:
             result = call_with_timeout(
                 lambda: plugin.run(params, r.ctx), step.timeout, f"action {step.label}", deadline
             )
-            record.result = _jsonable(result)
+            record.result = scrub(_jsonable(result))
             return result
         except Exception as exc:
             record.error = r.redact(str(exc))
