@@ -51,5 +51,5 @@ def test_a_hung_monitor_probe_does_not_hold_the_faults_past_max_duration(
     assert fault.reverted_at is not None and not (tmp_path / "marker").exists()
     overrun = fault.reverted_at - journal.started_at - 2.0
     assert overrun < 1.0, f"the fault was reverted {overrun:.2f}s after max_duration"
-    assert time.monotonic() - started < 6  # and the run itself did not wait for the probe (30 s)
+    assert time.monotonic() - started < 15  # the run did not wait for the probe (30 s)
     assert http_service.state.delay_s == 30  # the probe did hang
