@@ -39,7 +39,7 @@ from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
 from chaoskit.run.guardian import Guardian
 from chaoskit.run.sentinel import Sentinel
-from chaoskit.signals import SignalGuard
+from chaoskit.signals import SignalGuard, raise_signal, take_pending
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
 
 
@@ -172,14 +172,21 @@ class Runner:
     def run(self) -> Journal:
         with self.guard.installed(self.options.handle_signals):
             try:
+                if (early := take_pending()) is not None and self.options.handle_signals:
+                    raise_signal(early)  # a signal that came while chaoskit was loading
                 if not self.options.dry_run and (halted := halt.current()) is not None:
                     raise AbortRun(halted.refusal())  # before any hook prepares anything
                 self.emit("chaoskit_run_started", fatal=True)
                 self._execute()
-            except KeyboardInterrupt:
-                self._set(Outcome.INTERRUPTED, "interrupted by SIGINT (Ctrl-C); faults reverted")
-            except Interrupted as exc:
-                self._set(Outcome.INTERRUPTED, f"interrupted by {exc.signame}; faults reverted")
+            except (KeyboardInterrupt, Interrupted) as exc:
+                name = exc.signame if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
+                started = bool(self.journal.phases or self.journal.faults)
+                self._set(
+                    Outcome.INTERRUPTED,
+                    f"interrupted by {name}; faults reverted"
+                    if started
+                    else f"interrupted by {name} before start; nothing was injected",
+                )
             except SafetyStop:
                 self._set(Outcome.ABORTED, f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached")
                 self.emit("chaoskit_aborted", reason=self.journal.reason)
