@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 
 from chaoskit_toxiproxy import ToxiproxyClient
-from chaoskit_toxiproxy.server import free_port
 
+from chaoskit.ports import free_port
 from tests.conftest import CHAOSKIT
 from tests.host.host_helpers import Sleepers, proc_state
 from tests.toxiproxy.toxinet import EchoServer
@@ -61,9 +61,13 @@ def test_sigkill_guardian_reverts_toxic_pause_and_fill(
         while list((tmp_path / "fill").glob("*")) or proc_state(pid) == "T" or proxy in toxiproxy.proxies():
             assert time.monotonic() - killed < 5, "the guardian did not revert everything within 5 s"
             time.sleep(0.02)
+        took = time.monotonic() - killed
         assert proc_state(pid) in ("S", "R")  # resumed, not killed
         assert proxy not in toxiproxy.proxies()  # the toxic went with it, and so did the declared proxy
-        (record,) = tmp_path.glob("chaoskit-runs/*/guardian.json")
+        while not (found := list(tmp_path.glob("chaoskit-runs/*/guardian.json"))):  # written after its reverts
+            assert time.monotonic() - killed < 15, "the guardian wrote no record"
+            time.sleep(0.02)
+        (record,) = found
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -72,3 +76,4 @@ def test_sigkill_guardian_reverts_toxic_pause_and_fill(
     text = record.read_text()
     for name in ("toxiproxy.latency", "host.pause", "host.disk_fill", "toxiproxy.proxies"):
         assert name in text
+    print(f"guardian revert latency after SIGKILL: {took:.2f}s")
