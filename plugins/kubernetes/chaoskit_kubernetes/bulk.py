@@ -90,6 +90,8 @@ def for_each(
             return fn(item)
         except PluginError as exc:
             return exc
+        except Exception as exc:  # e.g. the connection dropped while the answer was read
+            return PluginError(f"{item}: {type(exc).__name__}: {exc}")
 
     workers = max(1, min(concurrency, POOL_SIZE, len(items)))
     if workers == 1:
