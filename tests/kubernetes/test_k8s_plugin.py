@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -148,14 +149,17 @@ def test_a_waiter_gets_the_time_of_the_event_that_met_its_condition() -> None:
     view = PodView(Conn(None, None, True, 1.0), "ns", None, None)
     view._live = True
     got: list[float | None] = []
+    base = time.monotonic()
     waiter = threading.Thread(target=lambda: got.append(view.wait_for(lambda v: v.ready >= 3, 10)))
     waiter.start()
     while not view._waiters:
-        threading.Event().wait(0.01)
-    for i, stamp in enumerate((11.0, 12.0, 13.0, 14.0)):
-        view._apply({"type": "ADDED", "object": _pod(f"p{i}", ready=True)}, stamp)
+        time.sleep(0.01)
+    for i in range(4):  # arrival times 1, 2, 3, 4 s after base
+        view._apply({"type": "ADDED", "object": _pod(f"p{i}", ready=True)}, base + 1 + i)
     waiter.join(5)
-    assert got == [13.0], "stamped when the third Ready pod arrived, not when the waiter woke"
+    took = got[0]
+    assert took is not None and 2.5 < took <= 3.0, "the arrival of the third Ready pod, not when the waiter woke"
+    assert view.wait_for(lambda v: v.ready >= 3, 10) == 0.0, "held already: no wait"
     assert view.wait_for(lambda v: v.ready >= 9, 0) is None
 
 

@@ -94,11 +94,12 @@ class PodView:
         return len(self._crashing)
 
     def wait_for(self, pred: Predicate, timeout: float) -> float | None:
-        """The monotonic time ``pred`` became true in the stream (now, if it holds already), or None when it
-        did not within ``timeout`` seconds."""
+        """Seconds from this call until ``pred`` became true in the stream (the arrival of the event that made
+        it true): 0.0 if it holds already, None if it did not within ``timeout`` seconds."""
+        called = time.monotonic()
         with self._cond:
             if pred(self):
-                return time.monotonic()
+                return 0.0
             if timeout <= 0:
                 return None
             waiter = _Waiter(pred)
@@ -107,7 +108,7 @@ class PodView:
                 self._cond.wait_for(lambda: waiter.met_at is not None or self._stop.is_set(), timeout)
             finally:
                 self._waiters.remove(waiter)
-            return waiter.met_at
+            return None if waiter.met_at is None else max(0.0, waiter.met_at - called)
 
     def snapshot(self, what: str, cap: int = NAMES_CAP) -> dict[str, Any]:
         """Counts, and up to ``cap`` names (sorted) of the pods not Ready, crash-looping and restarting most."""

@@ -7,6 +7,7 @@ observation costs the same at any number of pods and records counts plus a few n
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field
@@ -61,12 +62,15 @@ def _view(conn: Conn, p: PodsParams, what: str) -> PodView:
     return pod_view(conn, p.namespace, p.label_selector, p.field_selector, what)
 
 
-def _waited(met_at: float | None, start: float, wait: float) -> float:
-    """Seconds from the observation's start to the moment the condition held in the watch stream (the whole
-    wait when it never did; 0.0 when not waiting)."""
-    if met_at is not None:
-        return round(max(0.0, met_at - start), 3)
-    return round(time.monotonic() - start, 3) if wait > 0 else 0.0
+def _waited(view: PodView, pred: Callable[[PodView], bool], wait: float, start: float) -> tuple[bool, float]:
+    """Wait (up to ``wait``) until ``pred`` holds; return whether it did and ``waited_s``: 0.0 if it held at
+    once, else the seconds from the observation's start to the arrival of the event that made it hold (the
+    whole wait when it never did)."""
+    called = time.monotonic()
+    took = view.wait_for(pred, wait)
+    if took is None:
+        return False, round(time.monotonic() - start, 3) if wait > 0 else 0.0
+    return True, 0.0 if took == 0.0 else round(took + called - start, 3)
 
 
 class PodsReadyProbe(Probe[PodsReadyParams]):
@@ -79,13 +83,11 @@ class PodsReadyProbe(Probe[PodsReadyParams]):
         what = f"k8s.pods_ready in {params.namespace}"
         start = time.monotonic()
         view = _view(_conn(ctx), params, what)
-        met_at = view.wait_for(lambda v: v.ready >= params.min_ready, params.wait)
+        _, waited = _waited(view, lambda v: v.ready >= params.min_ready, params.wait, start)
         snap = view.snapshot(what)
         details = {key: snap[key] for key in ("total", "ready", "not_ready", "not_ready_pods")}
         ok = snap["ready"] >= params.min_ready
-        return Observation(
-            snap["ready"], {**details, "min_ready_met": ok, "waited_s": _waited(met_at, start, params.wait)}
-        )
+        return Observation(snap["ready"], {**details, "min_ready_met": ok, "waited_s": waited})
 
 
 class DeploymentAvailableProbe(Probe[DeploymentAvailableParams]):
@@ -145,11 +147,11 @@ class NoCrashLoopProbe(Probe[WaitPodsParams]):
         what = f"k8s.no_crashloop in {params.namespace}"
         start = time.monotonic()
         view = _view(_conn(ctx), params, what)
-        met_at = view.wait_for(lambda v: v.crashlooping == 0, params.wait)
+        _, waited = _waited(view, lambda v: v.crashlooping == 0, params.wait, start)
         snap = view.snapshot(what)
         ok = snap["crashlooping"] == 0
         details = {"total": snap["total"], "crashlooping": snap["crashlooping_pods"], "count": snap["crashlooping"]}
-        return Observation(ok, {**details, "waited_s": _waited(met_at, start, params.wait)})
+        return Observation(ok, {**details, "waited_s": waited})
 
 
 class NodeReadyProbe(Probe[NodeReadyParams]):
