@@ -6,6 +6,12 @@ nothing, patches nothing and imports no optional heavy dependency.
 The names are loaded on first use (PEP 562): pytest imports ``chaoskit.pytest_plugin`` (and so this
 package) in every repo where chaoskit is installed, so ``import chaoskit`` must not pull in pydantic,
 yaml and the runner until they are needed.
+
+Only an explicit use loads a name (``chaoskit.Experiment``, ``from chaoskit import Experiment``, ``from
+chaoskit import *``). Introspection never does: ``dir(chaoskit)`` lists what is loaded so far, not the
+lazy names, so tools that walk every loaded module's attributes (freezegun's ``freeze_time``,
+``inspect.getmembers``, debuggers, coverage tools) see a small module and import nothing. ``__all__`` is
+the list of the public names.
 """
 
 from __future__ import annotations
@@ -59,15 +65,14 @@ _WHERE = {
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
-    if module is None:
+    if module is None:  # also every probe such as __path__, __wrapped__, __deepcopy__, __reduce_ex__
         raise AttributeError(f"module 'chaoskit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # next time without __getattr__
     return value
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# No __dir__: the module's own dir() lists the loaded names only (see the docstring).
 
 
 __all__ = [

@@ -11,12 +11,15 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chaoskit.errors import ChaosKitError
+from chaoskit.conditions import describe as describe_condition
+from chaoskit.errors import ChaosKitError, StepFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
+from chaoskit.reasons import probe_line
+from chaoskit.redaction import scrub
 from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ class Activities:
         self._background: list[threading.Thread] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
+        self._continuous: list[tuple[ProbeSpec, ObservationRecord]] = []
 
     # -- probes ------------------------------------------------------------------------------
     def observe(
@@ -58,8 +62,11 @@ class Activities:
         expect: Expect | None,
         phase: str,
         deadline: Deadline | None = None,
+        abort_condition: bool = False,
     ) -> ObservationRecord:
-        """Run one probe. A probe that raises or times out is an observation that failed (ok=False)."""
+        """Run one probe. A probe that raises or times out is an observation that failed (ok=False).
+        An ``abort_condition`` (safety.abort_when) is worded as one: ``triggered`` when its expect matches,
+        and ``ok`` when it does not (see :mod:`chaoskit.conditions`)."""
         r = self.r
         probe = r.registry.instance("probe", plugin_name)
         assert isinstance(probe, Probe)
@@ -76,8 +83,12 @@ class Activities:
             error = r.redact(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ChaosKitError) else str(exc))
         duration = time.perf_counter() - t0
         ok: bool | None = None
+        triggered: bool | None = None
         reason = ""
-        if error is not None:
+        if abort_condition and expect is not None:
+            triggered = error is None and expect.evaluate_observation(obs).ok
+            ok, reason = not triggered, describe_condition(expect, name, obs, triggered, error)
+        elif error is not None:
             ok, reason = False, f"probe failed: {error}"
         elif expect is not None:
             verdict = expect.evaluate_observation(obs)
@@ -89,9 +100,10 @@ class Activities:
             started_at=started,
             duration_s=round(duration, 6),
             ok=ok,
+            triggered=triggered,
             reason=reason,
-            value=_jsonable(obs.value),
-            details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
+            value=scrub(_jsonable(obs.value)),
+            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k != "body"}),
             error=error,
         )
         r.journal.observations.append(record)
@@ -145,9 +157,10 @@ class Activities:
                             spec.expect,
                             "safety",
                             NO_DEADLINE,
+                            abort_condition=True,
                         )
-                        if rec.ok:
-                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) matched: {rec.reason}"
+                        if rec.triggered:
+                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) {rec.reason}"
                             r.abort.set()
                             return
                 if continuous and now >= next_steady:
@@ -162,12 +175,22 @@ class Activities:
                             "method",
                             NO_DEADLINE,
                         )
-                        if not rec.ok:
-                            r.deviations.append(f"{spec.label} deviated during the method: {rec.reason}")
+                        self._continuous.append((spec, rec))
             except Exception as exc:  # never let the monitor die silently
                 r.record_error("monitor", exc)
             wake = min(next_abort if abort_when else float("inf"), next_steady if continuous else float("inf"))
             self._monitor_stop.wait(max(0.0, wake - time.monotonic()))
+
+    def continuous_misses(self) -> list[str]:
+        """One reason line per steady-state probe that missed during the method (continuous checks)."""
+        by_probe: dict[str, tuple[ProbeSpec, list[ObservationRecord]]] = {}
+        for spec, rec in list(self._continuous):
+            by_probe.setdefault(spec.label, (spec, []))[1].append(rec)
+        return [
+            probe_line(label, "during the method", records, spec.expect)
+            for label, (spec, records) in by_probe.items()
+            if any(r.ok is False for r in records)
+        ]
 
     # -- steps -------------------------------------------------------------------------------
     def step(self, path: str, step: Step, under_deadline: bool = True) -> None:
@@ -190,10 +213,30 @@ class Activities:
                 )
                 thread.start()
                 self._background.append(thread)
+            elif path.startswith("method"):
+                try:
+                    self.action(path, step, deadline)
+                except Exception as exc:
+                    self.method_step_failed(path, step, exc)
             else:
                 self.action(path, step, deadline)
         else:
             self.fault(path, step)
+
+    def _describe(self, exc: Exception) -> str:
+        text = self.r.redact(str(exc))
+        return text if isinstance(exc, ChaosKitError) else f"{type(exc).__name__}: {text}"
+
+    def method_step_failed(self, path: str, step: Step, exc: Exception) -> None:
+        """A method action failed: ``on_error: stop`` ends the run as error, naming the step; ``continue``
+        records the failure (journal errors, the activity, the reason) and lets the method go on."""
+        r = self.r
+        what = self._describe(exc)
+        if step.on_error == "continue":
+            r.record_error(path, exc)
+            r.continued.append(f"{path} ({step.label}) failed, the method went on (on_error: continue): {what}")
+            return
+        raise StepFailed(f"{path} ({step.label}) failed: {what}") from exc
 
     def action(self, path: str, step: Step, deadline: Deadline) -> Any:
         r = self.r
@@ -209,7 +252,7 @@ class Activities:
             result = call_with_timeout(
                 lambda: plugin.run(params, r.ctx), step.timeout, f"action {step.label}", deadline
             )
-            record.result = _jsonable(result)
+            record.result = scrub(_jsonable(result))
             return result
         except Exception as exc:
             record.error = r.redact(str(exc))
@@ -223,7 +266,10 @@ class Activities:
             self.action(path, step, deadline)
         except BaseException as exc:
             self.r.record_error(path, exc)
-            self.r.deviations.append(f"background action {step.label} failed: {self.r.redact(str(exc))}")
+            if step.on_error == "continue":
+                self.r.continued.append(f"{path} ({step.label}) failed (on_error: continue): {self.r.redact(str(exc))}")
+            else:
+                self.r.deviations.append(f"background action {step.label} failed: {self.r.redact(str(exc))}")
 
     def fault(self, path: str, step: Step) -> None:
         r = self.r
@@ -233,7 +279,12 @@ class Activities:
         params = r.loaded.params[path]
         r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
         ctx = dataclasses.replace(r.ctx, timeout=step.timeout)
-        info = call_with_timeout(lambda: plugin.plan(params, ctx), step.timeout, f"planning {step.label}", r.deadline)
+        try:
+            info = call_with_timeout(
+                lambda: plugin.plan(params, ctx), step.timeout, f"planning {step.label}", r.deadline
+            )
+        except Exception as exc:
+            raise StepFailed(f"{path} ({step.label}) could not be planned: {self._describe(exc)}") from exc
         entry_id = f"{path}-{uuid.uuid4().hex[:8]}"
         record = FaultRecord(
             name=step.label,
@@ -255,6 +306,8 @@ class Activities:
             )
         except BaseException as exc:
             record.error = r.redact(str(exc))
+            if isinstance(exc, Exception):  # a fault that fails to inject is an error (on_error does not apply)
+                raise StepFailed(f"{path} ({step.label}) failed to inject: {self._describe(exc)}") from exc
             raise
         finally:
             r.emit("chaoskit_activity_finished", kind="fault", record=record)

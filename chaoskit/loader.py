@@ -15,15 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from chaoskit.config import resolve_document
+from chaoskit.document import MAX_BYTES, LineMap, check_limits, decode, format_path, line_of, parse_text
 from chaoskit.errors import ChaosKitError, Problem, ValidationFailed
 from chaoskit.model.experiment import Experiment
 from chaoskit.registry import Kind, Registry, default_registry
 
-LineMap = dict[tuple[Any, ...], int]
+__all__ = [
+    "LineMap",
+    "Loaded",
+    "format_path",
+    "line_of",
+    "load_experiment",
+    "parse_text",
+    "problems_from",
+    "read_document",
+    "validate_document",
+]
 
 
 @dataclass
@@ -52,69 +62,17 @@ class Loaded:
 
 
 def read_document(path: Path) -> tuple[Any, LineMap]:
-    """Parse YAML or JSON with line numbers. Duplicate keys and syntax errors are problems."""
+    """Parse a YAML or JSON file with line numbers, within the limits of :mod:`chaoskit.document`."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationFailed([Problem("", f"no such file: {path}")], source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([Problem("", f"cannot read {path}: {exc}")], source) from None
-    return parse_text(text, source)
-
-
-def parse_text(text: str, source: str | None = None) -> tuple[Any, LineMap]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        raise ValidationFailed([Problem("", f"not valid YAML/JSON: {what}", line, source)], source) from None
-    lines: LineMap = {}
-    problems: list[Problem] = []
-    if node is not None:
-        _walk(node, (), lines, problems, source)
-    if problems:
-        raise ValidationFailed(problems, source)
-    return data, lines
-
-
-def _walk(node: yaml.Node, path: tuple[Any, ...], lines: LineMap, problems: list[Problem], source: str | None) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                problems.append(
-                    Problem(format_path((*path, key)), "duplicate key", key_node.start_mark.line + 1, source)
-                )
-            seen.add(key)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines, problems, source)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines, problems, source)
-
-
-def format_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def line_of(lines: LineMap, loc: tuple[Any, ...]) -> int | None:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
+        if not path.is_file():
+            what = "no such file" if not path.exists() else "not a regular file"
+            raise ValidationFailed([Problem("", f"{what}: {path}")], source)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ValidationFailed([Problem("", f"cannot read {path}: {exc.strerror or exc}")], source) from None
+    return parse_text(decode(raw, source), source)
 
 
 def problems_from(exc: ValidationError, prefix: tuple[Any, ...], lines: LineMap, source: str | None) -> list[Problem]:
@@ -161,13 +119,14 @@ def validate_document(
     """Validate a parsed document (a dict). Raises :class:`ValidationFailed` listing every problem."""
     lines = lines or {}
     registry = registry or default_registry()
+    check_limits(data, lines, source)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ValidationFailed(
             [Problem("", f"an experiment is a mapping (title, method, ...), got {got}", 1, source)], source
         )
     res = resolve_document(data, overrides, env)
-    resolved = res.document
+    resolved = _labels_redacted(res.document, res.redacted) if res.secrets else res.document
     problems = [Problem(p.path, p.message, line_of(lines, _loc(p.path)), source) for p in res.problems]
 
     core_fields = {f.alias or name for name, f in Experiment.model_fields.items()} - {"sections"}
@@ -191,6 +150,40 @@ def validate_document(
         raise ValidationFailed(problems, source)
     assert experiment is not None
     return loaded
+
+
+_LABELS = ("title", "description", "tags")
+_STEP_LISTS = (("steady_state", "probes"), ("safety", "abort_when"), ("method",), ("rollbacks",))
+
+
+def _labels_redacted(resolved: dict[str, Any], redacted: dict[str, Any]) -> dict[str, Any]:
+    """The resolved document with its labels (title, description, tags, step names) taken from the redacted
+    copy: a label is only ever shown (progress, ledger, journal, trace, report), so a secret has no business there."""
+    out = {**resolved, **{k: redacted[k] for k in _LABELS if k in redacted}}
+    for where in _STEP_LISTS:
+        steps: Any = out
+        shown: Any = redacted
+        for key in where[:-1]:
+            steps = steps.get(key) if isinstance(steps, dict) else None
+            shown = shown.get(key) if isinstance(shown, dict) else None
+        if not isinstance(steps, dict) or not isinstance(shown, dict):
+            continue
+        items, shown_items = steps.get(where[-1]), shown.get(where[-1])
+        if not isinstance(items, list) or not isinstance(shown_items, list):
+            continue
+        copied = [
+            {**item, "name": shown_item["name"]}
+            if isinstance(item, dict) and isinstance(shown_item, dict) and "name" in item and "name" in shown_item
+            else item
+            for item, shown_item in zip(items, shown_items, strict=False)
+        ]
+        if len(where) == 1:
+            out[where[0]] = copied
+        else:
+            parent = dict(out[where[0]])
+            parent[where[-1]] = copied
+            out[where[0]] = parent
+    return out
 
 
 def _loc(path: str) -> tuple[Any, ...]:

@@ -65,6 +65,11 @@ class Context:
     timeout: float | None = None
     """Seconds the runner gives the current ``plan``/``inject`` call (the step's ``timeout``); None when unknown.
     A plugin whose work grows with its targets can refuse at plan time a timeout too short for them."""
+    observed_since: float | None = None
+    """Wall-clock time (epoch s) of the last fault revert, once every fault is reverted (None before). Probes
+    that judge history (e.g. ``load.*`` over ``last: 5s``) use only data taken after it, so recovery is never
+    judged on samples from the fault window; load drivers keep the load up until their recovery hold can
+    complete after it."""
 
     def section(self, name: str, model: type[S]) -> S:
         """The validated top-level block ``name`` of the experiment, or its defaults when absent."""
@@ -81,6 +86,9 @@ class Plugin(ABC, Generic[P]):
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
+    internal: ClassVar[bool] = False
+    """True for a plugin other plugins use (e.g. the fault behind a section): ``chaoskit list``, the schema and
+    the docs leave it out. It still works when named in an experiment."""
 
     @classmethod
     def summary(cls) -> str:

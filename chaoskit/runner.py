@@ -7,6 +7,9 @@ The flow (see ARCHITECTURE.md)::
     -> revert every fault, last in first out -> recovery (poll until the steady state holds again)
     -> rollbacks -> stop load -> journal
 
+Recovery comes before the rollbacks: the system must heal by itself once the faults are reverted; a
+rollback (a cleanup action) that heals it must not hide a system that does not.
+
 Reverts run in a ``finally`` with signals shielded, so success, deviation, error, abort,
 ``safety.max_duration``, Ctrl-C and SIGTERM all leave nothing injected behind.
 """
@@ -24,13 +27,13 @@ from typing import Any
 
 from chaoskit import __version__
 from chaoskit.activities import Activities
-from chaoskit.config import redact_text
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import ErrorRecord, Journal, Outcome, PhaseRecord
 from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.signals import SignalGuard
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
@@ -51,7 +54,7 @@ class RunOptions:
 
 
 class AbortRun(Exception):
-    """A safety.abort_when condition matched."""
+    """A safety.abort_when condition triggered (its expect matched)."""
 
 
 class Runner:
@@ -76,6 +79,8 @@ class Runner:
         self.abort = threading.Event()
         self.abort_reason = ""
         self.deviations: list[str] = []
+        self.continued: list[str] = []
+        """Method steps that failed with ``on_error: continue`` (named in the reason, whatever the outcome)."""
         self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
         work_dir = Path(loaded.source).resolve().parent if loaded.source else Path.cwd()
@@ -136,7 +141,7 @@ class Runner:
         )
 
     def redact(self, text: str) -> str:
-        return redact_text(text, self.loaded.secrets)
+        return scrub_text(text)
 
     # -- phases ------------------------------------------------------------------------------
     def phase_start(self, name: str) -> PhaseRecord:
@@ -205,6 +210,7 @@ class Runner:
         self.journal.exit_code = self.journal.outcome.exit_code if self.journal.outcome else 4
         if not self.options.dry_run:
             self.ledger.close_if_clean()
+        scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
 
@@ -251,17 +257,19 @@ class Runner:
             self.act.stop_monitor()
             self.phase_end(phase)
         self._revert_phase()
-        self._rollbacks()  # rollbacks are part of undoing: recovery is judged after them
         recovered = True
         if steady.strategy in ("default", "continuous"):
-            recovered = self._recovery()
+            recovered = self._recovery()  # before the rollbacks: the system heals by itself or not at all
+        self._rollbacks()
         if self.journal.outcome is not None:
             return
-        if self.deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join(self.deviations))
+        deviations = [*self.act.continuous_misses(), *self.deviations]
+        if deviations or not recovered:
+            self._set(Outcome.DEVIATED, "; ".join([*deviations, *self.continued]))
         else:
             ttr = self.journal.ttr_s
-            self._set(Outcome.PASSED, "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else ""))
+            reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
+            self._set(Outcome.PASSED, "; ".join([reason, *self.continued]))
 
     def check_abort(self) -> None:
         if self.abort.is_set():
@@ -279,6 +287,8 @@ class Runner:
                 self.act.revert_all()
             finally:
                 self.phase_end(phase)
+                reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
+                self.ctx.observed_since = max(reverted, default=None)
         finally:
             self.guard.shielded = final
         if not final and self.guard.ignored:

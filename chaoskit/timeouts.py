@@ -61,10 +61,14 @@ class _Workers:
         self.max_idle = max_idle
         self.idle: list[queue.SimpleQueue[_Job]] = []
         self.lock = threading.Lock()
+        self.fork_safe = False
 
     def submit(self, job: _Job) -> None:
         with self.lock:
             inbox = self.idle.pop() if self.idle else None
+            if not self.fork_safe:  # on first use, not at import: importing chaoskit changes nothing
+                os.register_at_fork(after_in_child=self.forget)
+                self.fork_safe = True
         if inbox is None:
             inbox = queue.SimpleQueue()
             threading.Thread(target=self._serve, args=(inbox,), name="chaoskit: worker", daemon=True).start()
@@ -96,7 +100,6 @@ class _Workers:
 
 
 _WORKERS = _Workers()
-os.register_at_fork(after_in_child=_WORKERS.forget)
 
 
 def call_with_timeout(fn: Callable[[], T], timeout: float, what: str, deadline: Deadline = NO_DEADLINE) -> T:

@@ -21,12 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAOSKIT = str(Path(sys.executable).with_name("chaoskit"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_port(port: int, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -47,6 +41,8 @@ class ServiceState:
     body: str = '{"status": "up"}'
     hits: int = 0
     headers_seen: list[dict[str, str]] = field(default_factory=list)
+    broken_when: Path | None = None
+    """Answer 503 while this file exists (a state file an action can break)."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -78,7 +74,8 @@ def start_http_service(state: ServiceState | None = None, port: int = 0) -> Http
             if state.delay_s:
                 time.sleep(state.delay_s)
             data = state.body.encode()
-            self.send_response(state.status)
+            broken = state.broken_when is not None and state.broken_when.exists()
+            self.send_response(503 if broken else state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 class StrictModel(BaseModel):
     """Base for every chaoskit model and for plugin parameter models."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def _compiles(value: str) -> str:

@@ -46,6 +46,14 @@ class Step(StrictModel):
     )
     expect: Expect | None = Field(default=None, description="Probe steps: a tolerance; a miss is a deviation.")
     timeout: Duration = Field(default=30.0, gt=0, description="Cancel the inject/action/probe call after this.")
+    on_error: Literal["stop", "continue"] = Field(
+        default="stop",
+        description=(
+            "Action steps in the method: when the action fails (raises, exits non-zero, times out), 'stop' "
+            "(the default) ends the run as error; 'continue' records the failure and goes on with the method, "
+            "and the steady state is still judged. A fault that fails to inject always ends the run as error."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
@@ -58,6 +66,13 @@ class Step(StrictModel):
             raise ValueError(f"duration applies to fault steps, not to a {kind} step")
         if self.expect is not None and kind != "probe":
             raise ValueError(f"expect applies to probe steps, not to a {kind} step")
+        if self.on_error == "continue" and kind != "action":
+            why = (
+                "a fault that fails to inject always ends the run as error"
+                if kind == "fault"
+                else f"a {kind} step cannot fail as an action can"
+            )
+            raise ValueError(f"on_error: continue applies to action steps only ({why})")
         if kind == "pause" and self.with_:
             raise ValueError("a pause step takes no 'with' parameters")
         return self
@@ -164,7 +179,11 @@ class Experiment(StrictModel):
     )
     steady_state: SteadyState = Field(default_factory=lambda: SteadyState(strategy="skip"))
     method: list[Step] = Field(min_length=1)
-    rollbacks: list[Step] = Field(default_factory=list, description="Actions run after the fault reverts.")
+    rollbacks: list[Step] = Field(
+        default_factory=list,
+        description="Cleanup actions, run after the faults are reverted and recovery is judged (so a rollback "
+        "that heals cannot hide a system that does not recover).",
+    )
     recovery: Recovery = Field(default_factory=Recovery)
     safety: Safety = Field(default_factory=Safety)
     load: dict[str, Any] | None = Field(
@@ -195,4 +214,8 @@ class Experiment(StrictModel):
         for i, step in enumerate(steps):
             if step.kind not in ("action", "pause"):
                 raise ValueError(f"rollbacks[{i}] is a {step.kind}; rollbacks hold actions (and pauses) only")
+            if step.on_error != "stop":
+                raise ValueError(
+                    f"rollbacks[{i}]: on_error applies to method steps (every rollback runs; a failed one is an error)"
+                )
         return steps

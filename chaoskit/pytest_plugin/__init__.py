@@ -20,24 +20,65 @@ without ``--chaos`` (chaos tests are skipped there, their fixtures are never set
 switches everything off and ``-p no:chaoskit.<name>`` one of them. Those modules may define fixtures
 and hooks, but no command-line options (they are loaded after the command line is parsed).
 
-Importing this plugin imports pytest and the standard library only; the engine (pydantic, yaml, the
-runner) is imported when a chaos test runs.
+Importing this plugin (the entry point) imports pytest and the standard library only, and this module
+holds nothing but the hooks, the two fixtures and the settings: a session without chaos tests loads
+``chaoskit`` and this module, nothing else. The rest (the ``chaos`` fixture's object, the result, the
+file items) is imported when used; the public names below (``Chaos``, ``ChaosResult``...) load on first
+use, and never through introspection (no ``__dir__``: tools that walk every module's attributes, such as
+freezegun, see the loaded names only). The engine (pydantic, yaml, the runner) comes with a chaos run.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaoskit.pytest_plugin.items import ChaosFailed, ChaosFile, ChaosItem
-from chaoskit.pytest_plugin.result import ChaosResult, FaultWindow, LoadWindow, NoLoadData, NoRecoveryMeasured
-from chaoskit.pytest_plugin.session import SETTINGS, Chaos, Settings
+if TYPE_CHECKING:
+    from chaoskit.pytest_plugin.items import ChaosFailed, ChaosFile, ChaosItem
+    from chaoskit.pytest_plugin.result import ChaosResult, FaultWindow, LoadWindow, NoLoadData, NoRecoveryMeasured
+    from chaoskit.pytest_plugin.session import Chaos
 
 SKIP_REASON = "chaos test: it injects faults, so it runs only with --chaos (or `chaos = true` in the pytest ini)"
 FIXTURES_GROUP = "chaoskit.pytest_fixtures"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's configuration for one pytest run (command line and ini)."""
+
+    enabled: bool = False
+    patterns: tuple[str, ...] = ("*.chaos.yaml",)
+    runs_root: Path = Path("chaoskit-test-runs")
+    variables: tuple[str, ...] = ()
+
+
+SETTINGS = pytest.StashKey[Settings]()
+
+_WHERE = {
+    "Chaos": "chaoskit.pytest_plugin.session",
+    "ChaosFailed": "chaoskit.pytest_plugin.items",
+    "ChaosFile": "chaoskit.pytest_plugin.items",
+    "ChaosItem": "chaoskit.pytest_plugin.items",
+    "ChaosResult": "chaoskit.pytest_plugin.result",
+    "FaultWindow": "chaoskit.pytest_plugin.result",
+    "LoadWindow": "chaoskit.pytest_plugin.result",
+    "NoLoadData": "chaoskit.pytest_plugin.result",
+    "NoRecoveryMeasured": "chaoskit.pytest_plugin.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,6 +168,8 @@ def _matches(path: Path, patterns: tuple[str, ...]) -> bool:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     patterns = parent.config.stash[SETTINGS].patterns
     if patterns and _matches(file_path, patterns):
+        from chaoskit.pytest_plugin.items import ChaosFile
+
         return ChaosFile.from_parent(parent, path=file_path)
     return None
 
@@ -167,6 +210,8 @@ def chaos_config() -> dict[str, Any]:
 @pytest.fixture
 def chaos(request: pytest.FixtureRequest, chaos_config: dict[str, Any]) -> Chaos:
     """Build and run chaos experiments in a test: ``result = chaos.run({...})``."""
+    from chaoskit.pytest_plugin.session import Chaos
+
     return Chaos(request.node, chaos_config)
 
 

@@ -7,15 +7,15 @@ import hashlib
 import os
 import re
 import shutil
-import socket
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from chaoskit.pytest_plugin import SETTINGS, Settings
 from chaoskit.pytest_plugin.result import ChaosResult
 
 if TYPE_CHECKING:
@@ -24,19 +24,6 @@ if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
 
 MARKER_FILE = ".chaoskit-test-run"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The plugin's configuration for one pytest run (command line and ini)."""
-
-    enabled: bool = False
-    patterns: tuple[str, ...] = ("*.chaos.yaml",)
-    runs_root: Path = Path("chaoskit-test-runs")
-    variables: tuple[str, ...] = ()
-
-
-SETTINGS = pytest.StashKey[Settings]()
 
 
 def worker_id(config: pytest.Config) -> str:
@@ -94,10 +81,12 @@ class Chaos:
 
     @staticmethod
     def free_port() -> int:
-        """A free TCP port on 127.0.0.1 (chosen by the OS, so xdist workers never share one)."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+        """A TCP port on 127.0.0.1 that was free a moment ago (:func:`chaoskit.ports.free_port`). Racy: prefer
+        starting your service on port 0 and reading the port it reports; use this only when a number must be
+        chosen ahead, and retry on a clash."""
+        from chaoskit.ports import free_port
+
+        return free_port()
 
     def run(
         self,
@@ -181,6 +170,7 @@ class Chaos:
         progress = LiveProgress(Console(stderr=True, soft_wrap=True, highlight=False))
         with worker_state(self.worker_id):
             journal = run_experiment(loaded, RunOptions(run_dir=run_dir, hooks=[progress]))
+        _write_report(journal)
         result = ChaosResult(journal, run_dir / "journal.json")
         self.results.append(result)
         self._record(journal, result.journal_path)
@@ -197,6 +187,17 @@ class Chaos:
         for name, artifact in sorted(journal.artifacts.items()):
             if name != "journal":
                 props.append((f"chaoskit.{name}", artifact))
+
+
+def _write_report(journal: Journal) -> None:
+    """``report.html`` next to the journal, as after ``chaoskit run``; a failure to write it is a warning,
+    never the test's verdict."""
+    from chaoskit.report import report_run
+
+    try:
+        report_run(journal)
+    except Exception as exc:
+        warnings.warn(f"chaoskit: could not write the HTML report: {type(exc).__name__}: {exc}", stacklevel=1)
 
 
 def _reraise_interrupt(journal: Journal) -> None:

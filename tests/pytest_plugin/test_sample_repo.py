@@ -46,6 +46,7 @@ def test_with_chaos_tests_pass_and_fail_for_the_right_reasons(pytester: pytest.P
         "outage (testkit.marker): injected +",
         "time to recovery: ",
         "journal: ",
+        "report: ",
     ):
         assert expected in section, f"{expected!r} not in:\n{section}"
     assert "Traceback" not in section and "def runtest" not in section
@@ -86,6 +87,17 @@ def test_with_chaos_tests_pass_and_fail_for_the_right_reasons(pytester: pytest.P
         if name != "journal":
             assert cases["ok"][f"chaoskit.{name}"] == [artifact]
     assert float(cases["ok"]["chaoskit.ttr_s"][0]) >= 0
+    # Every chaos run writes report.html next to its journal, linked from JUnit and from the failure text.
+    for name in ("ok", "down", "test_survives_unrelated_fault", "test_outage_is_reported"):
+        (report,) = cases[name]["chaoskit.report"]
+        assert Path(report) == Path(cases[name]["chaoskit.journal"][0]).with_name("report.html")
+        assert "<html" in Path(report).read_text(encoding="utf-8")[:500].lower()
+    assert f"report: {cases['down']['chaoskit.report'][0]}" in _section(out, "chaos experiment down.chaos.yaml")
+    # The README lists every property a chaos test case gets.
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for props in cases.values():
+        for prop in props:
+            assert f"`{prop}`" in readme, f"README does not list the JUnit property {prop}"
 
 
 def test_xdist_workers_have_their_own_state(pytester: pytest.Pytester, isolated_state: Path) -> None:

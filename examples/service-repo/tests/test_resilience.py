@@ -28,7 +28,9 @@ def catalog_hangs(url: str, pid: int, seconds: str = "2s") -> dict[str, Any]:
         "method": [
             {"name": "catalog hangs", "action": "python", "with": {"function": "chaos_actions:freeze", "args": [pid]}},
             {"pause": seconds},
+            {"name": "catalog back", "action": "python", "with": {"function": "chaos_actions:thaw", "args": [pid]}},
         ],
+        # cleanup on every path out; recovery is judged before it, so it cannot hide a failure to heal
         "rollbacks": [{"action": "python", "with": {"function": "chaos_actions:thaw", "args": [pid]}}],
         "recovery": {"within": "5s", "interval": "250ms"},
         "safety": {"max_duration": "1m"},

@@ -8,7 +8,6 @@ reads an external master (see :mod:`chaoskit_locust.remote`).
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 import threading
 import time
@@ -20,16 +19,10 @@ from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit_locust.headers import HeaderPush
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.process import Child
-from chaoskit_locust.report import build_report, healthy_tail
+from chaoskit_locust.report import build_report, settle
 from chaoskit_locust.series import Series, Stats
 
 FIRST_REQUEST_WAIT_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LocustRun(LoadRun):
@@ -46,10 +39,17 @@ class LocustRun(LoadRun):
         self._lock = threading.Lock()
         self._stopped = False
         self.push: HeaderPush | None = None
+        self.ctx: Context | None = None
+        self.master_port: int | None = None
+        """The port the master child bound (it picks a free one itself) and reported; workers connect to it."""
+        self._master_listening = threading.Event()
 
     # -- the stream --------------------------------------------------------------------------
     def on_message(self, child: Child, message: dict[str, Any]) -> None:
-        if message.get("type") == "stats":
+        if message.get("type") == "listening":
+            self.master_port = int(message["port"])
+            self._master_listening.set()
+        elif message.get("type") == "stats":
             self.series.add(int(message["tick"]), message.get("ep") or {})
             first = message.get("first")
             if isinstance(first, int | float):
@@ -75,10 +75,14 @@ class LocustRun(LoadRun):
                 )
                 raise PluginError(self.failure)
 
-    def window(self, last: float, endpoint: str | None = None) -> Stats:
+    def window(
+        self, last: float, endpoint: str | None = None, since: float | None = None
+    ) -> tuple[float, float, Stats]:
+        """The stats of the last ``last`` seconds (not before ``since``), with the window's start and end."""
         self.check()
         end = self.until()
-        return self.series.span(max(end - last, self.started_at), end, endpoint, until=end)
+        start, stats = self.series.recent(last, end, self.started_at, endpoint, since)
+        return start, max(start, end), stats  # empty (start == end) right after the revert
 
     def until(self) -> float:
         """Data exists up to now (or up to the stop)."""
@@ -87,6 +91,7 @@ class LocustRun(LoadRun):
     # -- lifecycle ---------------------------------------------------------------------------
     def spawn(self, params: LocustParams, ctx: Context) -> None:
         assert params.locustfile is not None
+        self.ctx = ctx
         path = Path(params.locustfile)
         if not path.is_absolute():
             path = (ctx.work_dir / path).resolve()
@@ -105,17 +110,22 @@ class LocustRun(LoadRun):
             "max_lifetime_s": params.max_lifetime,
             "start_timeout_s": params.start_timeout,
         }
-        if params.workers:
-            port = _free_port()
-            base.update(master_port=port, workers=params.workers)
-            roles = ["master"] + ["worker"] * params.workers
-        else:
-            roles = ["local"]
-        for role in roles:
-            child = Child(role, {**base, "role": role}, ctx.work_dir, self.on_message)
-            self.children.append(child)
-            child.start()
         deadline = time.monotonic() + params.start_timeout
+        if params.workers:
+            # The master binds port 0 itself and reports the port it got; the workers start after, with it.
+            base["workers"] = params.workers
+            master = Child("master", {**base, "role": "master", "master_port": 0}, ctx.work_dir, self.on_message)
+            self.children.append(master)
+            master.start()
+            port = self._master_port(master, deadline, params.start_timeout)
+            for _ in range(params.workers):
+                worker = Child("worker", {**base, "role": "worker", "master_port": port}, ctx.work_dir, self.on_message)
+                self.children.append(worker)
+                worker.start()
+        else:
+            local = Child("local", {**base, "role": "local"}, ctx.work_dir, self.on_message)
+            self.children.append(local)
+            local.start()
         for child in self.children:
             while not child.ready.wait(0.1):
                 if child.exited.is_set():
@@ -134,13 +144,27 @@ class LocustRun(LoadRun):
             self.check()
             time.sleep(0.05)
 
+    def _master_port(self, master: Child, deadline: float, start_timeout: float) -> int:
+        while not self._master_listening.wait(0.1):
+            if master.exited.is_set():
+                raise PluginError(f"load did not start: {master.describe_exit()}")
+            if time.monotonic() > deadline:
+                raise PluginError(
+                    f"load did not start within start_timeout ({start_timeout:g}s): the locust master child "
+                    f"(pid {master.pid}) did not listen for workers\n{master.stderr_tail()}"
+                )
+        assert self.master_port is not None
+        return self.master_port
+
     def stop(self) -> None:
         """Ask every child to stop, wait ``stop_timeout``, then kill (SIGTERM, SIGKILL). Idempotent, bounded.
         Raises :class:`PluginError` if the load broke during the run (a crash or hang), with its stderr."""
         if not self._stopped:
             with contextlib.suppress(PluginError):
                 self.check()  # records a crash or hang before the stop changes the picture
-                self._settle()
+                # keep the load up until the load-derived recovery after the last revert can be measured
+                since = self.ctx.observed_since if self.ctx is not None else None
+                settle(self.series, since, self.params.recovery, self.check)
             self._stopped = True
             self.stopped_at = time.time()
             if self.push is not None:
@@ -159,17 +183,6 @@ class LocustRun(LoadRun):
                 child.close()
         if self.failure is not None:
             raise PluginError(self.failure)
-
-    def _settle(self) -> None:
-        """If the stream is recovering (healthy, but for less than ``recovery.hold``), keep the load up to
-        ``hold + 1`` s longer so the load-derived time-to-recovery can be measured. Bounded; no wait otherwise."""
-        tol = self.params.recovery
-        end = time.monotonic() + tol.hold + 1.0
-        while time.monotonic() < end:
-            tail = healthy_tail(self.series, time.time(), tol)
-            if tail == 0 or tail >= tol.hold:
-                return
-            time.sleep(0.1)
 
     def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
         processes = [{"role": c.role, "pid": c.pid, "returncode": c.returncode} for c in self.children]

@@ -1,0 +1,36 @@
+"""``chaoskit report``: rebuild a run's HTML report (or a Markdown summary) from its journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from chaoskit.cli.console import err
+
+
+@click.command(
+    epilog="\b\nExamples:\n  chaoskit report chaoskit-runs/20260101-120000-my-run-abc123/journal.json\n"
+    "  chaoskit report chaoskit-runs/20260101-120000-my-run-abc123 --markdown >> summary.md"
+)
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path, exists=True))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Where to write the HTML.")
+@click.option("--markdown", is_flag=True, help="Print a Markdown summary on stdout instead.")
+def report(journal_path: Path, output: Path | None, markdown: bool) -> None:
+    """Write the HTML report of a run (a journal file, or its run folder); works offline."""
+    from pydantic import ValidationError
+
+    from chaoskit.model.journal import Journal
+    from chaoskit.report import run_markdown, write_html_report
+
+    path = journal_path / "journal.json" if journal_path.is_dir() else journal_path
+    try:
+        journal = Journal.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError) as exc:
+        raise click.UsageError(f"{path} is not a chaoskit journal: {str(exc).splitlines()[0]}") from None
+    journal.artifacts.setdefault("journal", str(path))
+    if markdown:
+        print(run_markdown(journal))
+        return
+    written = write_html_report(journal, output or path.with_name("report.html"))
+    err.print(f"wrote {written}")

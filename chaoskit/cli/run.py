@@ -1,0 +1,234 @@
+"""``chaoskit run``: one experiment or a game day of several, with live progress and a verdict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from chaoskit.cli.console import err, escape, expand_paths, parse_vars, print_invalid
+from chaoskit.cli.ctk import CtkFlags, ctk_options, is_ctk_file, run_ctk
+from chaoskit.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from chaoskit.model.journal import Journal, Outcome
+
+EPILOG_RUN = """\b
+Examples:
+  chaoskit run experiments/dependency-latency.yaml
+  chaoskit run exp.yaml --var target_url=http://127.0.0.1:8080 --out runs/
+  chaoskit run exp.yaml --dry-run           # validate and resolve targets, inject nothing
+  chaoskit run gameday/ --json              # every file in a folder; a JSON verdict on stdout
+  chaoskit run ctk-experiment.json --rollback-strategy always   # a Chaos Toolkit file, CTK's rules
+
+\b
+Chaos Toolkit files (recognised by their shape) run with CTK's rules and CTK's verdict: exit 0 when
+CTK's status is completed and nothing deviated, else 1 (130 interrupted, 5 invalid). `--fail-fast`
+also makes their continuous hypothesis fail fast, as in `chaos run`.
+
+\b
+Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
+            5 invalid, 130 interrupted, 64 bad command-line usage.
+"""
+
+Result = tuple[Path, "Outcome", "Journal | None", str]
+
+
+@click.command(epilog=EPILOG_RUN)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a configuration value.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("chaoskit-runs"),
+    show_default=True,
+    help="Folder for run folders (journal, trace, report).",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and resolve targets; inject nothing, run no probe.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+@click.option("--verbose", "-v", is_flag=True, help="Show every probe result, also the passing continuous ones.")
+@click.option(
+    "--fail-fast",
+    is_flag=True,
+    help="With several experiments: stop after the first that does not pass (CTK files: also CTK's --fail-fast).",
+)
+@click.option(
+    "--ledger-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where revert ledgers go (default $CHAOSKIT_STATE_DIR/ledger).",
+)
+@click.option(
+    "--summary-md",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write a Markdown summary here (it is appended to $GITHUB_STEP_SUMMARY when that is set).",
+)
+@ctk_options
+def run(
+    paths: tuple[Path, ...],
+    variables: tuple[str, ...],
+    out_dir: Path,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+    verbose: bool,
+    fail_fast: bool,
+    ledger_dir: Path | None,
+    summary_md: Path | None,
+    **ctk: Any,
+) -> None:
+    """Run one or more experiments (files, or folders of them) in order."""
+    from chaoskit.loader import load_experiment
+    from chaoskit.model.journal import Outcome
+    from chaoskit.progress import LiveProgress, verdict_line
+    from chaoskit.runner import RunOptions, run_experiment
+
+    files = expand_paths(paths)
+    flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
+    ctk_files = {path for path in files if is_ctk_file(path)}
+    if flags.only_for_ctk() and len(ctk_files) < len(files):
+        raise click.UsageError(f"{', '.join(flags.only_for_ctk())}: only for Chaos Toolkit experiments")
+    overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
+    hooks: list[Any] = [] if quiet else [LiveProgress(err, verbose)]
+    results: list[Result] = []
+    codes: list[int] = []
+    for path in files:
+        try:
+            if path in ctk_files:
+                outcome, ctk_journal, reason, code = run_ctk(path, flags, out_dir, dry_run, ledger_dir, quiet)
+                results.append((path, outcome, ctk_journal, reason))
+                codes.append(code)
+                if outcome == Outcome.INTERRUPTED or (fail_fast and code != 0):
+                    break
+                continue
+            loaded = load_experiment(path, overrides)
+        except ValidationFailed as exc:
+            print_invalid(exc)
+            results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} validation problem(s)"))
+            codes.append(Outcome.INVALID.exit_code)
+        else:
+            options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
+            journal = run_experiment(loaded, options)
+            _report(journal)
+            if not quiet:
+                err.print(verdict_line(journal), highlight=False)
+                for fault in journal.faults if dry_run else []:
+                    err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
+                err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
+                if "trace" in journal.artifacts:
+                    err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
+                if "report" in journal.artifacts:
+                    err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
+            results.append((path, journal.outcome or Outcome.ERROR, journal, journal.reason))
+            codes.append((journal.outcome or Outcome.ERROR).exit_code)
+        if results[-1][1] == Outcome.INTERRUPTED or (fail_fast and results[-1][1] != Outcome.PASSED):
+            break
+    if len(files) > 1 and not quiet:
+        _summary(results, len(files))
+    _write_summary_md(results, summary_md)
+    if as_json:
+        verdicts = [
+            _verdict(p, o, j, r) | {"exit_code": code} for (p, o, j, r), code in zip(results, codes, strict=True)
+        ]
+        print(json.dumps(verdicts[0] if len(files) == 1 else {"runs": verdicts}, indent=2))
+    sys.exit(worst_exit_code(codes))
+
+
+def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str) -> dict[str, Any]:
+    return {
+        "file": str(path),
+        "outcome": outcome.value,
+        "exit_code": outcome.exit_code,
+        "reason": reason,
+        "ttr_s": journal.ttr_s if journal else None,
+        "load_ttr_s": (journal.load or {}).get("ttr_s") if journal else None,
+        "run_id": journal.run_id if journal else None,
+        "journal": journal.artifacts.get("journal") if journal else None,
+        "report": journal.artifacts.get("report") if journal else None,
+    }
+
+
+def worst_exit_code(codes: list[int]) -> int:
+    """The most severe exit code: interrupted, error, invalid, aborted, deviated, baseline-not-met, passed."""
+    for code in (130, 4, 5, 3, 1, 2, 0):
+        if code in codes:
+            return code
+    return 0
+
+
+def _report(journal: Journal) -> None:
+    """The HTML report next to the journal; a failure to write it is shown, never fatal to the verdict."""
+    from chaoskit.report import report_run
+
+    try:
+        report_run(journal)
+    except Exception as exc:
+        err.print(f"[yellow]could not write the HTML report:[/] {escape(f'{type(exc).__name__}: {exc}')}")
+
+
+def _rows(results: list[Result]) -> list[Any]:
+    from chaoskit.report import row
+
+    return [row(path.stem, journal, outcome, reason) for path, outcome, journal, reason in results]
+
+
+def _summary(results: list[Result], planned: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from chaoskit.progress import OUTCOME_STYLE
+
+    table = Table(title=f"game day: {len(results)} of {planned} experiments run")
+    for col in ("experiment", "outcome", "score", "TTR", "errors", "p95 ms"):
+        table.add_column(col, no_wrap=col in ("outcome", "score", "errors", "p95 ms"))
+    table.add_column("finding", overflow="fold", ratio=1)
+    for r in _rows(results):
+        base, fault = r.baseline, r.fault
+        errors = f"{_pct(base and base.error_rate)}→{_pct(fault and fault.error_rate)}"
+        p95 = f"{_ms(base and base.p95_ms)}→{_ms(fault and fault.p95_ms)}"
+        table.add_row(
+            escape(r.name),
+            f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome.value}[/]",
+            "-" if r.score is None else str(r.score),
+            r.ttr,
+            errors,
+            p95,
+            escape(r.finding),
+        )
+    wide = err if err.is_terminal else Console(stderr=True, width=150)  # logs (CI, files) are read wide
+    wide.print(table)
+    err.print("[dim]errors and p95: before the fault → during it (Locust load); TTR: steady state (load)[/]")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2g}%"
+
+
+def _write_summary_md(results: list[Result], path: Path | None) -> None:
+    import os
+
+    from chaoskit.report import gameday_markdown, run_markdown
+
+    targets = [p for p in (path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
+    if not targets or not results:
+        return
+    if len(results) == 1 and results[0][2] is not None:
+        text = run_markdown(results[0][2])
+    else:
+        text = gameday_markdown(_rows(results))
+    for i, target in enumerate(targets):
+        try:
+            with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as exc:
+            err.print(f"[yellow]could not write the Markdown summary to {escape(str(target))}:[/] {escape(str(exc))}")

@@ -1,0 +1,52 @@
+"""``chaoskit validate``: check experiment files, every problem at once with its path and line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chaoskit.cli.console import err, escape, expand_paths, parse_vars, print_invalid
+from chaoskit.cli.ctk import CtkFlags, is_ctk_file, validate_ctk
+from chaoskit.errors import ValidationFailed
+
+
+@click.command(epilog="\b\nExamples:\n  chaoskit validate exp.yaml\n  chaoskit validate experiments/ --json")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a configuration value.")
+@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON on stdout.")
+def validate(paths: tuple[Path, ...], variables: tuple[str, ...], as_json: bool) -> None:
+    """Check experiment files: the core format and every plugin's parameters (Chaos Toolkit files: CTK's
+    format and what CTK checks before a run). Exit 5 when invalid."""
+    from chaoskit.loader import load_experiment
+
+    files = expand_paths(paths)
+    ctk_files = {path for path in files if is_ctk_file(path)}
+    overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
+    report: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            if path in ctk_files:
+                validate_ctk(path, CtkFlags(variables=variables))
+            else:
+                load_experiment(path, overrides)
+        except ValidationFailed as exc:
+            if not as_json:
+                print_invalid(exc)
+            report.append(
+                {
+                    "file": str(path),
+                    "valid": False,
+                    "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in exc.problems],
+                }
+            )
+        else:
+            if not as_json:
+                err.print(f"[green]✓[/] {escape(str(path))} is valid", highlight=False)
+            report.append({"file": str(path), "valid": True, "problems": []})
+    if as_json:
+        print(json.dumps(report, indent=2))
+    sys.exit(0 if all(r["valid"] for r in report) else ValidationFailed.exit_code)
