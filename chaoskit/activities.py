@@ -10,12 +10,14 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chaoskit.conditions import describe as describe_condition
 from chaoskit.errors import ChaosKitError, StepFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
+from chaoskit.reasons import probe_line
 from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class Activities:
         self._background: list[threading.Thread] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
+        self._continuous: list[tuple[ProbeSpec, ObservationRecord]] = []
 
     # -- probes ------------------------------------------------------------------------------
     def observe(
@@ -57,8 +60,11 @@ class Activities:
         expect: Expect | None,
         phase: str,
         deadline: Deadline | None = None,
+        abort_condition: bool = False,
     ) -> ObservationRecord:
-        """Run one probe. A probe that raises or times out is an observation that failed (ok=False)."""
+        """Run one probe. A probe that raises or times out is an observation that failed (ok=False).
+        An ``abort_condition`` (safety.abort_when) is worded as one: ``triggered`` when its expect matches,
+        and ``ok`` when it does not (see :mod:`chaoskit.conditions`)."""
         r = self.r
         probe = r.registry.instance("probe", plugin_name)
         assert isinstance(probe, Probe)
@@ -75,8 +81,12 @@ class Activities:
             error = r.redact(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ChaosKitError) else str(exc))
         duration = time.perf_counter() - t0
         ok: bool | None = None
+        triggered: bool | None = None
         reason = ""
-        if error is not None:
+        if abort_condition and expect is not None:
+            triggered = error is None and expect.evaluate_observation(obs).ok
+            ok, reason = not triggered, describe_condition(expect, name, obs, triggered, error)
+        elif error is not None:
             ok, reason = False, f"probe failed: {error}"
         elif expect is not None:
             verdict = expect.evaluate_observation(obs)
@@ -88,6 +98,7 @@ class Activities:
             started_at=started,
             duration_s=round(duration, 6),
             ok=ok,
+            triggered=triggered,
             reason=reason,
             value=_jsonable(obs.value),
             details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
@@ -144,9 +155,10 @@ class Activities:
                             spec.expect,
                             "safety",
                             NO_DEADLINE,
+                            abort_condition=True,
                         )
-                        if rec.ok:
-                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) matched: {rec.reason}"
+                        if rec.triggered:
+                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) {rec.reason}"
                             r.abort.set()
                             return
                 if continuous and now >= next_steady:
@@ -161,12 +173,22 @@ class Activities:
                             "method",
                             NO_DEADLINE,
                         )
-                        if not rec.ok:
-                            r.deviations.append(f"{spec.label} deviated during the method: {rec.reason}")
+                        self._continuous.append((spec, rec))
             except Exception as exc:  # never let the monitor die silently
                 r.record_error("monitor", exc)
             wake = min(next_abort if abort_when else float("inf"), next_steady if continuous else float("inf"))
             self._monitor_stop.wait(max(0.0, wake - time.monotonic()))
+
+    def continuous_misses(self) -> list[str]:
+        """One reason line per steady-state probe that missed during the method (continuous checks)."""
+        by_probe: dict[str, tuple[ProbeSpec, list[ObservationRecord]]] = {}
+        for spec, rec in list(self._continuous):
+            by_probe.setdefault(spec.label, (spec, []))[1].append(rec)
+        return [
+            probe_line(label, "during the method", records, spec.expect)
+            for label, (spec, records) in by_probe.items()
+            if any(r.ok is False for r in records)
+        ]
 
     # -- steps -------------------------------------------------------------------------------
     def step(self, path: str, step: Step, under_deadline: bool = True) -> None:

@@ -89,6 +89,7 @@ class CtkRun:
         started = time.time()
         with self.guard.installed(self.options.handle_signals):
             try:
+                self._dynamic_configuration()
                 self._sequence()
             except KeyboardInterrupt:
                 self._interrupted("SIGINT (Ctrl-C)")
@@ -105,6 +106,32 @@ class CtkRun:
         self.journal.fail_fast_stop = self.state.fail_fast_stop
         self.journal.signals_ignored = list(self.guard.ignored)
         return self.journal
+
+    def _dynamic_configuration(self) -> None:
+        """CTK's dynamic configuration: a configuration value declared as a probe gets the probe's output
+        (python: the return value; process: stdout, stripped, when it exits 0; http: the body). A probe that
+        fails leaves the value out, as CTK does, and the reason is recorded."""
+        conf = dict(self.calls.configuration)
+        for key, value in self.exp.configuration.items():
+            if not (isinstance(value, dict) and value.get("type") == "probe"):
+                continue
+            conf.pop(key, None)
+            probe = Activity.model_validate(value)
+            self.calls.configuration = conf
+            try:
+                output = run_provider(probe, self.calls)
+            except ActivityFailed as exc:
+                self.state.errors.append(f"dynamic configuration {key!r} was not loaded: {exc}")
+                continue
+            kind = probe.provider.type if probe.provider else "python"
+            if kind == "process" and output["status"] != 0:
+                self.state.errors.append(f"dynamic configuration {key!r}: the process exited {output['status']}")
+            elif kind == "process":
+                conf[key] = output.get("stdout", "").strip()
+            else:
+                conf[key] = output.get("body") if kind == "http" else output
+        self.calls.configuration = conf
+        self.extensions.configuration = conf
 
     def _interrupted(self, what: str) -> None:
         self.state.status = "interrupted"
