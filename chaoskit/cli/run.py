@@ -30,8 +30,15 @@ CTK's status is completed and nothing deviated, else 1 (130 interrupted, 5 inval
 also makes their continuous hypothesis fail fast, as in `chaos run`.
 
 \b
+Flow of a run: load -> warm-up -> steady state before -> method (faults injected and held)
+  -> revert the faults (last in, first out) -> recovery (the steady state must hold again by
+  itself) -> rollbacks (cleanup; after recovery, so they cannot hide a system that does not heal).
+
+\b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
             5 invalid, 130 interrupted, 64 bad command-line usage.
+With several experiments the exit code is the most severe of their codes, in this order:
+130 interrupted, 4 error, 5 invalid, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
 
 Result = tuple[Path, "Outcome", "Journal | None", str]
