@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chaoskit.redaction import scrub_text
+
 
 class ChaosKitError(Exception):
     """Base of every error chaoskit raises on purpose."""
@@ -31,7 +33,7 @@ class Problem:
             where = f"{self.source}:{self.line}: {where}"
         elif self.line is not None:
             where = f"line {self.line}: {where}"
-        return f"{where}: {self.message}"
+        return scrub_text(f"{where}: {self.message}")  # a message may quote what the user wrote
 
 
 class ValidationFailed(ChaosKitError):

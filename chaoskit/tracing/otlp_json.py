@@ -16,6 +16,8 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from chaoskit.redaction import scrub
+
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
 
 
@@ -59,7 +61,8 @@ class OtlpJsonFileExporter(SpanExporter):
             spans = list(self._spans)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(otlp_json(spans), separators=(",", ":")), encoding="utf-8")  # compact: 3x smaller
+        document = scrub(otlp_json(spans), numbers=False)  # secrets hidden (chaoskit.redaction)
+        tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")  # compact: 3x smaller
         os.replace(tmp, path)
         return len(spans)
 
