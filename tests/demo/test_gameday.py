@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -87,9 +88,10 @@ def test_the_finding_shows_in_the_load_numbers(gameday: GameDay) -> None:
 
 def test_the_demo_writes_summary_and_stops_the_shop(gameday: GameDay) -> None:
     summary = (gameday.out / "summary.md").read_text()
-    assert "| 04-payments-latency | ⚠️ deviated |" in summary
-    assert "| 05-payments-outage | ⚠️ deviated |" in summary
-    assert "| 06-payments-errors | ⚠️ deviated |" in summary
+    assert re.search(r"\| \[04-payments-latency\]\(<[^>]+/report\.html>\) \| ⚠️ deviated \|", summary), summary
+    assert re.search(r"\| \[05-payments-outage\]\(<[^>]+/report\.html>\) \| ⚠️ deviated \|", summary), summary
+    assert re.search(r"\| \[06-payments-errors\]\(<[^>]+/report\.html>\) \| ⚠️ deviated \|", summary), summary
+    assert (gameday.out / "runs" / "index.html").is_file()
     assert summary.count("✅ passed") == 3
     assert [pid for pid in _shop_pids(gameday.out) if _alive(pid)] == []
     ledgers = list((gameday.out / "state" / "ledger").glob("*.json"))
