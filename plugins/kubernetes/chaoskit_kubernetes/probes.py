@@ -6,6 +6,7 @@ observation costs the same at any number of pods and records counts plus a few n
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -70,7 +71,7 @@ def _waited(view: PodView, pred: Callable[[PodView], bool], wait: float, start: 
     took = view.wait_for(pred, wait)
     if took is None:
         return False, round(time.monotonic() - start, 3) if wait > 0 else 0.0
-    return True, 0.0 if took == 0.0 else round(took + called - start, 3)
+    return True, 0.0 if took == 0.0 else math.floor((took + called - start) * 1000) / 1000  # ms, never later
 
 
 class PodsReadyProbe(Probe[PodsReadyParams]):
