@@ -19,15 +19,15 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
 
 
-def _hex_ids(node: Any) -> Any:
+def hex_ids(node: Any) -> Any:
     """The protobuf JSON mapping writes bytes as base64; OTLP/JSON wants trace and span ids as hex."""
     if isinstance(node, dict):
         return {
-            k: base64.b64decode(v).hex() if k in _ID_KEYS and isinstance(v, str) else _hex_ids(v)
+            k: base64.b64decode(v).hex() if k in _ID_KEYS and isinstance(v, str) else hex_ids(v)
             for k, v in node.items()
         }
     if isinstance(node, list):
-        return [_hex_ids(v) for v in node]
+        return [hex_ids(v) for v in node]
     return node
 
 
@@ -37,7 +37,7 @@ def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     message = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
-    result: dict[str, Any] = _hex_ids(message)
+    result: dict[str, Any] = hex_ids(message)
     return result
 
 
@@ -53,13 +53,17 @@ class OtlpJsonFileExporter(SpanExporter):
             self._spans.extend(spans)
         return SpanExportResult.SUCCESS
 
-    def write(self, path: Path) -> int:
-        """Write every span kept so far to ``path`` (atomically); return how many."""
+    def write(self, path: Path, received: Sequence[dict[str, Any]] = ()) -> int:
+        """Write every span kept so far to ``path`` (atomically), followed by ``received`` (OTLP/JSON
+        ``resourceSpans`` entries: the application's spans the run received); return how many of ours."""
         with self._lock:
             spans = list(self._spans)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(otlp_json(spans), separators=(",", ":")), encoding="utf-8")  # compact: 3x smaller
+        document = otlp_json(spans)
+        if received:
+            document.setdefault("resourceSpans", []).extend(received)
+        tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")  # compact: 3x smaller
         os.replace(tmp, path)
         return len(spans)
 
