@@ -25,9 +25,9 @@ from typing import Any
 
 from chaoskit_toxiproxy import ToxiproxySection, ToxiproxyServer
 from chaoskit_toxiproxy.faults import LatencyFault
-from chaoskit_toxiproxy.server import free_port
 
 from chaoskit.plugin import Context
+from chaoskit.ports import free_port
 
 PAYLOAD = b"x" * 64
 LATENCY_MS = 50

@@ -21,12 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAOSKIT = str(Path(sys.executable).with_name("chaoskit"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_port(port: int, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:

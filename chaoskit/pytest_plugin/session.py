@@ -7,7 +7,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -82,10 +81,12 @@ class Chaos:
 
     @staticmethod
     def free_port() -> int:
-        """A free TCP port on 127.0.0.1 (chosen by the OS, so xdist workers never share one)."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return int(sock.getsockname()[1])
+        """A TCP port on 127.0.0.1 that was free a moment ago (:func:`chaoskit.ports.free_port`). Racy: prefer
+        starting your service on port 0 and reading the port it reports; use this only when a number must be
+        chosen ahead, and retry on a clash."""
+        from chaoskit.ports import free_port
+
+        return free_port()
 
     def run(
         self,

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> int:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(HERE / "server.py"), str(port)])
+    # The server binds port 0 itself and prints the port it got: no port is chosen ahead, so none can clash.
+    server = subprocess.Popen([sys.executable, str(HERE / "server.py")], stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        assert server.stdout is not None
+        line = server.stdout.readline()  # "listening on 127.0.0.1:<port>", or "" if it died
+        if not line.startswith("listening on "):
+            print(f"quickstart: the service did not start (exit {server.wait(timeout=10)})", file=sys.stderr)
+            return 4
+        port = int(line.rsplit(":", 1)[1])
         cmd = ["chaoskit", "run", str(HERE / "slow-health.yaml"), "--var", f"base_url=http://127.0.0.1:{port}",
                *sys.argv[1:]]
         return subprocess.call(cmd)

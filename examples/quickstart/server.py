@@ -1,6 +1,9 @@
 """A tiny HTTP service for the quick start: /health answers 200, and /admin/slow?ms=N makes it slow.
 
-Run: python server.py PORT
+Run: python server.py [PORT]   (no PORT or 0: the OS picks a free one)
+
+It prints ``listening on 127.0.0.1:<port>`` on stdout once it listens: a launcher reads the port it got
+instead of choosing one ahead (which races with every other program asking for a free port).
 """
 
 from __future__ import annotations
@@ -44,4 +47,6 @@ class Server(ThreadingHTTPServer):
 
 
 if __name__ == "__main__":
-    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    server = Server(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
+    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()

@@ -1,4 +1,5 @@
-"""The catalog: a backend the shop depends on. ``python catalog.py PORT``."""
+"""The catalog: a backend the shop depends on. ``python catalog.py PORT`` (0: any free port); prints
+``listening on 127.0.0.1:<port>`` once it listens."""
 
 from __future__ import annotations
 
@@ -31,4 +32,6 @@ class Server(ThreadingHTTPServer):
 
 
 if __name__ == "__main__":
-    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    server = Server(("127.0.0.1", int(sys.argv[1])), Handler)
+    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()

@@ -1,4 +1,5 @@
-"""The shop: the service this repo owns. ``python shop.py PORT CATALOG_URL``.
+"""The shop: the service this repo owns. ``python shop.py PORT CATALOG_URL`` (PORT 0: any free port); prints
+``listening on 127.0.0.1:<port>`` once it listens.
 
 ``GET /products`` asks the catalog (timeout 0.5 s) and falls back to the last good answer when the
 catalog is slow or down -- the resilience property the chaos tests check. ``GET /live-products``
@@ -72,4 +73,6 @@ class Server(ThreadingHTTPServer):
 
 
 if __name__ == "__main__":
-    Server(("127.0.0.1", int(sys.argv[1])), make_handler(Shop(sys.argv[2]))).serve_forever()
+    server = Server(("127.0.0.1", int(sys.argv[1])), make_handler(Shop(sys.argv[2])))
+    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()

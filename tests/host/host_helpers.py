@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import free_port, wait_port
+from chaoskit.ports import free_port, wait_listening
+from tests.conftest import wait_port
 
 SERVER = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "server.py"  # a real demo service
 
@@ -121,9 +122,14 @@ class ServerProcess:
 
 
 def start_server(port: int | None = None) -> ServerProcess:
-    port = port or free_port()
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], stdin=subprocess.DEVNULL)
-    wait_port(port, timeout=30)
+    """The quick start's server on ``port``, or on a port it binds itself (port 0, read from the kernel)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), str(port or 0)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
+    if port:
+        wait_port(port, timeout=30)
+    else:
+        port = wait_listening(proc, "the quick start's server", timeout=30)[0]
     return ServerProcess(port, proc)
 
 

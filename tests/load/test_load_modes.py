@@ -13,6 +13,7 @@ import pytest
 
 from chaoskit.hooks import hookimpl
 from chaoskit.model.journal import Outcome
+from chaoskit.ports import wait_listening
 from tests.load.loadkit import no_children_left, run_doc, wait_until, write_locustfile
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -88,24 +89,31 @@ def test_local_workers_tags_user_classes_and_trace_context(tmp_path: Path, http_
     assert no_children_left(str(tmp_path)) == []
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _answers_http(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats/requests", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.mark.slow
 def test_external_master(tmp_path: Path, http_service: Any) -> None:
     locustfile = write_locustfile(tmp_path)
-    web, bind = _free_port(), _free_port()
     base = [sys.executable, "-m", "locust", "-f", str(locustfile), "--skip-log-setup"]
+    # Both on port 0: the master binds them itself; the ports it got are read from the kernel (no race).
     master = subprocess.Popen(
-        [*base, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(bind),
-         "--web-host", "127.0.0.1", "--web-port", str(web)],
+        [*base, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0",
+         "--web-host", "127.0.0.1", "--web-port", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    try:
+        ports = wait_listening(master, "the locust master", timeout=60, count=2)
+    except BaseException:
+        master.kill()
+        master.wait(10)
+        raise
+    web, bind = (ports[0], ports[1]) if _answers_http(ports[0]) else (ports[1], ports[0])
     worker = subprocess.Popen(
         [*base, "--worker", "--master-host", "127.0.0.1", "--master-port", str(bind)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

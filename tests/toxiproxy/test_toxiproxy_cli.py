@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 from chaoskit_toxiproxy import ToxiproxyClient
-from chaoskit_toxiproxy.server import free_port
 
+from chaoskit.ports import free_port
 from tests.conftest import CHAOSKIT
 from tests.toxiproxy.toxinet import EchoServer, median_rtt_ms
 

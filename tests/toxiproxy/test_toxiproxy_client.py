@@ -15,9 +15,9 @@ from chaoskit_toxiproxy import (
 )
 from chaoskit_toxiproxy.faults import LatencyFault
 from chaoskit_toxiproxy.probes import ProxyProbe, ToxicsProbe
-from chaoskit_toxiproxy.server import free_port
 
 from chaoskit.errors import PluginError
+from chaoskit.ports import free_port
 from tests.toxiproxy.toxinet import EchoServer, make_ctx
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from chaoskit_toxiproxy import ToxiproxyClient
-from chaoskit_toxiproxy.server import free_port
 
 from chaoskit.loader import load_experiment
+from chaoskit.ports import free_port
 from tests.toxiproxy.toxinet import EchoServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,9 +18,9 @@ from chaoskit_toxiproxy.faults import (
     SlowCloseFault,
     TimeoutFault,
 )
-from chaoskit_toxiproxy.server import free_port
 
 from chaoskit.plugin import Context, Fault
+from chaoskit.ports import free_port
 from tests.toxiproxy.toxinet import EchoServer, connect, echo_all, make_ctx, median_rtt_ms, time_to_close
 
 

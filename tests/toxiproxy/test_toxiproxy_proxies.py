@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from chaoskit_toxiproxy import ToxiproxyClient, ToxiproxySection
 from chaoskit_toxiproxy.proxies import ProxiesFault
-from chaoskit_toxiproxy.server import free_port
 from pydantic import ValidationError
 
 from chaoskit.loader import validate_document
 from chaoskit.model.journal import Outcome
 from chaoskit.plugin import Context
+from chaoskit.ports import free_port
 from chaoskit.runner import RunOptions, run_experiment
 from tests.toxiproxy.toxinet import EchoServer, median_rtt_ms
 

@@ -23,8 +23,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from chaoskit.loader import validate_document
 from chaoskit.model.journal import Journal
+from chaoskit.ports import free_port, wait_listening
 from chaoskit.runner import RunOptions, run_experiment
-from tests.conftest import free_port, wait_port
 
 
 def run_doc(doc: dict[str, Any], tmp_path: Path, provider: Any = None, env: dict[str, str] | None = None) -> Journal:
@@ -193,8 +193,10 @@ def collector(tmp_path: Path) -> Iterator[Collector]:
     with log.open("wb") as sink:
         process = subprocess.Popen([str(binary), "--config", f"file:{config}"], stdout=sink, stderr=subprocess.STDOUT)
     try:
-        wait_port(http_port, 30)
-        wait_port(grpc_port, 30)
+        # The ports go in a config file, so they are chosen ahead (chaoskit.ports.free_port); check that the
+        # collector itself listens on them, not someone else who took one meanwhile.
+        got = wait_listening(process, "the OpenTelemetry Collector", timeout=30, count=2)
+        assert {http_port, grpc_port} <= set(got), f"collector listens on {got}, not {http_port}+{grpc_port}"
         yield Collector(http_port, grpc_port, out, process, log)
     finally:
         process.terminate()

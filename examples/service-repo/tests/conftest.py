@@ -1,14 +1,13 @@
-"""The shop and its catalog run as real processes on free loopback ports, one pair per test (so
-pytest-xdist workers never share them). ``chaos_config`` hands their addresses to the experiments."""
+"""The shop and its catalog run as real processes, one pair per test. Each binds port 0 (the OS picks a free
+port) and prints the port it got, so no port is chosen ahead and pytest-xdist workers never clash.
+``chaos_config`` hands their addresses to the experiments."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,30 +18,20 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def start(*args: str) -> tuple[subprocess.Popen[str], int]:
+    """Start a service on port 0; return it and the port it reports (``listening on 127.0.0.1:<port>``)."""
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "" when it exits before it listens
+    if not line.startswith("listening on "):
+        stop(proc)
+        raise RuntimeError(f"{args[0]} did not start (exit {proc.returncode}): {line!r}")
+    return proc, int(line.rsplit(":", 1)[1])
 
 
-def start(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *args], cwd=REPO, stdin=subprocess.DEVNULL)
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGCONT)  # a frozen process cannot act on SIGTERM
         proc.terminate()
@@ -51,6 +40,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 @dataclass
@@ -61,12 +52,13 @@ class Stack:
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    catalog_port, shop_port = free_port(), free_port()
-    catalog = start("catalog.py", str(catalog_port))
-    shop = start("shop.py", str(shop_port), f"http://127.0.0.1:{catalog_port}/")
+    catalog, catalog_port = start("catalog.py", "0")
     try:
-        wait_port(catalog_port, catalog)
-        wait_port(shop_port, shop)
+        shop, shop_port = start("shop.py", "0", f"http://127.0.0.1:{catalog_port}/")
+    except BaseException:
+        stop(catalog)
+        raise
+    try:
         yield Stack(f"http://127.0.0.1:{shop_port}", catalog.pid)
     finally:
         stop(shop)

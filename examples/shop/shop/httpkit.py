@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -20,6 +22,35 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default backlog (5) drops connections under load and behind proxies
     daemon_threads = True
     allow_reuse_address = True
+
+
+def add_listen_args(parser: argparse.ArgumentParser) -> None:
+    """``--port`` and ``--port-file``: how a service gets its port without a race (see :func:`listen`)."""
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: the OS picks a free one)")
+    parser.add_argument(
+        "--port-file",
+        type=Path,
+        default=None,
+        help="write the port it listens on here; with --port 0 and a port already in the file (a restart by the "
+        "supervisor), listen on that port again",
+    )
+
+
+def listen(args: argparse.Namespace, handler: type[BaseHTTPRequestHandler]) -> Server:
+    """Bind 127.0.0.1 on ``args.port``, or on port 0 so the OS picks a free port, and report it in
+    ``args.port_file``. A port chosen by the launcher ahead of time could be taken by someone else before the
+    service binds it; a port the service binds itself cannot. A restarted replica keeps the port in its file,
+    so the proxy in front of it still reaches it."""
+    port_file: Path | None = args.port_file
+    port = int(args.port)
+    if not port and port_file is not None and port_file.exists():
+        port = int(port_file.read_text().strip() or 0)
+    server = Server(("127.0.0.1", port), handler)
+    if port_file is not None:
+        tmp = port_file.with_name(port_file.name + ".tmp")
+        tmp.write_text(f"{server.server_address[1]}\n", encoding="utf-8")
+        os.replace(tmp, port_file)  # atomic: a reader never sees a half-written number
+    return server
 
 
 class Handler(BaseHTTPRequestHandler):

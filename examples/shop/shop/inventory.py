@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shop.httpkit import Handler, Server, die_with_parent, serve
+from shop.httpkit import Handler, add_listen_args, die_with_parent, listen, serve
 from shop.telemetry import Telemetry
 
 CATALOG = {
@@ -35,13 +35,13 @@ def make_handler(replica: str, telemetry: Telemetry) -> type[Handler]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shop.inventory")
-    parser.add_argument("--port", type=int, required=True)
+    add_listen_args(parser)
     parser.add_argument("--replica", default="inventory-1")
     parser.add_argument("--spans", type=Path, default=None, help="JSON-lines file for spans")
     args = parser.parse_args(argv)
     die_with_parent()
     telemetry = Telemetry("inventory", args.spans, {"service.instance.id": args.replica})
-    server = Server(("127.0.0.1", args.port), make_handler(args.replica, telemetry))
+    server = listen(args, make_handler(args.replica, telemetry))
     serve(server, args.replica, telemetry.shutdown)
 
 

@@ -9,8 +9,11 @@ Topology (every dependency call crosses a Toxiproxy proxy, so a game day can slo
                           -> [proxy inventory-2] -> inventory replica 2   (supervised)
                           -> [proxy payments]    -> payments              (supervised)
 
-``state_dir/shop.json`` lists the URLs, ports and pidfiles; :meth:`Shop.env` gives them as environment
-variables (``SHOP_URL``, ``TOXIPROXY_URL``, ...) for experiments' ``configuration``.
+Ports: nothing is chosen ahead. Every service binds port 0 and reports the port it got: the shop's services in
+``state_dir/run/<name>.port`` (a restarted replica binds the same port again), Toxiproxy's API is read from the
+kernel (:func:`chaoskit.ports.wait_listening`), and each proxy listens on ``127.0.0.1:0`` and Toxiproxy answers
+with the address it got. ``state_dir/shop.json`` lists the URLs, ports and pidfiles; :meth:`Shop.env` gives
+them as environment variables (``SHOP_URL``, ``TOXIPROXY_URL``, ...) for experiments' ``configuration``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,17 +32,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaoskit.ports import NotListening, wait_listening
+
 BACKENDS = ("inventory-1", "inventory-2", "payments")
 
 
 class ShopError(Exception):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def find_toxiproxy() -> str:
@@ -84,6 +82,22 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
     raise ShopError(f"{url} did not answer within {timeout:g}s ({last})")
 
 
+def wait_port_file(path: Path, timeout: float, proc: subprocess.Popen[bytes], what: str) -> int:
+    """The port a service wrote to ``path`` once it listened (see ``shop.httpkit.listen``)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise ShopError(f"{what}: the process exited with {proc.returncode} before it listened")
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            text = ""
+        if text:
+            return int(text)
+        time.sleep(0.02)
+    raise ShopError(f"{what} did not listen within {timeout:g}s (no port in {path})")
+
+
 def _die_with_launcher() -> None:
     # In the child between fork and exec: SIGTERM when the launcher dies, even by SIGKILL (no orphans).
     # Applies to toxiproxy-server too, which cannot arrange it itself.
@@ -113,7 +127,8 @@ class ShopInfo:
 class Shop:
     def __init__(self, state_dir: Path, port: int = 0, toxiproxy: bool = True, startup_timeout: float = 30.0) -> None:
         self.state_dir = state_dir.resolve()
-        self.port = port or free_port()
+        self.port = port
+        """The storefront's port: the one asked for, or (0) the one it got, known once started."""
         self.use_toxiproxy = toxiproxy
         self.startup_timeout = startup_timeout
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -150,37 +165,27 @@ class Shop:
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         py = sys.executable
         spans = self.state_dir / "spans"
-        info = ShopInfo(
-            storefront_url=f"http://127.0.0.1:{self.port}",
-            toxiproxy_url=None,
-            spans_dir=str(spans),
-            launcher_pid=os.getpid(),
-        )
-        ports = {name: free_port() for name in BACKENDS}
+        run = self.state_dir / "run"
+        for stale in run.glob("*.port"):
+            stale.unlink()  # a port file names the port a restarted service binds again: start afresh
+        info = ShopInfo(storefront_url="", toxiproxy_url=None, spans_dir=str(spans), launcher_pid=os.getpid())
         if self.use_toxiproxy:
-            api_port = free_port()
-            proxy = self._spawn("toxiproxy", [find_toxiproxy(), "-host", "127.0.0.1", "-port", str(api_port)])
+            proxy = self._spawn("toxiproxy", [find_toxiproxy(), "-host", "127.0.0.1", "-port", "0"])
+            try:
+                api_port = wait_listening(proxy, "toxiproxy-server", self.startup_timeout)[0]
+            except NotListening as exc:
+                raise ShopError(f"{exc} (log: {self.state_dir / 'logs' / 'toxiproxy.log'})") from exc
             info.toxiproxy_url = f"http://127.0.0.1:{api_port}"
             wait_http(f"{info.toxiproxy_url}/version", self.startup_timeout, proxy)
+        supervisors: dict[str, subprocess.Popen[bytes]] = {}
         for name in BACKENDS:
-            info.upstreams[name] = f"127.0.0.1:{ports[name]}"
-            if info.toxiproxy_url:
-                listen = f"127.0.0.1:{free_port()}"
-                _http(
-                    "POST",
-                    f"{info.toxiproxy_url}/proxies",
-                    {"name": name, "listen": listen, "upstream": info.upstreams[name], "enabled": True},
-                )
-                info.backends[name] = f"http://{listen}"
-            else:
-                info.backends[name] = f"http://{info.upstreams[name]}"
-            pidfile, status = self.state_dir / "run" / f"{name}.pid", self.state_dir / "run" / f"{name}.json"
+            pidfile, status = run / f"{name}.pid", run / f"{name}.json"
             info.pidfiles[name], info.statusfiles[name] = str(pidfile), str(status)
             if name.startswith("inventory"):
                 service = ["-m", "shop.inventory", "--replica", name]
             else:
                 service = ["-m", "shop.payments"]
-            self._spawn(
+            supervisors[name] = self._spawn(
                 f"supervisor-{name}",
                 [
                     py,
@@ -195,14 +200,25 @@ class Shop:
                     "--",
                     py,
                     *service,
-                    "--port",
-                    str(ports[name]),
+                    "--port-file",
+                    str(run / f"{name}.port"),
                     "--spans",
                     str(spans / f"{name}.jsonl"),
                 ],
             )
         for name in BACKENDS:
+            port = wait_port_file(run / f"{name}.port", self.startup_timeout, supervisors[name], name)
+            info.upstreams[name] = f"127.0.0.1:{port}"
             wait_http(f"http://{info.upstreams[name]}/health", self.startup_timeout)
+            if info.toxiproxy_url:
+                created = _http(
+                    "POST",
+                    f"{info.toxiproxy_url}/proxies",
+                    {"name": name, "listen": "127.0.0.1:0", "upstream": info.upstreams[name], "enabled": True},
+                )
+                info.backends[name] = f"http://{created['listen']}"  # the address Toxiproxy got
+            else:
+                info.backends[name] = f"http://{info.upstreams[name]}"
         front = self._spawn(
             "storefront",
             [
@@ -211,6 +227,8 @@ class Shop:
                 "shop.storefront",
                 "--port",
                 str(self.port),
+                "--port-file",
+                str(run / "storefront.port"),
                 "--inventory",
                 info.backends["inventory-1"],
                 "--inventory",
@@ -221,6 +239,8 @@ class Shop:
                 str(spans / "storefront.jsonl"),
             ],
         )
+        self.port = wait_port_file(run / "storefront.port", self.startup_timeout, front, "storefront")
+        info.storefront_url = f"http://127.0.0.1:{self.port}"
         wait_http(f"{info.storefront_url}/health", self.startup_timeout, front)
         wait_http(f"{info.storefront_url}/products", self.startup_timeout, front)  # warms the inventory cache
         info.pids = {name: proc.pid for name, proc in self.procs}

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shop.httpkit import Handler, Server, die_with_parent, serve
+from shop.httpkit import Handler, add_listen_args, die_with_parent, listen, serve
 from shop.telemetry import Telemetry
 
 
@@ -30,12 +30,12 @@ def make_handler(telemetry: Telemetry) -> type[Handler]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shop.payments")
-    parser.add_argument("--port", type=int, required=True)
+    add_listen_args(parser)
     parser.add_argument("--spans", type=Path, default=None, help="JSON-lines file for spans")
     args = parser.parse_args(argv)
     die_with_parent()
     telemetry = Telemetry("payments", args.spans)
-    server = Server(("127.0.0.1", args.port), make_handler(telemetry))
+    server = listen(args, make_handler(telemetry))
     serve(server, "payments", telemetry.shutdown)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shop.httpkit import CallError, Handler, Server, call_json, die_with_parent, serve
+from shop.httpkit import CallError, Handler, add_listen_args, call_json, die_with_parent, listen, serve
 from shop.telemetry import Telemetry
 
 
@@ -140,7 +140,7 @@ def make_handler(inventory: InventoryClient, payments_url: str, telemetry: Telem
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shop.storefront")
-    parser.add_argument("--port", type=int, required=True)
+    add_listen_args(parser)
     parser.add_argument("--inventory", action="append", required=True, help="an inventory base URL (repeat)")
     parser.add_argument("--payments", required=True, help="payments base URL")
     parser.add_argument("--inventory-timeout", type=float, default=0.25, help="seconds per inventory attempt")
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     telemetry = Telemetry("storefront", args.spans)
     stats = Stats()
     inventory = InventoryClient(args.inventory, telemetry, stats, timeout_s=args.inventory_timeout)
-    server = Server(("127.0.0.1", args.port), make_handler(inventory, args.payments, telemetry, stats))
+    server = listen(args, make_handler(inventory, args.payments, telemetry, stats))
     serve(server, "storefront", telemetry.shutdown)
 
 

@@ -5,6 +5,8 @@ runner starts it as a child and never imports it. Roles: ``local`` (one process 
 (distributes users to local workers) and ``worker``. It writes JSON lines to the file descriptor the parent
 passed (``fd``), never to stdout, so a locustfile's prints cannot corrupt the stream:
 
+* ``{"type": "listening", "port": n}`` (master only) once it listens for workers on the port it bound itself
+  (``master_port`` 0: the OS picks a free one), so the parent starts the workers with that port;
 * ``{"type": "ready"}`` once the users are being started (workers: once connected to the master);
 * ``{"type": "stats", "tick": n, "ep": {name: {"n", "f", "rt": {ms: count}}}, "first": ts, "sent": ts}``,
   the requests completed since the last line, every ``flush_s``; ``first`` is the completion time of the
@@ -164,7 +166,8 @@ def main() -> None:
         available_user_classes=available,
     )
     if role == "master":
-        runner: Any = env.create_master_runner("127.0.0.1", int(cfg["master_port"]))
+        runner: Any = env.create_master_runner("127.0.0.1", int(cfg.get("master_port", 0)))
+        stream.send({"type": "listening", "port": int(runner.server.port)})
     elif role == "worker":
         runner = env.create_worker_runner("127.0.0.1", int(cfg["master_port"]))
     else:

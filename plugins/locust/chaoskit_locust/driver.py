@@ -8,7 +8,6 @@ reads an external master (see :mod:`chaoskit_locust.remote`).
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 import threading
 import time
@@ -26,12 +25,6 @@ from chaoskit_locust.series import Series, Stats
 FIRST_REQUEST_WAIT_S = 10.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LocustRun(LoadRun):
     """The running load and its per-second series (what the ``load.*`` probes and the report read)."""
 
@@ -46,10 +39,16 @@ class LocustRun(LoadRun):
         self._lock = threading.Lock()
         self._stopped = False
         self.push: HeaderPush | None = None
+        self.master_port: int | None = None
+        """The port the master child bound (it picks a free one itself) and reported; workers connect to it."""
+        self._master_listening = threading.Event()
 
     # -- the stream --------------------------------------------------------------------------
     def on_message(self, child: Child, message: dict[str, Any]) -> None:
-        if message.get("type") == "stats":
+        if message.get("type") == "listening":
+            self.master_port = int(message["port"])
+            self._master_listening.set()
+        elif message.get("type") == "stats":
             self.series.add(int(message["tick"]), message.get("ep") or {})
             first = message.get("first")
             if isinstance(first, int | float):
@@ -105,17 +104,22 @@ class LocustRun(LoadRun):
             "max_lifetime_s": params.max_lifetime,
             "start_timeout_s": params.start_timeout,
         }
-        if params.workers:
-            port = _free_port()
-            base.update(master_port=port, workers=params.workers)
-            roles = ["master"] + ["worker"] * params.workers
-        else:
-            roles = ["local"]
-        for role in roles:
-            child = Child(role, {**base, "role": role}, ctx.work_dir, self.on_message)
-            self.children.append(child)
-            child.start()
         deadline = time.monotonic() + params.start_timeout
+        if params.workers:
+            # The master binds port 0 itself and reports the port it got; the workers start after, with it.
+            base["workers"] = params.workers
+            master = Child("master", {**base, "role": "master", "master_port": 0}, ctx.work_dir, self.on_message)
+            self.children.append(master)
+            master.start()
+            port = self._master_port(master, deadline, params.start_timeout)
+            for _ in range(params.workers):
+                worker = Child("worker", {**base, "role": "worker", "master_port": port}, ctx.work_dir, self.on_message)
+                self.children.append(worker)
+                worker.start()
+        else:
+            local = Child("local", {**base, "role": "local"}, ctx.work_dir, self.on_message)
+            self.children.append(local)
+            local.start()
         for child in self.children:
             while not child.ready.wait(0.1):
                 if child.exited.is_set():
@@ -133,6 +137,18 @@ class LocustRun(LoadRun):
         while not self.series.seconds() and time.monotonic() < first:
             self.check()
             time.sleep(0.05)
+
+    def _master_port(self, master: Child, deadline: float, start_timeout: float) -> int:
+        while not self._master_listening.wait(0.1):
+            if master.exited.is_set():
+                raise PluginError(f"load did not start: {master.describe_exit()}")
+            if time.monotonic() > deadline:
+                raise PluginError(
+                    f"load did not start within start_timeout ({start_timeout:g}s): the locust master child "
+                    f"(pid {master.pid}) did not listen for workers\n{master.stderr_tail()}"
+                )
+        assert self.master_port is not None
+        return self.master_port
 
     def stop(self) -> None:
         """Ask every child to stop, wait ``stop_timeout``, then kill (SIGTERM, SIGKILL). Idempotent, bounded.

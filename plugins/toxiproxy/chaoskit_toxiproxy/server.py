@@ -1,4 +1,4 @@
-"""Find, start and stop a real ``toxiproxy-server`` on a free loopback port.
+"""Find, start and stop a real ``toxiproxy-server`` on a loopback port it chose itself (port 0).
 
 Used by the test fixtures, the benchmark, the demo and the pytest fixture. The binary is looked up in
 ``$TOXIPROXY_SERVER``, then in the cache where ``scripts/setup-toxiproxy.sh`` installs it
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from chaoskit.errors import PluginError
+from chaoskit.ports import NotListening, wait_listening
 from chaoskit_toxiproxy.client import ToxiproxyClient, ToxiproxyError
 
 VERSION = "v2.12.0"
@@ -46,18 +46,14 @@ def find_server_binary(version: str = VERSION) -> Path:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class ToxiproxyServer:
     """A toxiproxy-server child process on ``127.0.0.1:port``. Use as a context manager, or start()/stop()."""
 
     def __init__(self, port: int | None = None, binary: Path | None = None, startup_timeout: float = 15.0) -> None:
         self.binary = binary
         self.port = port
+        self.fixed_port = port
+        """The port asked for; None: the server binds port 0 and :attr:`port` is the one it got."""
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
@@ -72,32 +68,32 @@ class ToxiproxyServer:
         return ToxiproxyClient(self.url, timeout)
 
     def start(self) -> ToxiproxyServer:
-        """Start the server and return once ``/version`` answers. Retries another port on a collision."""
+        """Start the server and return once ``/version`` answers. Without a fixed port the server binds port 0
+        and the port it got is read from the kernel (:func:`chaoskit.ports.wait_listening`): no race."""
         binary = self.binary or find_server_binary()
-        fixed = self.port is not None
-        last = ""
-        for _attempt in range(1 if fixed else 3):
-            port = self.port if fixed and self.port is not None else free_port()
-            fd, log = tempfile.mkstemp(prefix=f"toxiproxy-{port}-", suffix=".log")
-            self.log_path = Path(log)
-            with os.fdopen(fd, "wb") as out:
-                self.process = subprocess.Popen(
-                    [str(binary), "-host", "127.0.0.1", "-port", str(port)],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # a Ctrl-C meant for the test run does not kill it first
-                )
-            self.port = port
-            try:
-                self._wait_ready()
-                return self
-            except PluginError as exc:
-                last = str(exc)
-                self.stop()
-                if not fixed:
-                    self.port = None
-        raise PluginError(last)
+        self.port = self.fixed_port
+        fd, log = tempfile.mkstemp(prefix="toxiproxy-", suffix=".log")
+        self.log_path = Path(log)
+        with os.fdopen(fd, "wb") as out:
+            self.process = subprocess.Popen(
+                [str(binary), "-host", "127.0.0.1", "-port", str(self.port or 0)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C meant for the test run does not kill it first
+            )
+        try:
+            if self.port is None:
+                self.port = wait_listening(self.process, "toxiproxy-server", self.startup_timeout)[0]
+            self._wait_ready()
+        except NotListening as exc:
+            tail = self.log_tail()
+            self.stop()
+            raise PluginError(f"{exc}: {tail}") from exc
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def _wait_ready(self) -> None:
         assert self.process is not None
