@@ -77,29 +77,49 @@ class Reception:
         self.receiver: Receiver = Receiver(self.store, _split(spec.http), _split(spec.grpc), token, spec.max_body)
 
     def start(self) -> None:
-        """Listen; then wait up to ``wait`` seconds for the first span, so a baseline can judge spans."""
+        """Listen; then wait up to ``wait`` seconds for a span that ended since (an exporter that found nobody
+        listening may first send old batches, or back off), so the baseline can judge fresh spans."""
+        from chaoskit.tracing.spanstore import SpanFilter
+
         self.receiver.start()
         with _LOCK:
             _ACTIVE[self.run_id] = self.store
+        started = time.time()
         deadline = time.monotonic() + self.spec.wait
-        while self.store.received == 0 and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.store.window(started, time.time() + 1, SpanFilter()).count:
             time.sleep(0.05)
 
     def finish(self, journal: Journal) -> list[dict[str, Any]]:
         """Stop receiving, put the summary on the journal, return the raw sample (OTLP/JSON resourceSpans)."""
+        end = self._hold_for_ttr(journal)
         with _LOCK:
             _ACTIVE.pop(self.run_id, None)
         self.receiver.stop()
-        journal.traces = summarize(journal, self.store, self.spec, self.receiver)
+        journal.traces = summarize(journal, self.store, self.spec, self.receiver, end)
         return self.store.sample()
+
+    def _hold_for_ttr(self, journal: Journal) -> float:
+        """After a run that reverted faults and reached a verdict, keep receiving until the trace-derived TTR is
+        known or ``recovery.within`` after the last revert has passed (the run's own recovery may end sooner than
+        ``ttr.hold`` healthy seconds can be seen). Returns the end of the "after revert" window."""
+        from chaoskit.model.journal import Outcome
+
+        reverts = [f.reverted_at for f in journal.faults if f.reverted_at is not None]
+        if not reverts or journal.outcome not in (Outcome.PASSED, Outcome.DEVIATED):
+            return journal.ended_at or time.time()
+        within = (journal.experiment.get("recovery") or {}).get("within", 30.0)
+        deadline = max(reverts) + (within if isinstance(within, int | float) else 30.0) + self.spec.ttr.hold + 1
+        while time.time() < deadline and trace_ttr(journal, self.store, self.spec, time.time())[0] is None:
+            time.sleep(0.2)
+        time.sleep(0.3)  # spans that ended just now are still in the senders' batches
+        return time.time()
 
 
 def _address(at: tuple[str, int] | None) -> str | None:
     return None if at is None else f"{at[0]}:{at[1]}"
 
 
-def _windows(journal: Journal) -> list[tuple[str, float, float]]:
-    end = journal.ended_at or max([journal.started_at, *[p.ended_at or 0 for p in journal.phases]])
+def _windows(journal: Journal, end: float) -> list[tuple[str, float, float]]:
     injected = [f for f in journal.faults if f.injected_at is not None]
     first = min((f.injected_at for f in injected if f.injected_at is not None), default=end)
     baseline = journal.phase("baseline")
@@ -113,15 +133,15 @@ def _windows(journal: Journal) -> list[tuple[str, float, float]]:
     return out
 
 
-def summarize(journal: Journal, store: SpanStore, spec: ReceiveSpec, receiver: Receiver) -> TracesRecord:
+def summarize(journal: Journal, store: SpanStore, spec: ReceiveSpec, receiver: Receiver, end: float) -> TracesRecord:
     from chaoskit.model.journal import TracesRecord, TraceWindowRow
     from chaoskit.tracing.spanstore import SpanFilter
 
     rows: list[TraceWindowRow] = []
     services = store.services()
-    for name, start, end in _windows(journal):
+    for name, start, until in _windows(journal, end):
         for service in services:
-            stats = store.window(start, end, SpanFilter(service=service, kind="server"))
+            stats = store.window(start, until, SpanFilter(service=service, kind="server"), inner=True)
             if stats.count:
                 p95 = stats.percentile(95)
                 rows.append(
@@ -133,7 +153,7 @@ def summarize(journal: Journal, store: SpanStore, spec: ReceiveSpec, receiver: R
                         p95_ms=None if p95 is None else round(p95, 1),
                     )
                 )
-    ttr, rule = trace_ttr(journal, store, spec)
+    ttr, rule = trace_ttr(journal, store, spec, end)
     return TracesRecord(
         http=_address(receiver.http_address),
         grpc=_address(receiver.grpc_address),
@@ -147,7 +167,7 @@ def summarize(journal: Journal, store: SpanStore, spec: ReceiveSpec, receiver: R
     )
 
 
-def trace_ttr(journal: Journal, store: SpanStore, spec: ReceiveSpec) -> tuple[float | None, str]:
+def trace_ttr(journal: Journal, store: SpanStore, spec: ReceiveSpec, end: float) -> tuple[float | None, str]:
     """Seconds from the last revert to the first whole second that starts ``hold`` healthy seconds in a row (a
     second with no matching span is not healthy). Resolution: one second."""
     from chaoskit.tracing.spanstore import SpanFilter
@@ -163,10 +183,9 @@ def trace_ttr(journal: Journal, store: SpanStore, spec: ReceiveSpec) -> tuple[fl
     revert = max(reverts)
     flt = SpanFilter(service=t.service, kind=t.kind)
     first = math.ceil(revert)
-    end = (journal.ended_at or revert) + 1
     need = max(1, math.ceil(t.hold))
     healthy: list[int] = []
-    for second in range(first, math.ceil(end)):
+    for second in range(first, math.floor(end)):  # whole seconds only: the current one is not over
         stats = store.window(second, second + 1, flt)
         rate, p95 = stats.error_rate, stats.percentile(95)
         ok = rate is not None and rate <= t.max_error_rate

@@ -208,10 +208,11 @@ class SpanStore:
             self.refused += 1
 
     # -- reading -------------------------------------------------------------------------------------------
-    def window(self, start: float, end: float, flt: SpanFilter) -> WindowStats:
-        """The spans matching ``flt`` that ended in [start, end) (epoch seconds, whole seconds)."""
+    def window(self, start: float, end: float, flt: SpanFilter, inner: bool = False) -> WindowStats:
+        """The spans matching ``flt`` that ended in the whole seconds that touch [start, end) or, with ``inner``,
+        only in the whole seconds inside it (so no span from just before or after the window counts)."""
         stats = WindowStats()
-        first, last = math.floor(start), math.ceil(end)
+        first, last = (math.ceil(start), math.floor(end)) if inner else (math.floor(start), math.ceil(end))
         with self._lock:
             for second, cells in self._seconds.items():
                 if not first <= second < last:
