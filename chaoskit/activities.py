@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chaoskit.conditions import describe as describe_condition
 from chaoskit.errors import ChaosKitError, StepFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
@@ -57,8 +58,11 @@ class Activities:
         expect: Expect | None,
         phase: str,
         deadline: Deadline | None = None,
+        abort_condition: bool = False,
     ) -> ObservationRecord:
-        """Run one probe. A probe that raises or times out is an observation that failed (ok=False)."""
+        """Run one probe. A probe that raises or times out is an observation that failed (ok=False).
+        An ``abort_condition`` (safety.abort_when) is worded as one: ``triggered`` when its expect matches,
+        and ``ok`` when it does not (see :mod:`chaoskit.conditions`)."""
         r = self.r
         probe = r.registry.instance("probe", plugin_name)
         assert isinstance(probe, Probe)
@@ -75,8 +79,12 @@ class Activities:
             error = r.redact(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ChaosKitError) else str(exc))
         duration = time.perf_counter() - t0
         ok: bool | None = None
+        triggered: bool | None = None
         reason = ""
-        if error is not None:
+        if abort_condition and expect is not None:
+            triggered = error is None and expect.evaluate_observation(obs).ok
+            ok, reason = not triggered, describe_condition(expect, name, obs, triggered, error)
+        elif error is not None:
             ok, reason = False, f"probe failed: {error}"
         elif expect is not None:
             verdict = expect.evaluate_observation(obs)
@@ -88,6 +96,7 @@ class Activities:
             started_at=started,
             duration_s=round(duration, 6),
             ok=ok,
+            triggered=triggered,
             reason=reason,
             value=_jsonable(obs.value),
             details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
@@ -144,9 +153,10 @@ class Activities:
                             spec.expect,
                             "safety",
                             NO_DEADLINE,
+                            abort_condition=True,
                         )
-                        if rec.ok:
-                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) matched: {rec.reason}"
+                        if rec.triggered:
+                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) {rec.reason}"
                             r.abort.set()
                             return
                 if continuous and now >= next_steady:

@@ -62,6 +62,11 @@ class Context:
     log: Callable[[str], None] = lambda message: None
     headers: Callable[[], dict[str, str]] = dict
     """Trace-context headers (``traceparent``, ``baggage``) to send with requests to the system under test."""
+    observed_since: float | None = None
+    """Wall-clock time (epoch s) of the last fault revert, once every fault is reverted (None before). Probes
+    that judge history (e.g. ``load.*`` over ``last: 5s``) use only data taken after it, so recovery is never
+    judged on samples from the fault window; load drivers keep the load up until their recovery hold can
+    complete after it."""
 
     def section(self, name: str, model: type[S]) -> S:
         """The validated top-level block ``name`` of the experiment, or its defaults when absent."""

@@ -54,7 +54,7 @@ class RunOptions:
 
 
 class AbortRun(Exception):
-    """A safety.abort_when condition matched."""
+    """A safety.abort_when condition triggered (its expect matched)."""
 
 
 class Runner:
@@ -285,6 +285,8 @@ class Runner:
                 self.act.revert_all()
             finally:
                 self.phase_end(phase)
+                reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
+                self.ctx.observed_since = max(reverted, default=None)
         finally:
             self.guard.shielded = final
         if not final and self.guard.ignored:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chaoskit.cli.console import err, escape, expand_paths, parse_vars, print_invalid
+from chaoskit.cli.ctk import CtkFlags, ctk_options, is_ctk_file, run_ctk
 from chaoskit.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -21,6 +22,12 @@ Examples:
   chaoskit run exp.yaml --var target_url=http://127.0.0.1:8080 --out runs/
   chaoskit run exp.yaml --dry-run           # validate and resolve targets, inject nothing
   chaoskit run gameday/ --json              # every file in a folder; a JSON verdict on stdout
+  chaoskit run ctk-experiment.json --rollback-strategy always   # a Chaos Toolkit file, CTK's rules
+
+\b
+Chaos Toolkit files (recognised by their shape) run with CTK's rules and CTK's verdict: exit 0 when
+CTK's status is completed and nothing deviated, else 1 (130 interrupted, 5 invalid). `--fail-fast`
+also makes their continuous hypothesis fail fast, as in `chaos run`.
 
 \b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
@@ -45,7 +52,11 @@ Result = tuple[Path, "Outcome", "Journal | None", str]
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Show every probe result, also the passing continuous ones.")
-@click.option("--fail-fast", is_flag=True, help="With several experiments: stop after the first that does not pass.")
+@click.option(
+    "--fail-fast",
+    is_flag=True,
+    help="With several experiments: stop after the first that does not pass (CTK files: also CTK's --fail-fast).",
+)
 @click.option(
     "--ledger-dir",
     type=click.Path(path_type=Path),
@@ -58,6 +69,7 @@ Result = tuple[Path, "Outcome", "Journal | None", str]
     default=None,
     help="Also write a Markdown summary here (it is appended to $GITHUB_STEP_SUMMARY when that is set).",
 )
+@ctk_options
 def run(
     paths: tuple[Path, ...],
     variables: tuple[str, ...],
@@ -69,6 +81,7 @@ def run(
     fail_fast: bool,
     ledger_dir: Path | None,
     summary_md: Path | None,
+    **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.loader import load_experiment
@@ -77,15 +90,28 @@ def run(
     from chaoskit.runner import RunOptions, run_experiment
 
     files = expand_paths(paths)
-    overrides = parse_vars(variables)
+    flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
+    ctk_files = {path for path in files if is_ctk_file(path)}
+    if flags.only_for_ctk() and len(ctk_files) < len(files):
+        raise click.UsageError(f"{', '.join(flags.only_for_ctk())}: only for Chaos Toolkit experiments")
+    overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
     hooks: list[Any] = [] if quiet else [LiveProgress(err, verbose)]
     results: list[Result] = []
+    codes: list[int] = []
     for path in files:
         try:
+            if path in ctk_files:
+                outcome, ctk_journal, reason, code = run_ctk(path, flags, out_dir, dry_run, ledger_dir, quiet)
+                results.append((path, outcome, ctk_journal, reason))
+                codes.append(code)
+                if outcome == Outcome.INTERRUPTED or (fail_fast and code != 0):
+                    break
+                continue
             loaded = load_experiment(path, overrides)
         except ValidationFailed as exc:
             print_invalid(exc)
             results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} validation problem(s)"))
+            codes.append(Outcome.INVALID.exit_code)
         else:
             options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
             journal = run_experiment(loaded, options)
@@ -100,15 +126,18 @@ def run(
                 if "report" in journal.artifacts:
                     err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
             results.append((path, journal.outcome or Outcome.ERROR, journal, journal.reason))
+            codes.append((journal.outcome or Outcome.ERROR).exit_code)
         if results[-1][1] == Outcome.INTERRUPTED or (fail_fast and results[-1][1] != Outcome.PASSED):
             break
     if len(files) > 1 and not quiet:
         _summary(results, len(files))
     _write_summary_md(results, summary_md)
     if as_json:
-        verdicts = [_verdict(p, o, j, r) for p, o, j, r in results]
+        verdicts = [
+            _verdict(p, o, j, r) | {"exit_code": code} for (p, o, j, r), code in zip(results, codes, strict=True)
+        ]
         print(json.dumps(verdicts[0] if len(files) == 1 else {"runs": verdicts}, indent=2))
-    sys.exit(worst_exit_code([o for _, o, _, _ in results]))
+    sys.exit(worst_exit_code(codes))
 
 
 def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str) -> dict[str, Any]:
@@ -125,21 +154,11 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
     }
 
 
-def worst_exit_code(outcomes: list[Outcome]) -> int:
-    from chaoskit.model.journal import Outcome
-
-    severity = [
-        Outcome.INTERRUPTED,
-        Outcome.ERROR,
-        Outcome.INVALID,
-        Outcome.ABORTED,
-        Outcome.DEVIATED,
-        Outcome.BASELINE_NOT_MET,
-        Outcome.PASSED,
-    ]
-    for outcome in severity:
-        if outcome in outcomes:
-            return outcome.exit_code
+def worst_exit_code(codes: list[int]) -> int:
+    """The most severe exit code: interrupted, error, invalid, aborted, deviated, baseline-not-met, passed."""
+    for code in (130, 4, 5, 3, 1, 2, 0):
+        if code in codes:
+            return code
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from chaoskit.cli.console import err, escape, expand_paths, parse_vars, print_invalid
+from chaoskit.cli.ctk import CtkFlags, is_ctk_file, validate_ctk
 from chaoskit.errors import ValidationFailed
 
 
@@ -18,14 +19,20 @@ from chaoskit.errors import ValidationFailed
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a configuration value.")
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON on stdout.")
 def validate(paths: tuple[Path, ...], variables: tuple[str, ...], as_json: bool) -> None:
-    """Check experiment files: the core format and every plugin's parameters. Exit 5 when invalid."""
+    """Check experiment files: the core format and every plugin's parameters (Chaos Toolkit files: CTK's
+    format and what CTK checks before a run). Exit 5 when invalid."""
     from chaoskit.loader import load_experiment
 
-    overrides = parse_vars(variables)
+    files = expand_paths(paths)
+    ctk_files = {path for path in files if is_ctk_file(path)}
+    overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
     report: list[dict[str, Any]] = []
-    for path in expand_paths(paths):
+    for path in files:
         try:
-            load_experiment(path, overrides)
+            if path in ctk_files:
+                validate_ctk(path, CtkFlags(variables=variables))
+            else:
+                load_experiment(path, overrides)
         except ValidationFailed as exc:
             if not as_json:
                 print_invalid(exc)

@@ -52,7 +52,13 @@ class ObservationRecord(_Record):
     phase: str
     started_at: float
     duration_s: float
-    ok: bool | None = Field(description="Did the observation meet its tolerance (None: no tolerance).")
+    ok: bool | None = Field(
+        description="Did the observation meet its tolerance (None: no tolerance). For a safety.abort_when "
+        "condition: was it safe, i.e. not triggered (see `triggered`)."
+    )
+    triggered: bool | None = Field(
+        default=None, description="safety.abort_when conditions only: did the condition match (it stops the run)."
+    )
     reason: str = ""
     value: JsonValue = None
     details: dict[str, JsonValue] = Field(default_factory=dict)

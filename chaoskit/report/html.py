@@ -8,7 +8,7 @@ from html import escape
 
 from chaoskit.model.journal import Journal, Outcome
 from chaoskit.report.chart import timeline_svg
-from chaoskit.report.facts import Facts, collect, fmt_ms, fmt_rate, fmt_rps, tidy
+from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
 from chaoskit.report.score import Score, score
 
 COLORS = {
@@ -82,11 +82,18 @@ def _probes_html(facts: Facts) -> str:
         return "<p>No probe ran.</p>"
     rows = "".join(
         f"<tr><td>{escape(p.phase)}</td><td>{escape(p.probe)}</td>"
-        f'<td class="num {"miss" if p.failed else "ok"}">{p.total - p.failed}/{p.total}</td>'
+        f'<td class="num {"miss" if p.failed else "ok"}">{_met(p)}</td>'
         f"<td>{escape(p.first_failure)}</td></tr>"
         for p in facts.probes
     )
     return _head("probes", "phase|probe|met#|first miss") + f"{rows}</table>"
+
+
+def _met(p: PhaseProbes) -> str:
+    """Steady-state probes: met/total. Abort conditions (phase safety) are not tolerances: their own words."""
+    if p.phase != "safety":
+        return f"{p.total - p.failed}/{p.total}"
+    return f"TRIGGERED ({p.failed} of {p.total} checks)" if p.failed else f"not triggered ({p.total} checks)"
 
 
 def _faults_html(facts: Facts) -> str:

@@ -50,7 +50,7 @@ def finding(journal: Journal, facts: Facts | None = None) -> str:
     if journal.outcome == Outcome.PASSED:
         lost = ", ".join(f"-{d.points} {d.what}" for d in s.deductions)
         return "held" + (f" ({lost})" if lost else "")
-    missed = next((o for o in journal.observations if o.ok is False and o.phase != "baseline"), None)
+    missed = next((o for o in journal.observations if o.ok is False and o.phase not in ("baseline", "safety")), None)
     if journal.outcome == Outcome.DEVIATED and missed is not None:
         first = f"{missed.probe} ({missed.phase}): {missed.reason}"
     else:

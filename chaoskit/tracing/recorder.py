@@ -215,6 +215,8 @@ class RunTracer:
             )
             if record.ok is not None:
                 span.set_attribute("chaoskit.probe.ok", record.ok)
+            if record.triggered is not None:  # an abort condition: ok means "not triggered"
+                span.set_attribute("chaoskit.abort.triggered", record.triggered)
             if record.value is not None:
                 span.set_attribute("chaoskit.probe.value", _scalar(record.value))
             status, latency = record.details.get("status"), record.details.get("latency_ms")

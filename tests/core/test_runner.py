@@ -139,7 +139,7 @@ def test_abort_when_stops_the_run_and_reverts(tmp_path: Path, http_service: Http
         },
     )
     assert journal.outcome == Outcome.ABORTED and journal.exit_code == 3
-    assert "safety.abort_when[0] (health) matched" in journal.reason
+    assert "safety.abort_when[0] (health) TRIGGERED: status = 500 in [500]" in journal.reason
     assert time.monotonic() - started < 10
     assert journal.faults[0].reverted_at is not None and not (tmp_path / "marker").exists()
 

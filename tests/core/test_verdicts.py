@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,58 @@ def test_a_fault_that_fails_to_inject_stays_an_error_whatever_on_error_says(tmp_
     assert journal.reason.startswith("method[0] (testkit.marker) failed to inject: marker: inject failed"), (
         journal.reason
     )
+
+
+def _abort_when(service: HttpService, **expect: Any) -> dict[str, Any]:
+    return {"name": "outage", "probe": "http", "with": {"url": f"{service.url}/health"}, "expect": expect}
+
+
+def test_abort_conditions_that_do_not_trigger_are_not_failures(
+    tmp_path: Path, http_service: HttpService, cli: Any
+) -> None:
+    exp = tmp_path / "exp.yaml"
+    doc = {
+        "title": "safe",
+        "steady_state": {"probes": [health(http_service)]},
+        "method": [marker(duration="600ms")],
+        "safety": {"interval": "100ms", "abort_when": [_abort_when(http_service, status=503)]},
+        "recovery": {"within": "2s", "interval": "100ms"},
+    }
+    exp.write_text(json.dumps(doc))
+    proc = cli("run", str(exp), "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "✗" not in proc.stderr and "safety" not in proc.stderr.split("── method")[1].split("── revert")[0]
+    journal = json.loads(next((tmp_path / "runs").glob("*/journal.json")).read_text())
+    checks = [o for o in journal["observations"] if o["phase"] == "safety"]
+    assert len(checks) >= 3
+    for check in checks:
+        assert check["ok"] is True and check["triggered"] is False
+        assert check["reason"] == "not triggered: status = 200 (triggers at status in [503])"
+    html = Path(journal["artifacts"]["report"]).read_text()
+    assert f"not triggered ({len(checks)} checks)" in html and "TRIGGERED" not in html
+    verbose = cli("run", str(exp), "--out", str(tmp_path / "runs"), "-v", cwd=tmp_path)
+    assert "✓ probe outage" in verbose.stderr and "not triggered: status = 200" in verbose.stderr
+
+
+def test_a_triggered_abort_condition_says_so_everywhere(tmp_path: Path, http_service: HttpService, cli: Any) -> None:
+    http_service.state.delay_s = 0.05
+    exp = tmp_path / "exp.yaml"
+    doc = {
+        "title": "abort",
+        "method": [marker(duration="10s")],
+        "safety": {"interval": "100ms", "abort_when": [_abort_when(http_service, latency_ms={"min": 40})]},
+    }
+    exp.write_text(json.dumps(doc))
+    proc = cli("run", str(exp), "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    journal = json.loads(next((tmp_path / "runs").glob("*/journal.json")).read_text())
+    assert journal["outcome"] == "aborted"
+    assert journal["reason"].startswith("safety.abort_when[0] (outage) TRIGGERED: latency_ms = "), journal["reason"]
+    assert journal["reason"].endswith(" ≥ 40")
+    assert "✗ probe outage" in proc.stderr and "TRIGGERED: latency_ms" in proc.stderr
+    (check,) = [o for o in journal["observations"] if o["phase"] == "safety"]
+    assert check["triggered"] is True and check["ok"] is False
+    html = Path(journal["artifacts"]["report"]).read_text()
+    assert "TRIGGERED (1 of 1 checks)" in html
+    trace = Path(journal["artifacts"]["trace"]).read_text()
+    assert '"chaoskit.abort.triggered"' in trace

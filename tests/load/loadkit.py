@@ -39,6 +39,9 @@ def write_locustfile(folder: Path, text: str = LOCUSTFILE, name: str = "locustfi
 class StatusParams(StrictModel):
     status: int = 500
     recover_after_s: float = 0.0
+    revert_status: int | None = None
+    """Answer this from the revert until ``recover_after_s`` later (a restart that is not warm yet); default:
+    keep answering ``status``."""
 
 
 class ServiceFault:
@@ -59,13 +62,15 @@ class ServiceFault:
             Params = StatusParams
 
             def plan(self, params: StatusParams, ctx: Context) -> dict[str, Any]:
-                return {"recover_after_s": params.recover_after_s}
+                return {"recover_after_s": params.recover_after_s, "revert_status": params.revert_status}
 
             def inject(self, params: StatusParams, info: dict[str, Any], ctx: Context) -> None:
                 outer.service.state.status = params.status
 
             def revert(self, info: dict[str, Any], ctx: Context) -> None:
                 outer.reverted_at = time.time()
+                if info.get("revert_status") is not None:
+                    outer.service.state.status = int(info["revert_status"])
 
                 def recover() -> None:
                     outer.service.state.status = 200

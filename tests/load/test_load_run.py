@@ -87,7 +87,7 @@ def test_load_probe_in_abort_when(tmp_path: Path, http_service: Any) -> None:
     doc["method"][0]["duration"] = "30s"
     journal = run_doc(doc, tmp_path, {"svc.status": fault.plugin()})
     assert journal.outcome == Outcome.ABORTED, journal.reason
-    assert "load.error_rate" in journal.reason
+    assert "load.error_rate) TRIGGERED: load.error_rate = " in journal.reason and journal.reason.endswith(" ≥ 0.5")
     fault_window = next(w for w in journal.load["windows"] if w["name"] == "fault:svc.status")  # type: ignore[index]
     assert fault_window["ended_at"] - fault_window["started_at"] < 20  # aborted well before the 30 s hold
 

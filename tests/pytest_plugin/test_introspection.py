@@ -75,7 +75,7 @@ def state():
     }
 before = state()
 import chaoskit
-names = [m.name for m in pkgutil.walk_packages(chaoskit.__path__, "chaoskit.")]
+names = [m.name for m in pkgutil.walk_packages(chaoskit.__path__, "chaoskit.") if not m.name.endswith("__main__")]
 for name in names:
     importlib.import_module(name)
 after = state()

@@ -19,7 +19,7 @@ from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit_locust.headers import HeaderPush
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.process import Child
-from chaoskit_locust.report import build_report, healthy_tail
+from chaoskit_locust.report import build_report, settle
 from chaoskit_locust.series import Series, Stats
 
 FIRST_REQUEST_WAIT_S = 10.0
@@ -39,6 +39,7 @@ class LocustRun(LoadRun):
         self._lock = threading.Lock()
         self._stopped = False
         self.push: HeaderPush | None = None
+        self.ctx: Context | None = None
         self.master_port: int | None = None
         """The port the master child bound (it picks a free one itself) and reported; workers connect to it."""
         self._master_listening = threading.Event()
@@ -74,10 +75,14 @@ class LocustRun(LoadRun):
                 )
                 raise PluginError(self.failure)
 
-    def window(self, last: float, endpoint: str | None = None) -> Stats:
+    def window(
+        self, last: float, endpoint: str | None = None, since: float | None = None
+    ) -> tuple[float, float, Stats]:
+        """The stats of the last ``last`` seconds (not before ``since``), with the window's start and end."""
         self.check()
         end = self.until()
-        return self.series.span(max(end - last, self.started_at), end, endpoint, until=end)
+        start, stats = self.series.recent(last, end, self.started_at, endpoint, since)
+        return start, max(start, end), stats  # empty (start == end) right after the revert
 
     def until(self) -> float:
         """Data exists up to now (or up to the stop)."""
@@ -86,6 +91,7 @@ class LocustRun(LoadRun):
     # -- lifecycle ---------------------------------------------------------------------------
     def spawn(self, params: LocustParams, ctx: Context) -> None:
         assert params.locustfile is not None
+        self.ctx = ctx
         path = Path(params.locustfile)
         if not path.is_absolute():
             path = (ctx.work_dir / path).resolve()
@@ -156,7 +162,9 @@ class LocustRun(LoadRun):
         if not self._stopped:
             with contextlib.suppress(PluginError):
                 self.check()  # records a crash or hang before the stop changes the picture
-                self._settle()
+                # keep the load up until the load-derived recovery after the last revert can be measured
+                since = self.ctx.observed_since if self.ctx is not None else None
+                settle(self.series, since, self.params.recovery, self.check)
             self._stopped = True
             self.stopped_at = time.time()
             if self.push is not None:
@@ -175,17 +183,6 @@ class LocustRun(LoadRun):
                 child.close()
         if self.failure is not None:
             raise PluginError(self.failure)
-
-    def _settle(self) -> None:
-        """If the stream is recovering (healthy, but for less than ``recovery.hold``), keep the load up to
-        ``hold + 1`` s longer so the load-derived time-to-recovery can be measured. Bounded; no wait otherwise."""
-        tol = self.params.recovery
-        end = time.monotonic() + tol.hold + 1.0
-        while time.monotonic() < end:
-            tail = healthy_tail(self.series, time.time(), tol)
-            if tail == 0 or tail >= tol.hold:
-                return
-            time.sleep(0.1)
 
     def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
         processes = [{"role": c.role, "pid": c.pid, "returncode": c.returncode} for c in self.children]

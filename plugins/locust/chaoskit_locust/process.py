@@ -6,13 +6,14 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from chaoskit_locust.interpreter import child_command
 
 STDERR_TAIL = 4000
 
@@ -28,6 +29,7 @@ class Child:
         self.config = config
         self.cwd = cwd
         self.on_message = on_message
+        self.command = child_command()  # raises PluginError (with what to do) when there is no Locust to run
         self.proc: subprocess.Popen[bytes] | None = None
         self.log: IO[bytes] = tempfile.TemporaryFile(prefix="chaoskit-locust-")  # noqa: SIM115 - closed in close()
         self.spawned = threading.Event()
@@ -55,7 +57,7 @@ class Child:
                 "CHAOSKIT_LOCUST_CONFIG": json.dumps({**self.config, "fd": write_fd, "parent_pid": os.getpid()}),
             }
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "chaoskit_locust.child"],
+                self.command,
                 stdin=subprocess.PIPE,
                 stdout=self.log,
                 stderr=self.log,

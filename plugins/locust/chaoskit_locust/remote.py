@@ -21,7 +21,7 @@ from typing import Any
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context, LoadRun
 from chaoskit_locust.params import LocustParams
-from chaoskit_locust.report import build_report
+from chaoskit_locust.report import build_report, settle
 from chaoskit_locust.series import Series, Stats, bucket_ms, tick_of
 
 POLL_S = 0.5
@@ -69,8 +69,10 @@ class RemoteRun(LoadRun):
         self._seen: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="chaoskit: locust master", daemon=True)
+        self.ctx: Context | None = None
 
     def begin(self, ctx: Context) -> None:
+        self.ctx = ctx
         form: dict[str, Any] = {"user_count": self.params.users, "spawn_rate": self.params.spawn_rate}
         if self.params.host:
             form["host"] = self.params.host
@@ -124,14 +126,20 @@ class RemoteRun(LoadRun):
     def until(self) -> float:
         return time.time() if self.stopped_at is None else self.stopped_at
 
-    def window(self, last: float, endpoint: str | None = None) -> Stats:
+    def window(
+        self, last: float, endpoint: str | None = None, since: float | None = None
+    ) -> tuple[float, float, Stats]:
+        """The stats of the last ``last`` seconds (not before ``since``), with the window's start and end."""
         if self.failure is not None:
             raise PluginError(self.failure)
         end = self.until()
-        return self.series.span(max(end - last, self.started_at), end, endpoint, until=end)
+        start, stats = self.series.recent(last, end, self.started_at, endpoint, since)
+        return start, max(start, end), stats  # empty (start == end) right after the revert
 
     def stop(self) -> None:
         if self.stopped_at is None:
+            if self.failure is None and self.ctx is not None:  # measure the load's recovery first (bounded)
+                settle(self.series, self.ctx.observed_since, self.params.recovery)
             self.stopped_at = time.time()
             self._stop.set()
             self._thread.join(HTTP_TIMEOUT_S + 1)

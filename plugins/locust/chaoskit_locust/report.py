@@ -1,8 +1,9 @@
 """``journal.load``: the per-second series, each window's error rate / latency / rps, and the time-to-recovery
 measured from the load stream.
 
-Time-to-recovery (load-derived): the first whole second at or after the last fault's revert from which every
-second for ``recovery.hold`` is healthy -- it has requests, its error rate is at most
+Time-to-recovery (load-derived): the first whole second after the last fault's revert (the second that holds
+the revert is partly fault time, so it is not judged) from which every second for ``recovery.hold`` is healthy
+-- it has requests, its error rate is at most
 ``recovery.error_rate_max`` and (if set) its latency at ``recovery.percentile`` is at most
 ``recovery.latency_ms_max`` -- minus the revert time. A second without completed requests is not healthy:
 no traffic is no evidence of recovery. The resolution is one second.
@@ -11,13 +12,16 @@ no traffic is no evidence of recovery. The resolution is one second.
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chaoskit_locust.params import RecoveryTolerance
 from chaoskit_locust.series import TICKS_PER_S, Series, stats_of
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+STATS_GRACE_S = 0.5
 
 
 class HasSeries(Protocol):
@@ -43,7 +47,7 @@ def time_to_recovery(series: Series, reverted_at: float, until: float, tol: Reco
     hold = max(1, math.ceil(tol.hold))
     last = int(until // 1) - 1  # the last complete second
     run = 0
-    for second in range(int(reverted_at // 1), last + 1):
+    for second in range(math.ceil(reverted_at), last + 1):
         run = run + 1 if healthy(series, second, tol) else 0
         if run >= hold:
             start = second - hold + 1
@@ -58,6 +62,32 @@ def time_to_recovery(series: Series, reverted_at: float, until: float, tol: Reco
         "ttr_s": None,
         "reason": f"the load never stayed within tolerance for {tol.hold:g}s after the last revert",
     }
+
+
+def hold_complete_at(reverted_at: float, tol: RecoveryTolerance) -> float:
+    """The earliest wall-clock time at which a recovery hold after ``reverted_at`` can have been observed."""
+    return math.ceil(reverted_at) + max(1, math.ceil(tol.hold))
+
+
+def settle(
+    series: Series, reverted_at: float | None, tol: RecoveryTolerance, check: Callable[[], None] = lambda: None
+) -> None:
+    """Keep the load up (the caller stops it afterwards) until the load-derived recovery after the last revert
+    is measured: the hold completed, or it cannot have (no healthy second at the earliest time a hold could
+    complete). Bounded: at most until that earliest time plus one more hold. Nothing to wait for without a
+    revert. ``STATS_GRACE_S`` covers the stats' trip from the load's children. ``check`` raises if the load broke."""
+    if reverted_at is None:
+        return
+    earliest = hold_complete_at(reverted_at, tol) + STATS_GRACE_S
+    give_up = max(earliest, time.time()) + max(1, math.ceil(tol.hold)) + STATS_GRACE_S
+    while True:
+        check()
+        now = time.time()
+        if time_to_recovery(series, reverted_at, now, tol)["recovered"] or now >= give_up:
+            return
+        if now >= earliest and healthy_tail(series, now, tol) == 0:
+            return  # not recovering (yet): the verdict is "not recovered", waiting longer shows nothing new
+        time.sleep(0.1)
 
 
 def healthy_tail(series: Series, until: float, tol: RecoveryTolerance) -> int:
@@ -95,6 +125,7 @@ def build_report(run: HasSeries, windows: list[dict[str, Any]], tol: RecoveryTol
     if reverts:
         last_revert = max(float(r) for r in reverts)
         recovery["last_revert_at"] = last_revert
+        recovery["judged_from"] = float(math.ceil(last_revert))  # the samples the load TTR was judged on
         recovery.update(time_to_recovery(series, last_revert, until, tol))
     else:
         recovery.update({"recovered": None, "ttr_s": None, "reason": "no fault was reverted"})

@@ -9,6 +9,7 @@ kept as histograms with Locust's own rounding, so a window's percentile is compu
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -163,6 +164,17 @@ class Series:
         last = max(first, round(end * TICKS_PER_S))
         covered = last / TICKS_PER_S if until is None else min(last / TICKS_PER_S, until)
         return stats_of(self._merge(first, last, endpoint), max(0.0, covered - first / TICKS_PER_S))
+
+    def recent(
+        self, last: float, end: float, started_at: float, endpoint: str | None = None, since: float | None = None
+    ) -> tuple[float, Stats]:
+        """The last ``last`` seconds before ``end``, never before ``started_at`` nor before ``since`` (the last
+        fault revert: rounded up to the next tick, so no tick of the fault window is judged). Returns the
+        window's start and its stats."""
+        start = max(end - last, started_at)
+        if since is not None:
+            start = max(start, math.ceil(since * TICKS_PER_S) / TICKS_PER_S)
+        return start, self.span(start, max(start, end), endpoint, until=end)
 
     def per_second(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         rows = []

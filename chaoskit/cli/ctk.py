@@ -1,0 +1,168 @@
+"""Chaos Toolkit files on ``chaoskit run``/``validate`` (CTK's flags, CTK's verdict), and ``chaoskit import``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from chaoskit.cli.console import err, escape
+
+if TYPE_CHECKING:
+    from chaoskit.model.journal import Journal, Outcome
+
+CTK_DRY = ("probes", "actions", "activities", "pause")
+CTK_ROLLBACK = ("default", "always", "never", "deviated")
+CTK_HYPOTHESIS = (
+    "default",
+    "before-method-only",
+    "after-method-only",
+    "during-method-only",
+    "continuously",
+    "continously",
+)
+
+
+@dataclass
+class CtkFlags:
+    """CTK's ``chaos run`` flags, as given on ``chaoskit run``."""
+
+    variables: tuple[str, ...] = ()
+    var_files: tuple[Path, ...] = ()
+    rollback_strategy: str | None = None
+    hypothesis_strategy: str | None = None
+    hypothesis_frequency: float | None = None
+    fail_fast: bool = False
+    journal_path: Path | None = None
+    dry: str | None = None
+    no_verify_tls: bool = False
+
+    def only_for_ctk(self) -> list[str]:
+        """The CTK-only options that were given (an error on a native experiment)."""
+        given = {
+            "--var-file": bool(self.var_files),
+            "--rollback-strategy": self.rollback_strategy is not None,
+            "--hypothesis-strategy": self.hypothesis_strategy is not None,
+            "--hypothesis-frequency": self.hypothesis_frequency is not None,
+            "--journal-path": self.journal_path is not None,
+            "--dry": self.dry is not None,
+            "--no-verify-tls": self.no_verify_tls,
+        }
+        return [name for name, on in given.items() if on]
+
+
+def ctk_options(func: Any) -> Any:
+    """The CTK flags as click options (for ``chaoskit run``)."""
+    options = [
+        click.option(
+            "--var-file",
+            "var_files",
+            multiple=True,
+            type=click.Path(exists=True, path_type=Path),
+            help="CTK files: configuration/secrets (JSON/YAML) or a .env file.",
+        ),
+        click.option(
+            "--rollback-strategy",
+            type=click.Choice(CTK_ROLLBACK),
+            default=None,
+            help="CTK files: when rollbacks are played (default: not after failed/interrupted).",
+        ),
+        click.option(
+            "--hypothesis-strategy",
+            type=click.Choice(CTK_HYPOTHESIS),
+            default=None,
+            help="CTK files: when the steady-state hypothesis is checked.",
+        ),
+        click.option(
+            "--hypothesis-frequency",
+            type=float,
+            default=None,
+            help="CTK files: seconds between continuous hypothesis checks (default 1).",
+        ),
+        click.option(
+            "--journal-path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="CTK files: write a CTK-shaped journal here (default ./journal.json).",
+        ),
+        click.option(
+            "--dry",
+            type=click.Choice(CTK_DRY),
+            default=None,
+            help="CTK files: do not execute these activities (as `chaos run --dry`).",
+        ),
+        click.option(
+            "--no-verify-tls",
+            is_flag=True,
+            help="CTK files: accepted for `chaos run` compatibility (it applies to experiments loaded "
+            "over HTTPS; chaoskit reads local files only).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def is_ctk_file(path: Path) -> bool:
+    """A file shaped like a CTK experiment (unreadable files are left to the native loader to report)."""
+    from chaoskit.ctk.detect import is_ctk
+    from chaoskit.errors import ValidationFailed
+    from chaoskit.loader import read_document
+
+    try:
+        data, _ = read_document(path)
+    except ValidationFailed:
+        return False
+    return is_ctk(data)
+
+
+def ctk_vars(flags: CtkFlags) -> dict[str, Any]:
+    from chaoskit.ctk.values import parse_vars
+
+    try:
+        return parse_vars(flags.variables)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--var") from None
+
+
+def validate_ctk(path: Path, flags: CtkFlags) -> None:
+    """Raises ValidationFailed listing every problem."""
+    from chaoskit.ctk.command import validate_ctk_file
+
+    validate_ctk_file(path, ctk_vars(flags), flags.var_files)
+
+
+def run_ctk(
+    path: Path, flags: CtkFlags, out_dir: Path, dry_run: bool, ledger_dir: Path | None, quiet: bool
+) -> tuple[Outcome, Journal, str, int]:
+    """Run a CTK file with CTK's rules. Returns chaoskit's outcome and journal, the reason and the exit code
+    (CTK's: 0 or 1; 130 when interrupted)."""
+    from chaoskit.ctk.command import run_ctk_file
+    from chaoskit.ctk.engine import CtkOptions
+
+    options = CtkOptions(
+        rollback_strategy=flags.rollback_strategy,
+        hypothesis_strategy=flags.hypothesis_strategy,
+        frequency=flags.hypothesis_frequency if flags.hypothesis_frequency is not None else 1.0,
+        fail_fast=flags.fail_fast,
+        dry="activities" if dry_run and flags.dry is None else flags.dry,
+        ledger_dir=ledger_dir,
+    )
+    journal_path = flags.journal_path or Path("journal.json")
+    ctk, native = run_ctk_file(path, options, ctk_vars(flags), flags.var_files, journal_path, out_dir)
+    if not quiet:
+        word = "deviated" if ctk.deviated else ctk.status
+        err.print(
+            f"[bold]{escape(str(path))}[/] (Chaos Toolkit): status [bold]{escape(ctk.status)}[/], "
+            f"deviated {str(ctk.deviated).lower()} -> {escape(word)}, exit {ctk.exit_code}; "
+            f"chaoskit outcome {native.outcome.value if native.outcome else '?'}",
+            highlight=False,
+        )
+        err.print(f"  CTK journal: {journal_path}", highlight=False)
+        for name in ("journal", "report"):
+            if name in native.artifacts:
+                err.print(f"  {name}: {native.artifacts[name]}", highlight=False)
+    assert native.outcome is not None
+    return native.outcome, native, ctk.reason, ctk.exit_code

@@ -1,0 +1,352 @@
+"""CTK's run rules (chaoslib 1.45 / chaostoolkit 1.21), kept apart from the native runner.
+
+The sequence, as CTK plays it::
+
+    hypothesis before (strategies default, before-method-only, continuously)
+      -> not met: skip the method; status "failed" if a probe failed, else "completed"
+    [continuous hypothesis in a thread, every frequency seconds: during-method-only, continuously]
+    method: every activity, a failure recorded and the method goes on (background ones in threads);
+      an unexpected error: status "aborted"; a fail-fast deviation during the method: status "failed", stop
+    hypothesis after (default, after-method-only, continuously) -> not met: deviated
+    rollbacks by strategy: default (unless failed/interrupted), always, never, deviated
+    then, whatever happened: every fault still in the ledger (injected through a mapped extension) reverted
+
+Ctrl-C and SIGTERM set status "interrupted"; the ledger sweep still runs, with signals shielded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaoskit.ctk.journal import CtkJournal
+from chaoskit.ctk.load import LoadedCtk
+from chaoskit.ctk.model import Activity
+from chaoskit.ctk.providers import ActivityFailed, CallContext, run_provider
+from chaoskit.ctk.tolerance import ToleranceError, within_tolerance
+from chaoskit.ctk.values import substitute
+from chaoskit.errors import Interrupted
+from chaoskit.signals import SignalGuard
+from chaoskit.timeouts import sleep
+
+DRY_MODES = ("probes", "actions", "activities", "pause")
+
+
+@dataclass
+class CtkOptions:
+    rollback_strategy: str | None = None
+    """CLI override; else the experiment's ``runtime``; else default."""
+    hypothesis_strategy: str | None = None
+    frequency: float = 1.0
+    fail_fast: bool = False
+    dry: str | None = None
+    handle_signals: bool = True
+    ledger_dir: Path | None = None
+
+
+@dataclass
+class _State:
+    status: str | None = None
+    deviated: bool = False
+    gate_failed: bool = False
+    fail_fast_stop: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+class CtkRun:
+    def __init__(self, loaded: LoadedCtk, options: CtkOptions | None = None) -> None:
+        from chaoskit.ctk.extensions import Extensions
+
+        self.loaded = loaded
+        self.exp = loaded.experiment
+        self.options = options or CtkOptions()
+        runtime_rollbacks, runtime_hypothesis = self.exp.strategies()
+        self.rollback_strategy = self.options.rollback_strategy or runtime_rollbacks
+        strategy = self.options.hypothesis_strategy or runtime_hypothesis
+        self.strategy = strategy.replace("continously", "continuously")
+        self.state = _State()
+        self.guard = SignalGuard()
+        self.journal = CtkJournal(loaded)
+        self.journal.data["experiment"]["dry"] = self.options.dry
+        self.extensions = Extensions(loaded, self.options.ledger_dir, self.options.dry is not None)
+        self.calls = CallContext(
+            loaded.configuration,
+            loaded.secrets,
+            loaded.work_dir,
+            self.extensions.call,
+            self.extensions.modules(),
+        )
+        self._lock = threading.Lock()
+
+    # -- the run -----------------------------------------------------------------------------------
+    def run(self) -> CtkJournal:
+        started = time.time()
+        with self.guard.installed(self.options.handle_signals):
+            try:
+                self._dynamic_configuration()
+                self._sequence()
+            except KeyboardInterrupt:
+                self._interrupted("SIGINT (Ctrl-C)")
+            except Interrupted as exc:
+                self._interrupted(exc.signame)
+            finally:
+                self.guard.shielded = True
+                self._revert_leftovers()
+        status = (
+            self.state.status if self.state.status in ("completed", "failed", "aborted", "interrupted") else "completed"
+        )
+        self.journal.finish(status, self.state.deviated, started, self.state.errors, self.extensions.records)
+        self.journal.gate_failed = self.state.gate_failed
+        self.journal.fail_fast_stop = self.state.fail_fast_stop
+        self.journal.signals_ignored = list(self.guard.ignored)
+        return self.journal
+
+    def _dynamic_configuration(self) -> None:
+        """CTK's dynamic configuration: a configuration value declared as a probe gets the probe's output
+        (python: the return value; process: stdout, stripped, when it exits 0; http: the body). A probe that
+        fails leaves the value out, as CTK does, and the reason is recorded."""
+        conf = dict(self.calls.configuration)
+        for key, value in self.exp.configuration.items():
+            if not (isinstance(value, dict) and value.get("type") == "probe"):
+                continue
+            conf.pop(key, None)
+            probe = Activity.model_validate(value)
+            self.calls.configuration = conf
+            try:
+                output = run_provider(probe, self.calls)
+            except ActivityFailed as exc:
+                self.state.errors.append(f"dynamic configuration {key!r} was not loaded: {exc}")
+                continue
+            kind = probe.provider.type if probe.provider else "python"
+            if kind == "process" and output["status"] != 0:
+                self.state.errors.append(f"dynamic configuration {key!r}: the process exited {output['status']}")
+            elif kind == "process":
+                conf[key] = output.get("stdout", "").strip()
+            else:
+                conf[key] = output.get("body") if kind == "http" else output
+        self.calls.configuration = conf
+
+    def _interrupted(self, what: str) -> None:
+        self.state.status = "interrupted"
+        self.state.errors.append(f"interrupted by {what}")
+
+    def _sequence(self) -> None:
+        hypo = self.exp.steady_state_hypothesis
+        with_ssh = self.strategy != "skip" and hypo is not None and bool(hypo.probes)
+        stop_continuous = threading.Event()
+        continuous: threading.Thread | None = None
+        try:
+            go_on = True
+            if with_ssh and self.strategy in ("default", "before-method-only", "continuously"):
+                go_on = self._gate()
+            if go_on:
+                if with_ssh and self.strategy in ("during-method-only", "continuously"):
+                    continuous = threading.Thread(
+                        target=self._continuously, args=(stop_continuous,), name="ctk hypothesis", daemon=True
+                    )
+                    continuous.start()
+                ran = self._method()
+                stop_continuous.set()
+                if continuous is not None:
+                    continuous.join()
+                if (
+                    self.state.status not in ("interrupted", "aborted")
+                    and with_ssh
+                    and ran
+                    and self.strategy in ("default", "after-method-only", "continuously")
+                ):
+                    self._after()
+        except (KeyboardInterrupt, Interrupted) as exc:
+            self._interrupted("SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else exc.signame)
+        finally:
+            stop_continuous.set()
+            if continuous is not None:
+                continuous.join(timeout=self.options.frequency + 60)
+        self._rollbacks()
+
+    # -- hypothesis ----------------------------------------------------------------------------------
+    def hypothesis(self) -> dict[str, Any]:
+        """Run the probes, stopping at the first that fails or misses its tolerance (CTK's state shape)."""
+        assert self.exp.steady_state_hypothesis is not None
+        state: dict[str, Any] = {"steady_state_met": None, "probes": []}
+        dry = self.options.dry in ("probes", "activities")
+        for probe in self.exp.steady_state_hypothesis.probes:
+            run = self.execute(probe)
+            state["probes"].append(run)
+            if run["status"] == "failed":
+                run["tolerance_met"] = False
+                state["steady_state_met"] = False
+                return state
+            run["tolerance_met"] = True
+            if dry:
+                continue
+            try:
+                met = within_tolerance(
+                    probe.tolerance, run["output"], self.calls.configuration, self.calls.secrets, self._tolerance_probe
+                )
+            except ToleranceError as exc:
+                run["tolerance_met"] = False
+                run["tolerance_error"] = str(exc)
+                state["steady_state_met"] = False
+                state["error"] = str(exc)
+                return state
+            if not met:
+                run["tolerance_met"] = False
+                state["steady_state_met"] = False
+                return state
+        state["steady_state_met"] = True
+        return state
+
+    def _tolerance_probe(self, probe: dict[str, Any]) -> Any:
+        return run_provider(Activity.model_validate(probe), self.calls)
+
+    def _judge(self, state: dict[str, Any]) -> str:
+        """CTK's status after a hypothesis that was not met; a tolerance chaoskit could not evaluate fails the run
+        (CTK itself crashes there)."""
+        if "error" in state:
+            self.state.errors.append(state["error"])
+            return "failed"
+        return "failed" if any(p["status"] != "succeeded" for p in state["probes"]) else "completed"
+
+    def _gate(self) -> bool:
+        state = self.hypothesis()
+        self.journal.data["steady_states"]["before"] = state
+        if not state["steady_state_met"]:
+            self.state.status = self._judge(state)
+            self.state.gate_failed = True
+            return False
+        return True
+
+    def _after(self) -> None:
+        state = self.hypothesis()
+        self.journal.data["steady_states"]["after"] = state
+        if not state["steady_state_met"]:
+            self.state.deviated = True
+            self.state.status = self._judge(state)
+
+    def _continuously(self, stop: threading.Event) -> None:
+        failed = 0
+        iteration = 1
+        try:
+            while not stop.is_set():
+                if self.state.status in ("failed", "interrupted", "aborted"):
+                    break
+                state = self.hypothesis()
+                with self._lock:
+                    self.journal.data["steady_states"]["during"].append(state)
+                if not state["steady_state_met"]:
+                    failed += 1
+                    if self.options.fail_fast and failed * 100 / iteration >= 0:
+                        self.state.status = "failed"
+                        self.state.fail_fast_stop = True
+                        break
+                iteration += 1
+                stop.wait(self.options.frequency)
+        except Exception as exc:  # CTK: an unexpected error in the continuous hypothesis aborts the run
+            self.state.status = "aborted"
+            self.state.errors.append(f"continuous hypothesis: {type(exc).__name__}: {exc}")
+
+    # -- method and rollbacks ------------------------------------------------------------------------
+    def _method(self) -> bool:
+        runs: list[dict[str, Any]] = []
+        self.journal.data["run"] = runs
+        background = sum(1 for a in self.exp.method if a.background)
+        pool = ThreadPoolExecutor(background) if background else None
+        futures: list[Future[dict[str, Any]]] = []
+        try:
+            for activity in self.exp.method:
+                if activity.background and pool is not None:
+                    futures.append(pool.submit(self.execute, activity, runs))
+                else:
+                    self.execute(activity, runs)
+                if self.state.status in ("aborted", "failed", "interrupted"):
+                    break
+        except (KeyboardInterrupt, Interrupted):
+            raise
+        except Exception as exc:  # CTK: an unexpected error in the method aborts the run
+            self.state.status = "aborted"
+            self.state.errors.append(f"method: {type(exc).__name__}: {exc}")
+            return False
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return True
+
+    def _rollbacks(self) -> None:
+        strategy, status = self.rollback_strategy, self.state.status
+        play = (
+            strategy == "always"
+            or (strategy == "default" and status not in ("failed", "interrupted"))
+            or (strategy == "deviated" and self.state.deviated)
+        )
+        if not play:
+            return
+        runs: list[dict[str, Any]] = []
+        self.journal.data["rollbacks"] = runs
+        background = sum(1 for a in self.exp.rollbacks if a.background)
+        pool = ThreadPoolExecutor(background) if background else None
+        try:
+            for activity in self.exp.rollbacks:
+                if activity.background and pool is not None:
+                    pool.submit(self.execute, activity, runs)
+                else:
+                    self.execute(activity, runs)
+        except (KeyboardInterrupt, Interrupted) as exc:
+            self._interrupted("SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else exc.signame)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+    def _revert_leftovers(self) -> None:
+        for message in self.extensions.revert_all():
+            self.state.errors.append(message)
+
+    # -- one activity --------------------------------------------------------------------------------
+    def execute(self, activity: Activity, runs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """CTK's execute_activity: pauses, the call, and the run record (appended to ``runs`` when it starts)."""
+        if activity.ref is not None:
+            activity = self.exp.activities_by_name()[activity.ref]
+        dry = self.options.dry
+        is_dry = (
+            dry == "activities"
+            or (dry == "actions" and activity.type == "action")
+            or (dry == "probes" and activity.type == "probe")
+        )
+        pauses = substitute(
+            activity.pauses.model_dump(exclude_none=True) if activity.pauses else {},
+            self.calls.configuration,
+            self.calls.secrets,
+        )
+        self._pause(pauses.get("before"), dry, is_dry)
+        start = datetime.now(UTC)
+        run: dict[str, Any] = {
+            "activity": activity.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            "output": None,
+            "start": start.isoformat(),
+        }
+        if runs is not None:
+            with self._lock:
+                runs.append(run)
+        try:
+            run["output"] = None if is_dry else run_provider(activity, self.calls)
+            run["status"] = "succeeded"
+        except ActivityFailed as exc:
+            run["status"] = "failed"
+            run["exception"] = traceback.format_exception(type(exc), exc, None)
+        finally:
+            end = datetime.now(UTC)
+            run["end"] = end.isoformat()
+            run["duration"] = (end - start).total_seconds()
+        self._pause(pauses.get("after"), dry, is_dry)
+        return run
+
+    @staticmethod
+    def _pause(seconds: Any, dry: str | None, is_dry: bool) -> None:
+        if seconds and dry != "pause" and not is_dry:
+            sleep(float(seconds))

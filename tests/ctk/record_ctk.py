@@ -1,0 +1,115 @@
+"""Record what real Chaos Toolkit decides for every case of cases.yaml, into expected/<case>.json.
+
+The recorded fields are CTK's journal verdict (status, deviated), `chaos run`'s exit code, whether the
+hypothesis before/after was met, and the name and status of every method and rollback activity. The tests
+(test_ctk_parity.py) run the same cases with chaoskit and compare. Regenerate with::
+
+    python tests/ctk/record_ctk.py --chaos /path/to/venv/bin/chaos [CASE ...]
+
+How the fixtures in this repo were made: chaostoolkit 1.21.4 (chaostoolkit-lib 1.45.1) installed with pip into
+a virtualenv of CPython 3.12.1 (pyenv's, on this machine: `python3.12 -m venv ctk && ctk/bin/pip install
+'chaostoolkit==1.21.*' 'chaostoolkit-lib[jsonpath]'`; CTK 1.21 needs Python >= 3.12; jsonpath tolerances need
+the jsonpath extra). Every run goes against tests/ctk/service.py on 127.0.0.1, with the environment the tests
+use (CTKTEST_URL, CTKTEST_TOKEN, CTKTEST_PORT, PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from tests.ctk.service import Service  # noqa: E402
+
+EXPERIMENTS = HERE / "experiments"
+TOKEN = "s3cret-t0ken"
+
+
+def cases() -> dict[str, dict[str, Any]]:
+    data: dict[str, dict[str, Any]] = yaml.safe_load((HERE / "cases.yaml").read_text())
+    return data
+
+
+def environment(service_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTKTEST_")}
+    env.update(
+        CTKTEST_URL=service_url,
+        CTKTEST_TOKEN=TOKEN,
+        CTKTEST_PORT="8080",
+        PYTHONPATH=str(EXPERIMENTS),
+    )
+    return env
+
+
+def summary(journal: dict[str, Any], exit_code: int) -> dict[str, Any]:
+    """The fields both tools must agree on."""
+    states = journal.get("steady_states") or {}
+
+    def met(state: Any) -> bool | None:
+        return None if not state else state.get("steady_state_met")
+
+    def runs(items: list[dict[str, Any]] | None) -> list[list[str]]:
+        return sorted([r["activity"].get("name", "?"), r["status"]] for r in items or [])
+
+    before = states.get("before") or {}
+    return {
+        "status": journal["status"],
+        "deviated": journal["deviated"],
+        "exit_code": exit_code,
+        "before_met": met(states.get("before")),
+        "before_probes": [
+            [p["activity"].get("name"), p["status"], p.get("tolerance_met")] for p in before.get("probes", [])
+        ],
+        "after_met": met(states.get("after")),
+        "during_ran": bool(states.get("during")),
+        "run": runs(journal.get("run")),
+        "rollbacks": runs(journal.get("rollbacks")),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chaos", required=True, help="the `chaos` executable of a Chaos Toolkit virtualenv")
+    parser.add_argument("names", nargs="*", help="cases to record (default: all)")
+    args = parser.parse_args()
+    version = subprocess.run([args.chaos, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    service = Service()
+    try:
+        for name, case in cases().items():
+            if args.names and name not in args.names:
+                continue
+            service.reset()
+            with tempfile.TemporaryDirectory() as tmp:
+                journal_path = Path(tmp) / "journal.json"
+                command = [args.chaos, "run", "--journal-path", str(journal_path), *case.get("flags", []), case["file"]]
+                proc = subprocess.run(
+                    command, cwd=EXPERIMENTS, env=environment(service.url), capture_output=True, text=True, timeout=120
+                )
+                journal = json.loads(journal_path.read_text()) if journal_path.exists() else None
+            record: dict[str, Any] = {
+                "recorded_with": f"{version}; chaostoolkit-lib {journal.get('chaoslib-version') if journal else '?'}",
+                "command": ["chaos", "run", *case.get("flags", []), case["file"]],
+            }
+            if journal is None:  # refused before running (invalid): no journal
+                record |= {"status": None, "exit_code": proc.returncode, "error": proc.stderr.strip().splitlines()[-1:]}
+            else:
+                record |= summary(journal, proc.returncode)
+            (HERE / "expected" / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+            print(f"{name}: status={record['status']} deviated={record.get('deviated')} exit={proc.returncode}")
+    finally:
+        service.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
