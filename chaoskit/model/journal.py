@@ -112,7 +112,9 @@ class TracesRecord(_Record):
     refused: int = Field(default=0, description="Requests refused (too big, malformed, no token).")
     last_refusal: str = ""
     services: list[str] = Field(default_factory=list)
-    windows: list[TraceWindowRow] = Field(default_factory=list, description="Server spans per service and window (whole seconds inside it).")
+    windows: list[TraceWindowRow] = Field(
+        default_factory=list, description="Server spans per service and window (whole seconds inside it)."
+    )
     ttr_s: float | None = Field(default=None, description="Trace-derived time to recovery after the last revert.")
     ttr_rule: str = ""
 
