@@ -9,7 +9,7 @@ import tempfile
 import time
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from chaoskit.durations import Duration
 from chaoskit.errors import PluginError
@@ -39,6 +39,23 @@ class KillParams(TargetParams):
     )
     restart_shell: bool = Field(default=False, description="Run the restart string through /bin/sh.")
     restart_timeout: Duration = Field(default=20.0, gt=0, le=600, description="Kill the restart command after this.")
+    down_for: Duration | None = Field(
+        default=None,
+        ge=0,
+        le=600,
+        description=(
+            "Keep the processes down this long after the kill, then run `restart` (without it, `restart` runs at "
+            "once). The restart runs when the fault is reverted, and not before `down_for` has passed: give the "
+            "step a `duration` of at least `down_for` (else the revert waits the rest, within "
+            "safety.revert_timeout). After a killed run, `chaoskit rollback` runs the restart that is still due."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _down_for_needs_restart(self) -> KillParams:
+        if self.down_for is not None and self.restart is None:
+            raise ValueError("down_for needs restart: the command that brings the processes back after that time")
+        return self
 
     @field_validator("signal", mode="before")
     @classmethod
@@ -49,20 +66,20 @@ class KillParams(TargetParams):
         return name
 
 
-def run_restart(params: KillParams, ctx: Context) -> dict[str, Any]:
+def run_restart(restart: list[str] | str, shell: bool, timeout: float, ctx: Context) -> dict[str, Any]:
     """Run the restart command. Output goes to files, not pipes, so a service it starts in the
     background cannot hold the call open; it runs in its own session, detached from chaoskit."""
-    assert params.restart is not None
-    if params.restart_shell:
-        argv: list[str] | str = params.restart if isinstance(params.restart, str) else shlex.join(params.restart)
+    if shell:
+        argv: list[str] | str = restart if isinstance(restart, str) else shlex.join(restart)
     else:
-        argv = shlex.split(params.restart) if isinstance(params.restart, str) else list(params.restart)
-    shown = params.restart if isinstance(params.restart, str) else shlex.join(params.restart)
+        argv = shlex.split(restart) if isinstance(restart, str) else list(restart)
+    shown = restart if isinstance(restart, str) else shlex.join(restart)
+    started = time.time()
     with tempfile.TemporaryFile() as out:
         try:
             proc = subprocess.Popen(
                 argv,
-                shell=params.restart_shell,
+                shell=shell,
                 cwd=ctx.work_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -72,18 +89,18 @@ def run_restart(params: KillParams, ctx: Context) -> dict[str, Any]:
         except OSError as exc:
             raise PluginError(f"host.kill: restart command {shown!r} could not start: {exc}") from exc
         try:
-            code = proc.wait(timeout=params.restart_timeout)
+            code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             raise PluginError(
-                f"host.kill: restart command {shown!r} did not exit within {params.restart_timeout:g}s; killed"
+                f"host.kill: restart command {shown!r} did not exit within {timeout:g}s; killed"
             ) from None
         out.seek(0)
         output = out.read()[-2000:].decode(errors="replace")
     if code != 0:
         raise PluginError(f"host.kill: restart command {shown!r} exited with {code}: {output.strip()[-500:]}")
-    return {"command": shown, "exit_code": code, "output": output}
+    return {"command": shown, "exit_code": code, "output": output, "started_at": started, "ended_at": time.time()}
 
 
 class KillFault(Fault[KillParams]):
@@ -92,7 +109,15 @@ class KillFault(Fault[KillParams]):
     Params = KillParams
 
     def plan(self, params: KillParams, ctx: Context) -> dict[str, Any]:
-        return {**resolve(params, ctx, "host.kill"), "signal": params.signal}
+        info = {**resolve(params, ctx, "host.kill"), "signal": params.signal, "revertible": False}
+        if params.down_for is not None:  # the revert restarts, from this info alone (also `chaoskit rollback`)
+            info["down_for"] = params.down_for
+            info["restart_command"] = {
+                "restart": params.restart,
+                "shell": params.restart_shell,
+                "timeout": params.restart_timeout,
+            }
+        return info
 
     def inject(self, params: KillParams, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
         sig = signal.Signals[info["signal"]]
@@ -108,19 +133,35 @@ class KillFault(Fault[KillParams]):
             else {**t, "exited": True}
             for t in sent
         ]
-        result = {**info, "killed": killed}
+        result = {**info, "killed": killed, "killed_at": time.time()}
         if params.restart is not None:
-            if any(t["sent"] for t in sent):
-                result["restart"] = run_restart(params, ctx)
-            else:
+            if not any(t["sent"] for t in sent):
                 result["restart"] = {"skipped": "no process was signalled, so none is brought back"}
+            elif params.down_for is None:
+                result["restart"] = run_restart(params.restart, params.restart_shell, params.restart_timeout, ctx)
         return result
 
     def revert(self, info: dict[str, Any], ctx: Context) -> None:
-        """Nothing to undo: a killed process stays killed (the journal keeps what was killed)."""
+        """A kill is not undone (a killed process stays killed; the journal keeps what was killed). With
+        ``down_for``, the due restart runs here, once ``down_for`` has passed since the kill; what it did is
+        added to ``info`` (the journal's revert info): exit code, output, start and end time."""
+        command = info.get("restart_command")
+        if not isinstance(command, dict) or "restart" in info:
+            return
+        if "killed_at" not in info:  # the inject was cut short: restart only if a target is really gone
+            targets = info.get("targets") or []
+            if all(procfs.same_process(t["pid"], t["starttime"]) is not None for t in targets):
+                return
+        due = float(info.get("killed_at") or 0.0) + float(info.get("down_for") or 0.0)
+        wait = due - time.time()
+        if wait > 0:
+            ctx.log(f"host.kill: keeping the processes down {wait:.1f}s more (down_for), then restarting")
+            time.sleep(wait)
+        info["restart"] = run_restart(command["restart"], bool(command["shell"]), float(command["timeout"]), ctx)
 
     def describe(self, info: dict[str, Any]) -> str:
-        return f"{info.get('signal', 'SIGKILL')} to {describe_targets(info)}"
+        down = f", restart after {info['down_for']:g}s" if info.get("down_for") is not None else ""
+        return f"{info.get('signal', 'SIGKILL')} to {describe_targets(info)}{down}"
 
 
 class PauseParams(TargetParams):
