@@ -24,6 +24,7 @@ from chaoskit.errors import PluginError
 from chaoskit.tracing.spanstore import SpanStore
 
 TRACES_PATH = "/v1/traces"
+_DRAIN_MAX = 64 * 1024 * 1024
 
 
 class Refused(Exception):
@@ -64,6 +65,7 @@ def decode(body: bytes, store: SpanStore) -> int:
 class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     protocol_version = "HTTP/1.1"
+    timeout = 10  # a sender that stalls mid-request is dropped, never holds a thread for long
 
     def do_POST(self) -> None:
         receiver = self.server.receiver
@@ -78,6 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
             if length < 0:
                 raise Refused(411, "a Content-Length is required")
             if length > receiver.max_body:
+                self._drain(length)  # so the sender reads the answer instead of a broken pipe
                 raise Refused(413, f"{length} bytes is over the {receiver.max_body}-byte limit")
             body = _inflate(self.rfile.read(length), self.headers.get("Content-Encoding", ""), receiver.max_body)
             decode(body, receiver.store)
@@ -92,6 +95,15 @@ class _Handler(BaseHTTPRequestHandler):
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
         self._answer(200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf")
+
+    def _drain(self, length: int) -> None:
+        """Read and drop a refused body, up to ``_DRAIN_MAX`` bytes (past that the connection is just closed)."""
+        left = min(length, _DRAIN_MAX)
+        while left > 0:
+            chunk = self.rfile.read(min(left, 65536))
+            if not chunk:
+                return
+            left -= len(chunk)
 
     def _answer(self, status: int, body: bytes, ctype: str, close: bool = False) -> None:
         self.send_response(status)

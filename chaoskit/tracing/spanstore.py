@@ -133,25 +133,27 @@ class SpanStore:
         self._keys: set[Key] = set()
         self._seconds: dict[int, dict[Key, Cell]] = {}
         self._sample: list[dict[str, Any]] = []
+        self._sampled = 0
         self._lock = threading.Lock()
 
     # -- writing -------------------------------------------------------------------------------------------
     def add_request(self, request: Any) -> int:
         """Count every span of an ``ExportTraceServiceRequest`` (protobuf); return how many."""
-        added = 0
+        rows: list[tuple[Key, int, bool, float, str]] = []
         for resource_spans in request.resource_spans:
             resource = _attributes(resource_spans.resource.attributes)
             service = resource.get("service.name", "unknown_service")
             for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    self._add_span(service, span)
-                    added += 1
-                self._keep_sample(resource_spans, scope_spans)
+                rows.extend(self._row(service, span) for span in scope_spans.spans)
+                if self._sampled < self.sample_cap:
+                    self._keep_sample(resource_spans, scope_spans)
         with self._lock:
-            self.received += added
-        return added
+            for key, second, error, duration_ms, parent in rows:
+                self._count(key, second, error, duration_ms, parent)
+            self.received += len(rows)
+        return len(rows)
 
-    def _add_span(self, service: str, span: Any) -> None:
+    def _row(self, service: str, span: Any) -> tuple[Key, int, bool, float, str]:
         attributes = _attributes(span.attributes) if self.indexed else {}
         key = Key(
             service,
@@ -159,35 +161,40 @@ class SpanStore:
             KINDS.get(span.kind, "unspecified"),
             tuple((a, attributes[a]) for a in self.indexed if a in attributes),
         )
-        second = span.end_time_unix_nano // 1_000_000_000
-        duration_ms = max(0, span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
-        with self._lock:
-            if key not in self._keys:
-                if len(self._keys) >= self.max_keys:
-                    key = Key(OTHER, OTHER, key.kind)
-                self._keys.add(key)
-            cells = self._seconds.get(second)
-            if cells is None:
-                if len(self._seconds) >= self.retain_s:
-                    oldest = min(self._seconds)
-                    if second < oldest:
-                        return  # older than everything kept, and the history is full
-                    del self._seconds[oldest]
-                cells = self._seconds[second] = {}
-            cell = cells.get(key)
-            if cell is None:
-                cell = cells[key] = Cell()
-            cell.add(span.status.code == 2, duration_ms, span.parent_span_id.hex())
+        end = span.end_time_unix_nano
+        duration_ms = max(0, end - span.start_time_unix_nano) / 1e6
+        return key, end // 1_000_000_000, span.status.code == 2, duration_ms, span.parent_span_id.hex()
+
+    def _count(self, key: Key, second: int, error: bool, duration_ms: float, parent: str) -> None:
+        """Under the lock."""
+        if key not in self._keys:
+            if len(self._keys) >= self.max_keys:
+                key = Key(OTHER, OTHER, key.kind)
+            self._keys.add(key)
+        cells = self._seconds.get(second)
+        if cells is None:
+            if len(self._seconds) >= self.retain_s:
+                oldest = min(self._seconds)
+                if second < oldest:
+                    return  # older than everything kept, and the history is full
+                del self._seconds[oldest]
+            cells = self._seconds[second] = {}
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = Cell()
+        cell.add(error, duration_ms, parent)
 
     def _keep_sample(self, resource_spans: Any, scope_spans: Any) -> None:
         from google.protobuf.json_format import MessageToDict
 
         from chaoskit.tracing.otlp_json import hex_ids
 
-        ours = [s for s in scope_spans.spans if s.trace_id.hex() == self.run_trace_id]
         with self._lock:
-            room = self.sample_cap - len(self._sample)
-        spans = (ours + [s for s in scope_spans.spans if s.trace_id.hex() != self.run_trace_id])[: max(room, 0)]
+            room = self.sample_cap - self._sampled
+        if room <= 0:
+            return
+        ours = [s for s in scope_spans.spans if s.trace_id.hex() == self.run_trace_id]
+        spans = (ours + [s for s in scope_spans.spans if s.trace_id.hex() != self.run_trace_id])[:room]
         if not spans:
             return
         entry = {
@@ -200,8 +207,9 @@ class SpanStore:
             ],
         }
         with self._lock:
-            if len(self._sample) < self.sample_cap:
+            if self._sampled + len(spans) <= self.sample_cap:
                 self._sample.append(entry)
+                self._sampled += len(spans)
 
     def count_refused(self) -> None:
         with self._lock:

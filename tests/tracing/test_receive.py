@@ -22,6 +22,8 @@ import pytest
 
 from chaoskit.model.journal import Outcome
 from chaoskit.ports import free_port
+from chaoskit.report.html import render_html
+from tests.conftest import wait_port
 from tests.tracing.tracekit import file_spans, otelcol_binary, run_doc
 
 APP = Path(__file__).with_name("otlp_app.py")
@@ -139,6 +141,8 @@ def test_http_receiver_judges_the_apps_spans(tmp_path: Path, start_app: Any) -> 
     app_spans = [s for s in spans if s["name"] in ("GET /", "GET dependency")]
     assert any(s["traceId"] == journal.trace_id for s in app_spans)
     assert json.loads(Path(journal.artifacts["journal"]).read_text())["traces"]["received"] == traces.received
+    page = render_html(journal)
+    assert 'id="trace-windows"' in page and "fault testkit.marker" in page and "Healthy again after" in page
 
 
 def test_grpc_receiver(tmp_path: Path, start_app: Any) -> None:
@@ -158,34 +162,30 @@ def test_collector_forwards_to_the_receiver(tmp_path: Path, start_app: Any) -> N
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
+    port, in_port = free_port(), free_port()
     forward = tmp_path / "forward.yaml"
     forward.write_text(
         "receivers:\n"
         "  otlp:\n"
-        f"    protocols: {{http: {{endpoint: '127.0.0.1:{free_port()}'}}}}\n"
+        f"    protocols: {{http: {{endpoint: '127.0.0.1:{in_port}'}}}}\n"
         "exporters:\n"
         f"  otlphttp: {{endpoint: 'http://127.0.0.1:{port}', compression: gzip}}\n"
-        "processors:\n"
-        "  batch: {timeout: 100ms}\n"
         "service:\n"
         "  telemetry: {metrics: {level: none}}\n"
         "  pipelines:\n"
-        "    traces: {receivers: [otlp], processors: [batch], exporters: [otlphttp]}\n"
+        "    traces: {receivers: [otlp], exporters: [otlphttp]}\n"
     )
-    in_port = int(forward.read_text().split("127.0.0.1:")[1].split("'")[0])
-    process = subprocess.Popen(
-        [str(binary), "--config", f"file:{forward}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "collector.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(binary), "--config", f"file:{forward}"], stdout=sink, stderr=sink)
     try:
+        wait_port(in_port, 30)
         app = start_app(f"http://127.0.0.1:{in_port}")
         journal = run_doc(experiment({"http": f"127.0.0.1:{port}"}, app), tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=15)
-    assert journal.traces is not None and journal.traces.received > 50, journal.traces
+    assert journal.traces is not None and journal.traces.received > 50, (journal.traces, log.read_text()[-3000:])
     assert journal.traces.refused == 0  # gzip bodies from the collector are accepted
 
 
