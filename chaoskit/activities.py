@@ -18,6 +18,7 @@ from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecor
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
 from chaoskit.reasons import probe_line
+from chaoskit.redaction import scrub
 from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
 
 if TYPE_CHECKING:
@@ -100,8 +101,8 @@ class Activities:
             ok=ok,
             triggered=triggered,
             reason=reason,
-            value=_jsonable(obs.value),
-            details={k: _jsonable(v) for k, v in obs.details.items() if k != "body"},
+            value=scrub(_jsonable(obs.value)),
+            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k != "body"}),
             error=error,
         )
         r.journal.observations.append(record)
@@ -250,7 +251,7 @@ class Activities:
             result = call_with_timeout(
                 lambda: plugin.run(params, r.ctx), step.timeout, f"action {step.label}", deadline
             )
-            record.result = _jsonable(result)
+            record.result = scrub(_jsonable(result))
             return result
         except Exception as exc:
             record.error = r.redact(str(exc))

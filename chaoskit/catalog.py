@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import BaseModel
-
-from chaoskit.model.experiment import Experiment
 from chaoskit.registry import Kind, Registry, default_registry
 
 LISTED: tuple[Kind, ...] = ("fault", "probe", "action", "load", "section")
 
 
-def _params(model: type[BaseModel]) -> list[dict[str, Any]]:
-    out = []
-    for name, info in model.model_fields.items():
-        item: dict[str, Any] = {
-            "name": info.alias or name,
-            "type": _type_name(info.annotation),
-            "description": info.description or "",
-        }
-        if not info.is_required():
-            default = info.get_default(call_default_factory=True)
-            try:
-                json.dumps(default)
-                item["default"] = default
-            except TypeError:
-                item["default"] = repr(default)
-        out.append(item)
-    return out
-
-
-def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
-    return text or str(annotation).replace("typing.", "")
-
-
 def describe_plugins(kind: Kind | None = None, registry: Registry | None = None) -> list[dict[str, Any]]:
+    """Every installed plugin (internal ones left out) with its summary and parameters (readable types)."""
+    from chaoskit.schema import describe_params, model_schema
+
     registry = registry or default_registry()
     described = []
     for k in (kind,) if kind else LISTED:
@@ -51,10 +26,12 @@ def describe_plugins(kind: Kind | None = None, registry: Registry | None = None)
             }
             try:
                 obj = registry.load(k, name)
+                if getattr(obj, "internal", False):
+                    continue
                 model = obj if k == "section" else obj.Params
                 item["summary"] = (obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else ""
-                item["params"] = _params(model)
-                item["schema"] = model.model_json_schema()
+                item["params"] = describe_params(model)
+                item["schema"] = model_schema(model)
             except Exception as exc:  # a broken plugin is listed with its error, not hidden
                 item["error"] = str(exc)
             described.append(item)
@@ -62,13 +39,10 @@ def describe_plugins(kind: Kind | None = None, registry: Registry | None = None)
 
 
 def experiment_schema() -> dict[str, Any]:
-    schema = Experiment.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "chaoskit experiment"
-    schema.get("properties", {}).pop("sections", None)
-    # Plugin-owned top-level blocks (toxiproxy:, kubernetes:, ...) are validated by their plugins.
-    schema["additionalProperties"] = True
-    return schema
+    """The experiment format with every installed plugin's sections and parameters (see chaoskit.schema)."""
+    from chaoskit.schema import experiment_schema as build
+
+    return build()
 
 
 def scaffold(url: str) -> str:

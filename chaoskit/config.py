@@ -10,9 +10,10 @@ from typing import Any
 
 import yaml
 
+from chaoskit import redaction
 from chaoskit.errors import Problem
+from chaoskit.redaction import REDACTED
 
-REDACTED = "***"
 _REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _NOT_SUBSTITUTED = ("configuration", "secrets")
 
@@ -124,6 +125,12 @@ def resolve_document(
         )
     config = resolve_values("configuration", raw_config, overrides, env, problems)
     secrets = resolve_values("secrets", raw_secrets, {}, env, problems)
+    for name, value in secrets.items():
+        why = redaction.problem(value)
+        if why is not None:
+            problems.append(Problem(f"secrets.{name}", why))
+        else:
+            redaction.register({name: value})
     clash = sorted(set(config) & set(secrets))
     for name in clash:
         problems.append(Problem(f"secrets.{name}", "the same name is defined in configuration"))
@@ -136,8 +143,9 @@ def resolve_document(
 
 
 def redact_text(text: str, secrets: Mapping[str, Any]) -> str:
-    """Hide secret values inside free text (error messages, tracebacks)."""
-    for value in secrets.values():
-        if isinstance(value, str) and len(value) >= 3:
-            text = text.replace(value, REDACTED)
-    return text
+    """Hide these secrets (and every one known before) in ``text``: the rule of :mod:`chaoskit.redaction`."""
+    redaction.register({k: v for k, v in secrets.items() if redaction.problem(v) is None})
+    return redaction.scrub_text(text)
+
+
+__all__ = ["REDACTED", "Resolved", "parse_var", "redact_text", "resolve_document", "substitute"]

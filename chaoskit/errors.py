@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chaoskit.redaction import scrub_text
+
 
 class ChaosKitError(Exception):
     """Base of every error chaoskit raises on purpose."""
@@ -25,13 +27,16 @@ class Problem:
     line: int | None = None
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", scrub_text(self.message))  # it may quote what the user wrote
+
     def __str__(self) -> str:
         where = self.path or "(document)"
         if self.source and self.line is not None:
             where = f"{self.source}:{self.line}: {where}"
         elif self.line is not None:
             where = f"line {self.line}: {where}"
-        return f"{where}: {self.message}"
+        return scrub_text(f"{where}: {self.message}")  # a message may quote what the user wrote
 
 
 class ValidationFailed(ChaosKitError):

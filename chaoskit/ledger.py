@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chaoskit import redaction
 from chaoskit.errors import LedgerError
 
 LEDGER_SCHEMA = "chaoskit.ledger/1"
@@ -95,7 +96,7 @@ class Ledger:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = self.data.model_dump_json(by_alias=True, indent=2).encode()
+        payload = _json_text(self.data).encode()
         fd, tmp = tempfile.mkstemp(prefix=".ledger-", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -142,9 +143,17 @@ def dump_json(path: Path, data: Any) -> None:
     faster than ``json.dumps`` with ``indent``, which falls back to the pure-Python encoder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    if isinstance(data, BaseModel):
-        text = data.model_dump_json(indent=2, by_alias=True)
-    else:
-        text = json.dumps(data, indent=2, default=str)
+    text = _json_text(data)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _json_text(data: Any) -> str:
+    """JSON text with secrets hidden (see :mod:`chaoskit.redaction`; typed numbers keep their type)."""
+    if redaction.active():
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json", by_alias=True)
+        return json.dumps(redaction.scrub(data, numbers=False), indent=2, default=str)
+    if isinstance(data, BaseModel):
+        return data.model_dump_json(indent=2, by_alias=True)
+    return json.dumps(data, indent=2, default=str)

@@ -126,7 +126,7 @@ def validate_document(
             [Problem("", f"an experiment is a mapping (title, method, ...), got {got}", 1, source)], source
         )
     res = resolve_document(data, overrides, env)
-    resolved = res.document
+    resolved = _labels_redacted(res.document, res.redacted) if res.secrets else res.document
     problems = [Problem(p.path, p.message, line_of(lines, _loc(p.path)), source) for p in res.problems]
 
     core_fields = {f.alias or name for name, f in Experiment.model_fields.items()} - {"sections"}
@@ -150,6 +150,40 @@ def validate_document(
         raise ValidationFailed(problems, source)
     assert experiment is not None
     return loaded
+
+
+_LABELS = ("title", "description", "tags")
+_STEP_LISTS = (("steady_state", "probes"), ("safety", "abort_when"), ("method",), ("rollbacks",))
+
+
+def _labels_redacted(resolved: dict[str, Any], redacted: dict[str, Any]) -> dict[str, Any]:
+    """The resolved document with its labels (title, description, tags, step names) taken from the redacted
+    copy: a label is only ever shown (progress, ledger, journal, trace, report), so a secret has no business there."""
+    out = {**resolved, **{k: redacted[k] for k in _LABELS if k in redacted}}
+    for where in _STEP_LISTS:
+        steps: Any = out
+        shown: Any = redacted
+        for key in where[:-1]:
+            steps = steps.get(key) if isinstance(steps, dict) else None
+            shown = shown.get(key) if isinstance(shown, dict) else None
+        if not isinstance(steps, dict) or not isinstance(shown, dict):
+            continue
+        items, shown_items = steps.get(where[-1]), shown.get(where[-1])
+        if not isinstance(items, list) or not isinstance(shown_items, list):
+            continue
+        copied = [
+            {**item, "name": shown_item["name"]}
+            if isinstance(item, dict) and isinstance(shown_item, dict) and "name" in item and "name" in shown_item
+            else item
+            for item, shown_item in zip(items, shown_items, strict=False)
+        ]
+        if len(where) == 1:
+            out[where[0]] = copied
+        else:
+            parent = dict(out[where[0]])
+            parent[where[-1]] = copied
+            out[where[0]] = parent
+    return out
 
 
 def _loc(path: str) -> tuple[Any, ...]:

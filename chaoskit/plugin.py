@@ -83,6 +83,9 @@ class Plugin(ABC, Generic[P]):
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
+    internal: ClassVar[bool] = False
+    """True for a plugin other plugins use (e.g. the fault behind a section): ``chaoskit list``, the schema and
+    the docs leave it out. It still works when named in an experiment."""
 
     @classmethod
     def summary(cls) -> str:

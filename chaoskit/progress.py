@@ -12,6 +12,7 @@ from rich.markup import escape
 from chaoskit.durations import format_duration
 from chaoskit.hooks import hookimpl
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
+from chaoskit.redaction import scrub_text
 
 OUTCOME_STYLE = {
     Outcome.PASSED: "bold green",
@@ -37,7 +38,7 @@ class LiveProgress:
 
     def _print(self, text: str) -> None:
         with self._lock:
-            self.console.print(text, highlight=False)
+            self.console.print(scrub_text(text), highlight=False)
 
     def _end_countdown(self) -> None:
         self._stop.set()

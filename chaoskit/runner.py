@@ -27,13 +27,13 @@ from typing import Any
 
 from chaoskit import __version__
 from chaoskit.activities import Activities
-from chaoskit.config import redact_text
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import ErrorRecord, Journal, Outcome, PhaseRecord
 from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.signals import SignalGuard
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
@@ -141,7 +141,7 @@ class Runner:
         )
 
     def redact(self, text: str) -> str:
-        return redact_text(text, self.loaded.secrets)
+        return scrub_text(text)
 
     # -- phases ------------------------------------------------------------------------------
     def phase_start(self, name: str) -> PhaseRecord:
@@ -210,6 +210,7 @@ class Runner:
         self.journal.exit_code = self.journal.outcome.exit_code if self.journal.outcome else 4
         if not self.options.dry_run:
             self.ledger.close_if_clean()
+        scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
 

@@ -28,7 +28,10 @@ def list_plugins(kind: str | None, as_json: bool) -> None:
             highlight=False,
         )
         for param in item["params"]:
-            default = f" = {param['default']}" if "default" in param else " (required)"
+            default = param.get("default")
+            if isinstance(default, list | dict):
+                default = json.dumps(default)
+            default = f" = {default}" if "default" in param else " (required)" if param["required"] else " (optional)"
             out.print(
                 f"          {escape(param['name'])}: {escape(param['type'])}{escape(default)}"
                 + (f"  [dim]{escape(param['description'])}[/]" if param["description"] else ""),

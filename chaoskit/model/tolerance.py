@@ -80,8 +80,12 @@ class Expect(Check):
         description="JSONPath into the JSON body (or the value); the other checks apply to the first match.",
     )
     status: list[int] | None = Field(
-        default=None, description="HTTP status code, or a list of allowed codes (any one of them)."
-    )
+        default=None,
+        description="HTTP status code, or a list of allowed codes (any one of them).",
+        json_schema_extra={
+            "anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}, {"type": "null"}]
+        },
+    )  # the schema says what a user may write: one code or a list (_one_status turns one into a list)
     latency_ms: Check | None = Field(default=None, description="Checks on the probe's latency in ms.")
 
     @field_validator("status", mode="before")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaoskit.model.journal import Journal
+from chaoskit.redaction import scrub_text
 from chaoskit.report.html import render_html
 from chaoskit.report.markdown import gameday_markdown, row, run_markdown
 
@@ -18,7 +19,7 @@ def write_html_report(journal: Journal, path: Path | None = None) -> Path:
         path = Path(where).with_name("report.html")
     journal.artifacts["report"] = str(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(journal), encoding="utf-8")
+    path.write_text(scrub_text(render_html(journal)), encoding="utf-8")
     return path
 
 

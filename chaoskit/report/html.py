@@ -177,7 +177,11 @@ def render_html(journal: Journal) -> str:
 <i style="background:#16a34a;border-radius:6px"></i>probe met<i style="background:#dc2626;border-radius:6px"></i>probe
 missed · dashed lines: phases</div>
 <h2>Load SLIs per window</h2>{_windows_html(facts)}
-<h2>Probe results per phase</h2>{_probes_html(facts)}
+<h2>Probe results per phase</h2>
+<p class="meta" id="flow">Order of a run: baseline → method (faults held) → revert the faults → recovery (the
+steady state must hold again by itself) → rollbacks (cleanup, after recovery so they cannot hide a failure to
+heal). Safety rows are abort conditions: "not triggered" is good.</p>
+{_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
 {traces_html(journal.traces)}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}

@@ -13,6 +13,7 @@ the same whatever the span rate, and memory grows with keys x seconds, not with 
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import math
 import threading
@@ -187,8 +188,6 @@ class SpanStore:
     def _keep_sample(self, resource_spans: Any, scope_spans: Any) -> None:
         from google.protobuf.json_format import MessageToDict
 
-        from chaoskit.tracing.otlp_json import hex_ids
-
         with self._lock:
             room = self.sample_cap - self._sampled
         if room <= 0:
@@ -251,6 +250,21 @@ class SpanStore:
         """The raw spans kept, as OTLP/JSON ``resourceSpans`` entries."""
         with self._lock:
             return list(self._sample)
+
+
+_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+def hex_ids(node: Any) -> Any:
+    """The protobuf JSON mapping writes bytes as base64; OTLP/JSON wants trace and span ids as hex."""
+    if isinstance(node, dict):
+        return {
+            k: base64.b64decode(v).hex() if k in _ID_KEYS and isinstance(v, str) else hex_ids(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [hex_ids(v) for v in node]
+    return node
 
 
 def _attributes(values: Iterable[Any]) -> dict[str, str]:

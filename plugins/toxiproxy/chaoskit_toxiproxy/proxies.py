@@ -35,6 +35,7 @@ class ProxiesFault(Fault[ToxiproxySection]):
     """Create the listed proxies that are missing; revert deletes only the ones it created."""
 
     Params = ToxiproxySection
+    internal = True  # the runner injects it for the toxiproxy: section; users write the section, not this fault
 
     def plan(self, params: ToxiproxySection, ctx: Context) -> dict[str, Any]:
         existing = params.client().proxies()
