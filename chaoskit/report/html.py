@@ -10,6 +10,7 @@ from chaoskit.model.journal import FaultRecord, Journal, Outcome
 from chaoskit.report.chart import timeline_svg
 from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
 from chaoskit.report.score import RULES, Score, score
+from chaoskit.report.traces import traces_html
 
 COLORS = {
     Outcome.PASSED: "#15803d",
@@ -192,6 +193,7 @@ steady state must hold again by itself) → rollbacks (cleanup, after recovery s
 heal). Safety rows are abort conditions: "not triggered" is good.</p>
 {_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
+{traces_html(journal.traces)}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}
 <h2>Files</h2><ul class="files">{artifacts}</ul>
 </main></body></html>
