@@ -17,15 +17,17 @@ if [ -x "$PY" ] && [ -e "$DIR/.complete" ]; then
   echo "$PY"
   exit 0
 fi
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"  # with_progress: a line every 30 s on a slow download
 echo "› installing mitmproxy $VERSION into $DIR (its own virtualenv)" >&2
 rm -rf "$DIR"
 mkdir -p "$CACHE/httpfault"
 if [ -n "${UV:-}" ] && [ -x "$UV" ]; then
   "$UV" venv --quiet --python "$(command -v python3)" "$DIR" >&2
-  "$UV" pip install --quiet --python "$PY" "mitmproxy==$VERSION" >&2
+  with_progress "installing mitmproxy" "$UV" pip install --quiet --python "$PY" "mitmproxy==$VERSION" >&2
 else
   python3 -m venv "$DIR" >&2
-  "$DIR/bin/pip" install --quiet --disable-pip-version-check "mitmproxy==$VERSION" >&2
+  with_progress "installing mitmproxy" "$DIR/bin/pip" install --quiet --disable-pip-version-check \
+    "mitmproxy==$VERSION" >&2
 fi
 "$PY" -c "import mitmproxy.version as v; print('mitmproxy', v.VERSION)" >&2
 touch "$DIR/.complete"  # last: its presence means the install is complete

@@ -47,6 +47,9 @@ for _command in COMMANDS:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    from chaoskit.redaction import guard_streams
+
+    guard_streams()  # secrets never reach the terminal (chaoskit/redaction.py)
     try:
         cli.main(args=argv, prog_name="chaoskit", standalone_mode=False)
     except click.UsageError as exc:

@@ -10,6 +10,7 @@ from chaoskit.model.journal import FaultRecord, Journal, Outcome
 from chaoskit.report.chart import timeline_svg
 from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
 from chaoskit.report.score import Score, score
+from chaoskit.report.traces import traces_html
 
 COLORS = {
     Outcome.PASSED: "#15803d",
@@ -176,8 +177,13 @@ def render_html(journal: Journal) -> str:
 <i style="background:#16a34a;border-radius:6px"></i>probe met<i style="background:#dc2626;border-radius:6px"></i>probe
 missed · dashed lines: phases</div>
 <h2>Load SLIs per window</h2>{_windows_html(facts)}
-<h2>Probe results per phase</h2>{_probes_html(facts)}
+<h2>Probe results per phase</h2>
+<p class="meta" id="flow">Order of a run: baseline → method (faults held) → revert the faults → recovery (the
+steady state must hold again by itself) → rollbacks (cleanup, after recovery so they cannot hide a failure to
+heal). Safety rows are abort conditions: "not triggered" is good.</p>
+{_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
+{traces_html(journal.traces)}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}
 <h2>Files</h2><ul class="files">{artifacts}</ul>
 </main></body></html>

@@ -185,3 +185,9 @@ def test_a_probe_that_misses_many_times_is_one_reason_line(tmp_path: Path, http_
     )
     worst = max(missed, key=lambda o: float(str(o.details["latency_ms"])))
     assert f"first {missed[0].reason}" in journal.reason and f", worst {worst.reason}" in journal.reason
+
+
+def test_help_states_the_flow_and_the_game_day_exit_code(cli: Any) -> None:
+    text = " ".join(cli("run", "--help").stdout.split())
+    assert text.index("revert the faults") < text.index("-> recovery") < text.index("-> rollbacks")
+    assert "the most severe of their codes" in text

@@ -112,8 +112,13 @@ def _new_client(conn: Conn) -> Any:
             assert conn.kubeconfig is not None
             if not Path(conn.kubeconfig).is_file():
                 raise PluginError(f"kubernetes: no kubeconfig file at {conn.kubeconfig} (set kubernetes.kubeconfig)")
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=conn.kubeconfig, context=conn.context, client_configuration=cfg, persist_config=False
+            from chaoskit_kubernetes import kubeconfig
+
+            config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+                kubeconfig.load(conn.kubeconfig),  # *-data in memory: no temp file a killed run would leave
+                context=conn.context,
+                client_configuration=cfg,
+                persist_config=False,
             )
     except PluginError:
         raise
