@@ -204,13 +204,17 @@ class OtlpJsonFileExporter(SpanExporter):
             self._spans.extend(spans)
         return SpanExportResult.SUCCESS
 
-    def write(self, path: Path) -> int:
-        """Write every span kept so far to ``path`` (atomically); return how many."""
+    def write(self, path: Path, received: Sequence[dict[str, Any]] = ()) -> int:
+        """Write every span kept so far to ``path`` (atomically), followed by ``received`` (OTLP/JSON
+        ``resourceSpans`` entries: the application's spans the run received); return how many of ours."""
         with self._lock:
             spans = list(self._spans)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        document = scrub(otlp_json(spans), numbers=False)  # secrets hidden (chaoskit.redaction)
+        document = otlp_json(spans)
+        if received:
+            document.setdefault("resourceSpans", []).extend(received)
+        document = scrub(document, numbers=False)  # secrets hidden (chaoskit.redaction)
         tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")  # compact: 3x smaller
         os.replace(tmp, path)
         return len(spans)
