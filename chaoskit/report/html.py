@@ -9,7 +9,7 @@ from html import escape
 from chaoskit.model.journal import FaultRecord, Journal, Outcome
 from chaoskit.report.chart import timeline_svg
 from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
-from chaoskit.report.score import Score, score
+from chaoskit.report.score import RULES, Score, score
 from chaoskit.report.traces import traces_html
 
 COLORS = {
@@ -59,12 +59,22 @@ def _head(table_id: str, columns: str) -> str:
 
 
 def _score_html(s: Score) -> str:
+    rules = "".join(f"<tr><td>{escape(what)}</td><td>{escape(points)}</td></tr>" for what, points in RULES)
+    shown = (
+        '<details id="score-rules"><summary>How the score is computed</summary><table>'
+        f"<tr><th>what</th><th>points lost</th></tr>{rules}</table></details>"
+    )
     if s.value is None:
-        return f'<p id="score-explained">{escape(s.note)}</p>'
+        return f'<p id="score-explained">{escape(s.note)}</p>{shown}'
+    note = f'<p class="meta" id="score-note">{escape(s.note)}</p>' if s.note else ""
     if not s.deductions:
-        return '<p id="score-explained">Nothing lost points: the steady state held and the load stayed healthy.</p>'
+        return (
+            '<p id="score-explained">Nothing lost points: the steady state held and the load stayed healthy.</p>'
+            + note
+            + shown
+        )
     items = "".join(f"<li><b>-{d.points}</b> {escape(d.what)}: {escape(d.why)}</li>" for d in s.deductions)
-    return f'<ul id="score-explained" class="deductions">{items}</ul>'
+    return f'<ul id="score-explained" class="deductions">{items}</ul>{note}{shown}'
 
 
 def _windows_html(facts: Facts) -> str:
