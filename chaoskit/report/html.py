@@ -42,7 +42,7 @@ svg .fault-label{font-size:11px;fill:#b91c1c;font-weight:600}
 svg .phase-line{stroke:#9ca3af;stroke-dasharray:3 3}svg .phase-label{font-size:10px;fill:#6b7280}
 svg .frame{fill:none;stroke:#e5e7eb}svg .panel-title{font-size:11px;fill:#374151;font-weight:600}
 svg .axis{font-size:10px;fill:#6b7280}svg .empty{font-size:12px;fill:#9ca3af}
-svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}
+svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}svg .legend-text{font-size:11px;font-weight:600}
 svg .obs.ok{fill:#16a34a}svg .obs.miss{fill:#dc2626}svg .obs.none{fill:#9ca3af}
 .legend{font-size:12px;color:#6b7280}.legend i{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;
  vertical-align:middle}
@@ -79,6 +79,8 @@ def _score_html(s: Score) -> str:
 
 def _windows_html(facts: Facts) -> str:
     if not facts.windows:
+        if not facts.journal.load:
+            return "<p>No load in this run: no load SLIs to show.</p>"
         return "<p>No windows (the run stopped before the method).</p>"
     rows = "".join(
         f"<tr><td>{escape(w.label)}</td><td class=num>{w.end - w.start:.1f}s</td><td class=num>{fmt_rps(w.rps)}</td>"
