@@ -3,6 +3,7 @@ monitor thread that keeps probing during the method (continuous steady state, ``
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -307,9 +308,10 @@ class Activities:
         params = r.loaded.params[path]
         r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
         r.ensure_guardian()
+        ctx = dataclasses.replace(r.ctx, timeout=step.timeout)  # the same cancel event as the run's
         try:
             info = call_with_timeout(
-                lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline
+                lambda: plugin.plan(params, ctx), step.timeout, f"planning {step.label}", r.deadline
             )
         except Exception as exc:
             raise StepFailed(f"{path} ({step.label}) could not be planned: {self._describe(exc)}") from exc
@@ -330,7 +332,7 @@ class Activities:
             r.journal.faults.append(record)
             r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
             self.active.append(active)
-            active.inject_call = start_call(lambda: plugin.inject(params, info, r.ctx), f"injecting {step.label}")
+            active.inject_call = start_call(lambda: plugin.inject(params, info, ctx), f"injecting {step.label}")
         try:
             new_info = active.inject_call.result(step.timeout, r.deadline)
         except BaseException as exc:
@@ -462,7 +464,7 @@ class Activities:
             plugin = r.registry.instance("fault", step.fault)
             assert isinstance(plugin, Fault)
             params = r.loaded.params[path]
-            plan = functools.partial(plugin.plan, params, r.ctx)
+            plan = functools.partial(plugin.plan, params, dataclasses.replace(r.ctx, timeout=step.timeout))
             info = call_with_timeout(plan, step.timeout, f"planning {step.label}", r.deadline)
             record = FaultRecord(
                 name=step.label,

@@ -27,6 +27,9 @@ class Problem:
     line: int | None = None
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", scrub_text(self.message))  # it may quote what the user wrote
+
     def __str__(self) -> str:
         where = self.path or "(document)"
         if self.source and self.line is not None:

@@ -66,6 +66,9 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set when the run stops early (signal, abort, halt, timeout) while an ``inject`` may still be running:
     a long inject should check it between steps and return (or raise) early; its revert follows."""
+    timeout: float | None = None
+    """Seconds the runner gives the current ``plan``/``inject`` call (the step's ``timeout``); None when unknown.
+    A plugin whose work grows with its targets can refuse at plan time a timeout too short for them."""
     observed_since: float | None = None
     """Wall-clock time (epoch s) of the last fault revert, once every fault is reverted (None before). Probes
     that judge history (e.g. ``load.*`` over ``last: 5s``) use only data taken after it, so recovery is never

@@ -23,10 +23,11 @@ import re
 import threading
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # not imported at run time: `chaoskit --help` imports this module and stays light
+    from pydantic import BaseModel
 
 REDACTED = "***"
 MIN_LENGTH = 6
@@ -102,6 +103,30 @@ def scrub_text(text: str) -> str:
     return text
 
 
+class ScrubbedStream:
+    """A text stream (stdout/stderr) that hides secrets in everything written to it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(scrub_text(text) if active() else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_streams() -> None:
+    """Hide secrets in all that this process writes to ``sys.stdout`` and ``sys.stderr`` (the CLI's entry)."""
+    import sys
+
+    if not isinstance(sys.stdout, ScrubbedStream):
+        sys.stdout = ScrubbedStream(sys.stdout)
+    if not isinstance(sys.stderr, ScrubbedStream):
+        sys.stderr = ScrubbedStream(sys.stderr)
+
+
 def scrub(value: Any, numbers: bool = True) -> Any:
     """A copy of JSON-like ``value`` with secrets hidden: texts are scrubbed and values equal to a secret
     become ``***`` (numbers too, unless ``numbers`` is false: for data whose number fields are typed)."""
@@ -121,7 +146,7 @@ def _scrub(value: Any, numbers: bool) -> Any:
         return {_scrub(k, False) if isinstance(k, str) else k: _scrub(v, numbers) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v, numbers) for v in value]
-    if isinstance(value, BaseModel):
+    if hasattr(type(value), "model_fields"):  # a pydantic model
         scrub_model(value)
         return value
     return scrub_text(str(value))
@@ -136,9 +161,9 @@ def scrub_model(model: BaseModel) -> None:
         value = getattr(model, name)
         if isinstance(value, Enum | bool | int | float) or value is None:
             continue
-        if isinstance(value, BaseModel):
+        if hasattr(type(value), "model_fields"):
             scrub_model(value)
-        elif isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
+        elif isinstance(value, list) and value and all(hasattr(type(v), "model_fields") for v in value):
             for item in value:
                 scrub_model(item)
         else:

@@ -14,6 +14,7 @@ import click
 
 from chaoskit import __version__
 from chaoskit.cli.console import err, escape, print_invalid
+from chaoskit.cli.ctk import import_ctk
 from chaoskit.cli.halt import halt
 from chaoskit.cli.plugins import init, list_plugins, schema
 from chaoskit.cli.report import report
@@ -41,12 +42,15 @@ def cli() -> None:
     """
 
 
-COMMANDS: list[click.Command] = [run, validate, report, list_plugins, schema, rollback, halt, init]
+COMMANDS: list[click.Command] = [run, validate, report, list_plugins, schema, rollback, halt, init, import_ctk]
 for _command in COMMANDS:
     cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    from chaoskit.redaction import guard_streams
+
+    guard_streams()  # secrets never reach the terminal (chaoskit/redaction.py)
     try:
         cli.main(args=argv, prog_name="chaoskit", standalone_mode=False)
     except click.UsageError as exc:

@@ -127,11 +127,17 @@ def ctk_vars(flags: CtkFlags) -> dict[str, Any]:
         raise click.BadParameter(str(exc), param_hint="--var") from None
 
 
-def validate_ctk(path: Path, flags: CtkFlags) -> None:
-    """Raises ValidationFailed listing every problem."""
+def validate_ctk(path: Path, flags: CtkFlags, quiet: bool = False) -> None:
+    """Raises ValidationFailed listing every problem; tells what is accepted but not acted on."""
     from chaoskit.ctk.command import validate_ctk_file
 
-    validate_ctk_file(path, ctk_vars(flags), flags.var_files)
+    loaded = validate_ctk_file(path, ctk_vars(flags), flags.var_files)
+    _notes(path, loaded.notes, quiet)
+
+
+def _notes(path: Path, notes: list[str], quiet: bool) -> None:
+    for note in [] if quiet else notes:
+        err.print(f"[yellow]note:[/] {escape(str(path))} (Chaos Toolkit): {escape(note)}", highlight=False)
 
 
 def run_ctk(
@@ -152,6 +158,7 @@ def run_ctk(
     )
     journal_path = flags.journal_path or Path("journal.json")
     ctk, native = run_ctk_file(path, options, ctk_vars(flags), flags.var_files, journal_path, out_dir)
+    _notes(path, ctk.loaded.notes, quiet)
     if not quiet:
         word = "deviated" if ctk.deviated else ctk.status
         err.print(
@@ -166,3 +173,46 @@ def run_ctk(
                 err.print(f"  {name}: {native.artifacts[name]}", highlight=False)
     assert native.outcome is not None
     return native.outcome, native, ctk.reason, ctk.exit_code
+
+
+@click.command("import", epilog="\b\nExamples:\n  chaoskit import ctk-experiment.json -o experiment.yaml")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None, help="Write here (default: stdout).")
+def import_ctk(source: Path, out: Path | None) -> None:
+    """Write the native chaoskit experiment equivalent to a Chaos Toolkit experiment (YAML), with a comment on
+    every construct whose meaning changes, and validate it. Exit 5 when either file is invalid."""
+    import os
+    import sys
+
+    from pydantic import ValidationError
+
+    from chaoskit.ctk.importer import import_experiment
+    from chaoskit.ctk.model import CtkExperiment
+    from chaoskit.errors import ValidationFailed
+    from chaoskit.loader import parse_text, problems_from, read_document, validate_document
+
+    data, lines = read_document(source)
+    try:
+        experiment = CtkExperiment.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(problems_from(exc, (), lines, str(source)), str(source)) from None
+    text = import_experiment(experiment, source.name) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+    where = str(out) if out else "the imported experiment"
+    doc, new_lines = parse_text(text, where)
+    unset = sorted(
+        value["env"]
+        for key in ("configuration", "secrets")
+        for value in ((doc.get(key) or {}).values() if isinstance(doc, dict) else [])
+        if isinstance(value, dict)
+        and isinstance(value.get("env"), str)
+        and "default" not in value
+        and value["env"] not in os.environ
+    )
+    if unset:
+        err.print(f"[yellow]note:[/] validating with these variables unset: {escape(', '.join(unset))}")
+    validate_document(doc, new_lines, where)
+    err.print(f"[green]✓[/] {escape(where)} is a valid chaoskit experiment (read its `# ctk:` comments)")

@@ -30,7 +30,7 @@ def validate(paths: tuple[Path, ...], variables: tuple[str, ...], as_json: bool)
     for path in files:
         try:
             if path in ctk_files:
-                validate_ctk(path, CtkFlags(variables=variables))
+                validate_ctk(path, CtkFlags(variables=variables), quiet=as_json)
             else:
                 load_experiment(path, overrides)
         except ValidationFailed as exc:

@@ -9,7 +9,8 @@ from html import escape
 from chaoskit.model.journal import FaultRecord, Journal, Outcome
 from chaoskit.report.chart import timeline_svg
 from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
-from chaoskit.report.score import Score, score
+from chaoskit.report.score import RULES, Score, score
+from chaoskit.report.traces import traces_html
 
 COLORS = {
     Outcome.PASSED: "#15803d",
@@ -41,7 +42,7 @@ svg .fault-label{font-size:11px;fill:#b91c1c;font-weight:600}
 svg .phase-line{stroke:#9ca3af;stroke-dasharray:3 3}svg .phase-label{font-size:10px;fill:#6b7280}
 svg .frame{fill:none;stroke:#e5e7eb}svg .panel-title{font-size:11px;fill:#374151;font-weight:600}
 svg .axis{font-size:10px;fill:#6b7280}svg .empty{font-size:12px;fill:#9ca3af}
-svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}
+svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}svg .legend-text{font-size:11px;font-weight:600}
 svg .obs.ok{fill:#16a34a}svg .obs.miss{fill:#dc2626}svg .obs.none{fill:#9ca3af}
 .legend{font-size:12px;color:#6b7280}.legend i{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;
  vertical-align:middle}
@@ -58,16 +59,28 @@ def _head(table_id: str, columns: str) -> str:
 
 
 def _score_html(s: Score) -> str:
+    rules = "".join(f"<tr><td>{escape(what)}</td><td>{escape(points)}</td></tr>" for what, points in RULES)
+    shown = (
+        '<details id="score-rules"><summary>How the score is computed</summary><table>'
+        f"<tr><th>what</th><th>points lost</th></tr>{rules}</table></details>"
+    )
     if s.value is None:
-        return f'<p id="score-explained">{escape(s.note)}</p>'
+        return f'<p id="score-explained">{escape(s.note)}</p>{shown}'
+    note = f'<p class="meta" id="score-note">{escape(s.note)}</p>' if s.note else ""
     if not s.deductions:
-        return '<p id="score-explained">Nothing lost points: the steady state held and the load stayed healthy.</p>'
+        return (
+            '<p id="score-explained">Nothing lost points: the steady state held and the load stayed healthy.</p>'
+            + note
+            + shown
+        )
     items = "".join(f"<li><b>-{d.points}</b> {escape(d.what)}: {escape(d.why)}</li>" for d in s.deductions)
-    return f'<ul id="score-explained" class="deductions">{items}</ul>'
+    return f'<ul id="score-explained" class="deductions">{items}</ul>{note}{shown}'
 
 
 def _windows_html(facts: Facts) -> str:
     if not facts.windows:
+        if not facts.journal.load:
+            return "<p>No load in this run: no load SLIs to show.</p>"
         return "<p>No windows (the run stopped before the method).</p>"
     rows = "".join(
         f"<tr><td>{escape(w.label)}</td><td class=num>{w.end - w.start:.1f}s</td><td class=num>{fmt_rps(w.rps)}</td>"
@@ -176,8 +189,13 @@ def render_html(journal: Journal) -> str:
 <i style="background:#16a34a;border-radius:6px"></i>probe met<i style="background:#dc2626;border-radius:6px"></i>probe
 missed · dashed lines: phases</div>
 <h2>Load SLIs per window</h2>{_windows_html(facts)}
-<h2>Probe results per phase</h2>{_probes_html(facts)}
+<h2>Probe results per phase</h2>
+<p class="meta" id="flow">Order of a run: baseline → method (faults held) → revert the faults → recovery (the
+steady state must hold again by itself) → rollbacks (cleanup, after recovery so they cannot hide a failure to
+heal). Safety rows are abort conditions: "not triggered" is good.</p>
+{_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
+{traces_html(journal.traces)}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}
 <h2>Files</h2><ul class="files">{artifacts}</ul>
 </main></body></html>

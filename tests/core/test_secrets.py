@@ -221,3 +221,14 @@ def test_scrub_keeps_types_and_hides_every_form() -> None:
     assert redaction.scrub_text("q=p%40ss%20word%2F42&r=p%40ss+word%2F42") == "q=***&r=***"
     assert redaction.scrub_text("ts=1.987654321 id=987654321") == "ts=1.987654321 id=***"
     assert redaction.scrub({"n": 987654321}, numbers=False) == {"n": 987654321}
+
+
+def test_validate_output_hides_a_secret_quoted_in_a_problem(tmp_path: Path) -> None:
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("title: t\nsecrets: {s: {env: CK_LONG}}\nmethod: [{pause: '${s}'}]\n")
+    for args in (("validate", "--json", str(exp)), ("validate", str(exp)), ("run", str(exp))):
+        result = run_cli(*args, env={"CK_LONG": "quoted-secret-1234"})
+        assert result.returncode == 5, result.stderr
+        shown = result.stdout + result.stderr
+        assert "method[0].pause" in shown and "***" in shown
+        assert "quoted-secret-1234" not in shown
