@@ -6,9 +6,9 @@ import json
 import time
 from html import escape
 
-from chaoskit.model.journal import FaultRecord, Journal, Outcome
+from chaoskit.model.journal import Journal, Outcome
 from chaoskit.report.chart import timeline_svg
-from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
+from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy, undone
 from chaoskit.report.score import RULES, Score, score
 from chaoskit.report.traces import traces_html
 
@@ -109,26 +109,6 @@ def _met(p: PhaseProbes) -> str:
     return f"TRIGGERED ({p.failed} of {p.total} checks)" if p.failed else f"not triggered ({p.total} checks)"
 
 
-def _undone(f: FaultRecord, started_at: float) -> str:
-    """How the fault was undone: "reverted", or for a fault that cannot be (a kill, ``revertible: false`` in its
-    revert info) what was done and what brought the system back."""
-    info = f.revert_info
-    if info.get("revertible") is not False:
-        return "reverted" if f.reverted_at else "-"
-    parts = ["not revertible"]
-    killed = [str(k.get("pid")) for k in info.get("killed") or [] if isinstance(k, dict) and k.get("sent")]
-    if killed:
-        parts.append(f"killed pid {', '.join(killed)}")
-    restart = info.get("restart")
-    if isinstance(restart, dict) and isinstance(restart.get("started_at"), int | float):
-        parts.append(f"restarted at +{restart['started_at'] - started_at:.1f}s (exit {restart.get('exit_code')})")
-    elif isinstance(restart, dict) and restart.get("skipped"):
-        parts.append(f"not restarted: {restart['skipped']}")
-    else:
-        parts.append("nothing restarted it")
-    return escape("; ".join(parts))
-
-
 def _faults_html(facts: Facts) -> str:
     j = facts.journal
     if not j.faults:
@@ -137,7 +117,9 @@ def _faults_html(facts: Facts) -> str:
     for f in j.faults:
         at = f"+{f.injected_at - j.started_at:.1f}s" if f.injected_at else "not injected"
         held = f"{f.reverted_at - f.injected_at:.1f}s" if f.injected_at and f.reverted_at else "-"
-        state = f'<span class="miss">{escape(f.revert_error)}</span>' if f.revert_error else _undone(f, j.started_at)
+        state = (
+            f'<span class="miss">{escape(f.revert_error)}</span>' if f.revert_error else escape(undone(f, j.started_at))
+        )
         if f.error:
             state = f'<span class="miss">{escape(f.error)}</span>; ' + state
         rows.append(
