@@ -32,6 +32,9 @@ class ActiveFault:
     expires_at: float | None  # monotonic; None: held until the method ends
 
 
+_UNJOURNALED = ("body", "headers")  # what tolerances may check but journals do not keep (size, cookies)
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -102,7 +105,7 @@ class Activities:
             triggered=triggered,
             reason=reason,
             value=scrub(_jsonable(obs.value)),
-            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k != "body"}),
+            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k not in _UNJOURNALED}),
             error=error,
         )
         r.journal.observations.append(record)
