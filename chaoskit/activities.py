@@ -3,6 +3,7 @@ monitor thread that keeps probing during the method (continuous steady state, ``
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -280,9 +281,10 @@ class Activities:
         assert isinstance(plugin, Fault)
         params = r.loaded.params[path]
         r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
+        ctx = dataclasses.replace(r.ctx, timeout=step.timeout)
         try:
             info = call_with_timeout(
-                lambda: plugin.plan(params, r.ctx), step.timeout, f"planning {step.label}", r.deadline
+                lambda: plugin.plan(params, ctx), step.timeout, f"planning {step.label}", r.deadline
             )
         except Exception as exc:
             raise StepFailed(f"{path} ({step.label}) could not be planned: {self._describe(exc)}") from exc
@@ -303,7 +305,7 @@ class Activities:
         self.active.append(active)
         try:
             new_info = call_with_timeout(
-                lambda: plugin.inject(params, info, r.ctx), step.timeout, f"injecting {step.label}", r.deadline
+                lambda: plugin.inject(params, info, ctx), step.timeout, f"injecting {step.label}", r.deadline
             )
         except BaseException as exc:
             record.error = r.redact(str(exc))
@@ -388,7 +390,7 @@ class Activities:
             plugin = r.registry.instance("fault", step.fault)
             assert isinstance(plugin, Fault)
             params = r.loaded.params[path]
-            plan = functools.partial(plugin.plan, params, r.ctx)
+            plan = functools.partial(plugin.plan, params, dataclasses.replace(r.ctx, timeout=step.timeout))
             info = call_with_timeout(plan, step.timeout, f"planning {step.label}", r.deadline)
             record = FaultRecord(
                 name=step.label,

@@ -62,6 +62,9 @@ class Context:
     log: Callable[[str], None] = lambda message: None
     headers: Callable[[], dict[str, str]] = dict
     """Trace-context headers (``traceparent``, ``baggage``) to send with requests to the system under test."""
+    timeout: float | None = None
+    """Seconds the runner gives the current ``plan``/``inject`` call (the step's ``timeout``); None when unknown.
+    A plugin whose work grows with its targets can refuse at plan time a timeout too short for them."""
     observed_since: float | None = None
     """Wall-clock time (epoch s) of the last fault revert, once every fault is reverted (None before). Probes
     that judge history (e.g. ``load.*`` over ``last: 5s``) use only data taken after it, so recovery is never

@@ -19,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAOSKIT = str(Path(sys.executable).with_name("chaoskit"))
+# A test that runs scripts/demo must not sync the test-only plugins out of this environment (see bootstrap.sh).
+os.environ["CHAOSKIT_TEST_ENV"] = "1"
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:

@@ -143,6 +143,68 @@ class Safety(StrictModel):
         return probes
 
 
+_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def _address(value: str, where: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{where}: expected HOST:PORT (e.g. 127.0.0.1:4318; port 0 = any free port), got {value!r}")
+    return value
+
+
+class TraceTtrSpec(StrictModel):
+    """When the application counts as recovered, judged from its own spans (see docs/tracing.md)."""
+
+    service: str | None = Field(default=None, description="Only spans of this service (default: every service).")
+    kind: Literal["server", "client", "internal", "producer", "consumer"] | None = Field(
+        default="server", description="Only spans of this kind (default: server spans, the requests served)."
+    )
+    max_error_rate: float = Field(default=0.01, ge=0, le=1, description="Spans with status ERROR / spans.")
+    max_p95_ms: float | None = Field(default=None, gt=0, le=86_400_000, description="p95 span duration, in ms.")
+    hold: Duration = Field(default=3.0, gt=0, description="Every second of this stretch must meet both.")
+
+
+class ReceiveSpec(StrictModel):
+    """Receive the application's own spans during the run (OTLP), for trace probes, the report and trace.json."""
+
+    http: str | None = Field(
+        default="127.0.0.1:4318", description="OTLP/HTTP (protobuf) listen address, HOST:PORT; null: none."
+    )
+    grpc: str | None = Field(default=None, description="OTLP/gRPC listen address, HOST:PORT (needs chaoskit[grpc]).")
+    token_env: str | None = Field(
+        default=None,
+        description="An environment variable holding a bearer token the senders must present; "
+        "required when listening on an address other than loopback.",
+    )
+    max_body: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="Bytes per request.")
+    sample: int = Field(default=5000, ge=0, le=100_000, description="Raw spans kept for trace.json.")
+    max_keys: int = Field(
+        default=2000, ge=1, le=100_000, description="Distinct (service, span name, kind) kept; more count as (other)."
+    )
+    wait: Duration = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description="Before the baseline, wait up to this long for the first span (services export in batches).",
+    )
+    ttr: TraceTtrSpec = Field(default_factory=TraceTtrSpec, description="The trace-derived time to recovery.")
+
+    @model_validator(mode="after")
+    def _listen(self) -> ReceiveSpec:
+        if self.http is None and self.grpc is None:
+            raise ValueError("receive: set http, grpc or both")
+        for where, value in (("http", self.http), ("grpc", self.grpc)):
+            if value is not None:
+                _address(value, where)
+                if not value.startswith(_LOOPBACK) and self.token_env is None:
+                    raise ValueError(
+                        f"{where}: {value} is not a loopback address: set token_env (a variable holding a token "
+                        "that senders must present) to listen there"
+                    )
+        return self
+
+
 class TracingSpec(StrictModel):
     """The run's OpenTelemetry trace (see docs/tracing.md)."""
 
@@ -159,6 +221,9 @@ class TracingSpec(StrictModel):
     service_name: str | None = Field(default=None, description="Else OTEL_SERVICE_NAME; else chaoskit.")
     export_timeout: Duration = Field(
         default=5.0, gt=0, description="The most exporting the trace may add to the run (a dead collector)."
+    )
+    receive: ReceiveSpec | None = Field(
+        default=None, description="Receive the application's spans over OTLP while the run goes (trace.* probes)."
     )
 
 
@@ -207,6 +272,21 @@ class Experiment(StrictModel):
                 if not isinstance(value["env"], str) or not value["env"]:
                     raise ValueError(f"{key}: 'env' must name an environment variable")
         return values
+
+    @model_validator(mode="after")
+    def _trace_probes_receive(self) -> Experiment:
+        """trace.* probes read the spans the run receives: they need ``tracing.receive``."""
+        if self.tracing.receive is not None and self.tracing.enabled:
+            return self
+        names = [p.probe for p in [*self.steady_state.probes, *self.safety.abort_when]]
+        names += [s.probe for s in self.method if s.probe]
+        used = sorted({n for n in names if n.startswith("trace.")})
+        if used:
+            raise ValueError(
+                f"{', '.join(used)} read the application's spans: add 'tracing: {{receive: {{http: 127.0.0.1:4318}}}}' "
+                "(and keep tracing enabled) so the run receives them"
+            )
+        return self
 
     @field_validator("rollbacks")
     @classmethod

@@ -1,0 +1,114 @@
+"""chaoskit's own OTLP/JSON encoder writes exactly what the OpenTelemetry exporter's protobuf encoder and
+``MessageToDict`` would (the reference, with ids as hex): same keys, same order, same values."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+    set_span_in_context,
+)
+
+from chaoskit.tracing.otlp_json import OtlpJsonFileExporter, otlp_json
+from tests.tracing.test_structure import _experiment
+from tests.tracing.tracekit import Recorded, run_doc
+
+_IDS = {"traceId", "spanId", "parentSpanId"}
+
+
+def _hex_ids(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: base64.b64decode(v).hex() if k in _IDS and isinstance(v, str) else _hex_ids(v) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_hex_ids(v) for v in node]
+    return node
+
+
+def _reference(spans: list[ReadableSpan]) -> str:
+    return json.dumps(_hex_ids(MessageToDict(encode_spans(spans), use_integers_for_enums=True)))
+
+
+def _every_feature() -> list[ReadableSpan]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc", "n": 3, "ratio": 0.5}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("chaoskit", "1.2.3")
+    values = {
+        "s": "x",
+        "empty": "",
+        "zero": 0,
+        "big": 2**62,
+        "neg": -5,
+        "f": 1.5,
+        "f0": 0.0,
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "t": True,
+        "no": False,
+        "ints": [1, 2],
+        "strs": ["a", ""],
+        "none": [],
+        "b": b"\x00\x01",
+    }
+    state = TraceState([("vendor", "v1"), ("k", "2")])
+    remote = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED), trace_state=state)
+    with tracer.start_as_current_span(
+        "root", kind=SpanKind.SERVER, context=set_span_in_context(NonRecordingSpan(remote)), attributes=values
+    ) as root:
+        root.add_event("plain")
+        root.add_event("with attributes", {"k": 1, "l": ["x"]})
+        links = [Link(root.get_span_context(), {"why": "because"}), Link(remote)]
+        with tracer.start_as_current_span("linked", kind=SpanKind.CLIENT, links=links) as child:
+            child.set_status(Status(StatusCode.ERROR, "boom"))
+        with tracer.start_as_current_span("ok", kind=SpanKind.PRODUCER) as ok:
+            ok.set_status(Status(StatusCode.OK))
+    with provider.get_tracer("other").start_as_current_span("consumer", kind=SpanKind.CONSUMER):
+        pass
+    second = TracerProvider(resource=Resource.create({"service.name": "second"}))
+    second.add_span_processor(SimpleSpanProcessor(exporter))
+    with second.get_tracer("x").start_as_current_span("y"):
+        pass
+    return list(exporter.get_finished_spans())
+
+
+def test_every_span_feature_encodes_as_the_sdk_does() -> None:
+    spans = _every_feature()
+    assert len(spans) == 5
+    assert json.dumps(otlp_json(spans)) == _reference(spans)
+    assert otlp_json([]) == _hex_ids(MessageToDict(encode_spans([]), use_integers_for_enums=True)) == {}
+
+
+def test_a_real_runs_spans_encode_as_the_sdk_does(tmp_path: Path, http_service: Any, recorded: Recorded) -> None:
+    http_service.state.status = 200
+    run_doc(_experiment(http_service.url), tmp_path, recorded.provider)
+    spans = recorded.spans()
+    assert len(spans) > 10
+    assert json.dumps(otlp_json(spans)) == _reference(spans)
+
+
+def test_the_file_exporter_writes_compact_otlp_json(tmp_path: Path) -> None:
+    spans = _every_feature()
+    exporter = OtlpJsonFileExporter()
+    exporter.export(spans[:2])
+    exporter.export(spans[2:])
+    assert exporter.write(tmp_path / "trace.json") == 5
+    assert (tmp_path / "trace.json").read_text() == json.dumps(json.loads(_reference(spans)), separators=(",", ":"))
