@@ -30,6 +30,7 @@ Faults work in three calls so nothing can be left behind:
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ class Context:
     log: Callable[[str], None] = lambda message: None
     headers: Callable[[], dict[str, str]] = dict
     """Trace-context headers (``traceparent``, ``baggage``) to send with requests to the system under test."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when the run stops early (signal, abort, halt, timeout) while an ``inject`` may still be running:
+    a long inject should check it between steps and return (or raise) early; its revert follows."""
     timeout: float | None = None
     """Seconds the runner gives the current ``plan``/``inject`` call (the step's ``timeout``); None when unknown.
     A plugin whose work grows with its targets can refuse at plan time a timeout too short for them."""
