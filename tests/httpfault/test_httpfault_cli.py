@@ -226,3 +226,15 @@ def test_a_stopped_proxy_process_is_a_clear_error(cli: Cli, tmp_path: Path, upst
     assert result.returncode == 4, result.stderr
     verdict = json.loads(result.stdout)
     assert verdict["outcome"] == "error" and f"no HTTP fault proxy at {url}" in verdict["reason"], verdict
+
+
+def test_dry_run_shows_the_rule_and_the_proxy_and_touches_nothing(
+    cli: Cli, exp_file: Callable[..., tuple[Path, int]], httpfault: HttpFaultClient, isolated_state: Path
+) -> None:
+    path, port = exp_file()
+    result = cli("run", str(path), "--dry-run", cwd=path.parent)
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "abort 503 on POST /payments*" in shown and f"127.0.0.1:{port}" in shown and "created at run start" in shown
+    assert httpfault.rules() == [] and httpfault.proxies() == {}
+    assert ledgers(isolated_state) == []
