@@ -15,7 +15,7 @@ from chaoskit.conditions import describe as describe_condition
 from chaoskit.errors import ChaosKitError, RevertFailed, StepFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
-from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
+from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord, Phase
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
 from chaoskit.reasons import probe_line
@@ -181,7 +181,7 @@ class Activities:
                             spec.probe,
                             spec.timeout,
                             spec.expect,
-                            "safety",
+                            Phase.SAFETY,
                             NO_DEADLINE,
                             abort_condition=True,
                             stale=self._monitor_stale,
@@ -201,7 +201,7 @@ class Activities:
                             spec.probe,
                             spec.timeout,
                             spec.expect,
-                            "method",
+                            Phase.METHOD,
                             NO_DEADLINE,
                             stale=self._monitor_stale,
                         )
@@ -232,7 +232,7 @@ class Activities:
             self.hold(step.pause, step.label, deadline)
         elif step.kind == "probe":
             assert step.probe is not None
-            rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, "method", deadline)
+            rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, Phase.METHOD, deadline)
             if step.expect is not None and not rec.ok:
                 self.r.deviations.append(f"{step.label}: {rec.reason}")
         elif step.kind == "action":
@@ -276,7 +276,7 @@ class Activities:
         plugin = r.registry.instance("action", step.action)
         assert isinstance(plugin, Action)
         params = r.loaded.params[path]
-        phase = r.journal.phases[-1].name if r.journal.phases else "method"
+        phase = r.journal.phases[-1].name if r.journal.phases else Phase.METHOD
         record = ActivityRecord(name=step.label, plugin=step.action, phase=phase, started_at=time.time())
         r.journal.activities.append(record)
         r.emit("chaoskit_activity_started", kind="action", name=step.label, phase=phase)
@@ -309,7 +309,7 @@ class Activities:
         plugin = r.registry.instance("fault", step.fault)
         assert isinstance(plugin, Fault)
         params = r.loaded.params[path]
-        r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
+        r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase=Phase.METHOD)
         r.ensure_guardian()
         ctx = dataclasses.replace(r.ctx, timeout=step.timeout)  # the same cancel event as the run's
         try:
@@ -482,7 +482,7 @@ class Activities:
                 ActivityRecord(
                     name=step.label,
                     plugin=step.fault,
-                    phase="dry-run",
+                    phase=Phase.DRY_RUN,
                     started_at=time.time(),
                     ended_at=time.time(),
                     result=f"would inject: {plugin.describe(info)}",

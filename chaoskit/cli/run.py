@@ -93,6 +93,7 @@ def run(
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.loader import load_experiment
     from chaoskit.model.journal import Outcome
+    from chaoskit.model.outcome import worst_exit_code
     from chaoskit.progress import LiveProgress, verdict_line
     from chaoskit.runner import RunOptions, run_experiment
 
@@ -160,14 +161,6 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
         "journal": journal.artifacts.get("journal") if journal else None,
         "report": journal.artifacts.get("report") if journal else None,
     }
-
-
-def worst_exit_code(codes: list[int]) -> int:
-    """The most severe exit code: interrupted, error, invalid, aborted, deviated, baseline-not-met, passed."""
-    for code in (130, 4, 5, 3, 1, 2, 0):
-        if code in codes:
-            return code
-    return 0
 
 
 def _report(journal: Journal) -> None:
