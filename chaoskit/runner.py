@@ -1,6 +1,6 @@
 """The run: baseline, method, reverts, recovery, rollbacks -- and the journal, on every path out.
 
-The flow (see ARCHITECTURE.md)::
+The flow (see docs/architecture.md)::
 
     load (optional) -> warm-up -> steady state BEFORE (miss => baseline-not-met, nothing injected)
     -> method (faults: ledger entry, inject, hold; probes keep running in a monitor thread)
