@@ -286,12 +286,16 @@ class Runner:
             run_dir=str(self.run_dir()),
         )
         self._live_file = halt.register_run(live)
-        self.sentinel = Sentinel(self._on_halt, lambda message: self.record_error("guardian", GuardianLost(message)))
+        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
         self.sentinel.start()
         if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
             self.ensure_guardian()  # before run-start hooks: they may prepare things (declared proxies) too
 
-    def _on_halt(self, reason: str) -> None:
+    def _guardian_lost(self, message: str) -> None:
+        self.record_error("guardian", GuardianLost(message))
+
+    def request_abort(self, reason: str) -> None:
+        """Stop the run as ``aborted`` (a halt, an abort condition): waits wake up, the method stops."""
         if not self.abort.is_set():
             self.abort_reason = reason
             self.abort.set()

@@ -183,6 +183,7 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
     if os.getppid() == runner:  # still our parent, so not a reused pid: stop it before reverting its faults
         with contextlib.suppress(OSError):
             os.kill(runner, signal.SIGKILL)
+    live_file.unlink(missing_ok=True)  # the runner is gone: `chaoskit halt` no longer lists the run
     from chaoskit.rollback import rollback
 
     reverted: list[str] = []
@@ -205,7 +206,6 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
         "finished_at": time.time(),
         "ledgers": [str(p) for p in ledgers],
     }
-    live_file.unlink(missing_ok=True)  # the run is over: `chaoskit halt` no longer lists it
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / ".guardian.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
