@@ -16,6 +16,7 @@ from chaoskit import __version__
 from chaoskit.cli.compare import baseline, compare, history
 from chaoskit.cli.console import err, escape, print_invalid
 from chaoskit.cli.ctk import import_ctk
+from chaoskit.cli.halt import halt
 from chaoskit.cli.plugins import init, list_plugins, schema
 from chaoskit.cli.report import report
 from chaoskit.cli.rollback import rollback
@@ -49,6 +50,7 @@ COMMANDS: list[click.Command] = [
     list_plugins,
     schema,
     rollback,
+    halt,
     init,
     import_ctk,
     compare,

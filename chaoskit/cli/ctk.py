@@ -168,7 +168,7 @@ def run_ctk(
             highlight=False,
         )
         err.print(f"  CTK journal: {journal_path}", highlight=False)
-        for name in ("journal", "report"):
+        for name in ("journal", "trace", "report"):
             if name in native.artifacts:
                 err.print(f"  {name}: {native.artifacts[name]}", highlight=False)
     assert native.outcome is not None

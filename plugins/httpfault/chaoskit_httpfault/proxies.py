@@ -27,6 +27,7 @@ class ProxiesFault(Fault[HttpFaultSection]):
     """Create the listed proxies that are missing; revert deletes only the ones it created (not `keep` ones)."""
 
     Params = HttpFaultSection
+    internal = True  # the runner injects it for the httpfault: section; `chaoskit list` and the docs leave it out
 
     def plan(self, params: HttpFaultSection, ctx: Context) -> dict[str, Any]:
         existing = params.client().proxies()
