@@ -41,6 +41,9 @@ class ActiveFault:
     inject_call: Call | None = None  # the inject, while it has not returned
 
 
+_UNJOURNALED = ("body", "headers")  # what tolerances may check but journals do not keep (size, cookies)
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -117,7 +120,7 @@ class Activities:
             triggered=triggered,
             reason=reason,
             value=scrub(_jsonable(obs.value)),
-            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k != "body"}),
+            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k not in _UNJOURNALED}),
             error=error,
         )
         if stale is not None and stale.is_set():

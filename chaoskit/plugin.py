@@ -101,6 +101,11 @@ class Plugin(ABC, Generic[P]):
 
 
 class Probe(Plugin[P]):
+    tolerance_hint: ClassVar[str | None] = None
+    """When set, the probe's value alone does not say what a check means (an http probe's value is its status
+    code, which a ``regex`` would silently match): an ``expect`` must name its target, and a bare check
+    (equals, min, max, one_of, regex without jsonpath) is invalid with this text as the hint."""
+
     @abstractmethod
     def observe(self, params: P, ctx: Context) -> Observation:
         """Observe once. Raise :class:`chaoskit.errors.PluginError` when the observation itself fails."""
