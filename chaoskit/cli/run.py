@@ -30,8 +30,15 @@ CTK's status is completed and nothing deviated, else 1 (130 interrupted, 5 inval
 also makes their continuous hypothesis fail fast, as in `chaos run`.
 
 \b
+Flow of a run: load -> warm-up -> steady state before -> method (faults injected and held)
+  -> revert the faults (last in, first out) -> recovery (the steady state must hold again by
+  itself) -> rollbacks (cleanup; after recovery, so they cannot hide a system that does not heal).
+
+\b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
             5 invalid, 130 interrupted, 64 bad command-line usage.
+With several experiments the exit code is the most severe of their codes, in this order:
+130 interrupted, 4 error, 5 invalid, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
 
 Result = tuple[Path, "Outcome", "Journal | None", str]
@@ -131,7 +138,8 @@ def run(
             break
     if len(files) > 1 and not quiet:
         _summary(results, len(files))
-    _write_summary_md(results, summary_md)
+    index = _write_index(results, out_dir, worst_exit_code(codes), quiet) if len(files) > 1 else None
+    _write_summary_md(results, summary_md, index)
     if as_json:
         verdicts = [
             _verdict(p, o, j, r) | {"exit_code": code} for (p, o, j, r), code in zip(results, codes, strict=True)
@@ -170,6 +178,20 @@ def _report(journal: Journal) -> None:
         report_run(journal)
     except Exception as exc:
         err.print(f"[yellow]could not write the HTML report:[/] {escape(f'{type(exc).__name__}: {exc}')}")
+
+
+def _write_index(results: list[Result], out_dir: Path, exit_code: int, quiet: bool) -> str | None:
+    """A game day's index.html next to the runs (the summary table, each report linked); never fatal."""
+    from chaoskit.report.index import write_index
+
+    try:
+        path = write_index(_rows(results), out_dir, exit_code)
+    except OSError as exc:
+        err.print(f"[yellow]could not write the game day's index.html:[/] {escape(str(exc))}")
+        return None
+    if not quiet:
+        err.print(f"game day index: {path}", highlight=False)
+    return str(path)
 
 
 def _rows(results: list[Result]) -> list[Any]:
@@ -214,7 +236,7 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.2g}%"
 
 
-def _write_summary_md(results: list[Result], path: Path | None) -> None:
+def _write_summary_md(results: list[Result], path: Path | None, index: str | None = None) -> None:
     import os
 
     from chaoskit.report import gameday_markdown, run_markdown
@@ -222,11 +244,13 @@ def _write_summary_md(results: list[Result], path: Path | None) -> None:
     targets = [p for p in (path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
     if not targets or not results:
         return
-    if len(results) == 1 and results[0][2] is not None:
-        text = run_markdown(results[0][2])
-    else:
-        text = gameday_markdown(_rows(results))
     for i, target in enumerate(targets):
+        # the --summary-md file links the reports relative to itself; the CI job summary gets absolute paths
+        base = Path(target).parent if i == 0 and path else None
+        if len(results) == 1 and results[0][2] is not None:
+            text = run_markdown(results[0][2], base)
+        else:
+            text = gameday_markdown(_rows(results), base=base, index=index)
         try:
             with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
                 fh.write(text + "\n")

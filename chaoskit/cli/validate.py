@@ -17,20 +17,29 @@ from chaoskit.errors import ValidationFailed
 @click.command(epilog="\b\nExamples:\n  chaoskit validate exp.yaml\n  chaoskit validate experiments/ --json")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a configuration value.")
+@click.option(
+    "--var-file",
+    "var_files",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Chaos Toolkit files: configuration/secrets (JSON/YAML) or a .env file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON on stdout.")
-def validate(paths: tuple[Path, ...], variables: tuple[str, ...], as_json: bool) -> None:
+def validate(paths: tuple[Path, ...], variables: tuple[str, ...], var_files: tuple[Path, ...], as_json: bool) -> None:
     """Check experiment files: the core format and every plugin's parameters (Chaos Toolkit files: CTK's
     format and what CTK checks before a run). Exit 5 when invalid."""
     from chaoskit.loader import load_experiment
 
     files = expand_paths(paths)
     ctk_files = {path for path in files if is_ctk_file(path)}
+    if var_files and len(ctk_files) < len(files):
+        raise click.UsageError("--var-file: only for Chaos Toolkit experiments")
     overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
     report: list[dict[str, Any]] = []
     for path in files:
         try:
             if path in ctk_files:
-                validate_ctk(path, CtkFlags(variables=variables))
+                validate_ctk(path, CtkFlags(variables=variables, var_files=var_files), quiet=as_json)
             else:
                 load_experiment(path, overrides)
         except ValidationFailed as exc:

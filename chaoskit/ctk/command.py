@@ -31,6 +31,7 @@ def run_ctk_file(
     """Run a CTK file with CTK's rules; write the CTK journal (``journal_path``) and, under ``out_dir``,
     chaoskit's journal and report. Returns both journals."""
     loaded = validate_ctk_file(path, variables, var_files)
+    options.out_dir = out_dir
     journal = CtkRun(loaded, options).run()
     if journal_path is not None:
         journal.write_ctk(journal_path)
@@ -41,7 +42,7 @@ def run_ctk_file(
         from chaoskit.ledger import dump_json
         from chaoskit.report import report_run
 
-        run_dir = out_dir / f"ctk-{native.run_id}"
+        run_dir = out_dir / f"ctk-{native.run_id}"  # the folder the engine's trace went to
         native.artifacts["journal"] = str(run_dir / "journal.json")
         dump_json(run_dir / "journal.json", native)
         report_run(native)

@@ -30,6 +30,7 @@ from chaoskit.ctk.load import LoadedCtk
 from chaoskit.ctk.model import Activity
 from chaoskit.ctk.providers import ActivityFailed, CallContext, run_provider
 from chaoskit.ctk.tolerance import ToleranceError, within_tolerance
+from chaoskit.ctk.trace import CtkTrace
 from chaoskit.ctk.values import substitute
 from chaoskit.errors import Interrupted
 from chaoskit.signals import SignalGuard
@@ -48,6 +49,8 @@ class CtkOptions:
     dry: str | None = None
     handle_signals: bool = True
     ledger_dir: Path | None = None
+    out_dir: Path | None = None
+    """chaoskit's journal, report and trace go to ``out_dir/ctk-<run id>`` (None: no trace)."""
 
 
 @dataclass
@@ -74,7 +77,12 @@ class CtkRun:
         self.guard = SignalGuard()
         self.journal = CtkJournal(loaded)
         self.journal.data["experiment"]["dry"] = self.options.dry
-        self.extensions = Extensions(loaded, self.options.ledger_dir, self.options.dry is not None)
+        out_dir = self.options.out_dir
+        self.trace = CtkTrace(
+            self.exp.title, loaded.source, self.journal.data["experiment"], self.run_dir if out_dir else None
+        )
+        self.journal.run_id = self.trace.run_id
+        self.extensions = Extensions(loaded, self.options.ledger_dir, self.trace.run_id, self.trace.fault)
         self.calls = CallContext(
             loaded.configuration,
             loaded.secrets,
@@ -84,9 +92,14 @@ class CtkRun:
         )
         self._lock = threading.Lock()
 
+    def run_dir(self) -> Path:
+        assert self.options.out_dir is not None
+        return self.options.out_dir / f"ctk-{self.trace.run_id}"
+
     # -- the run -----------------------------------------------------------------------------------
     def run(self) -> CtkJournal:
         started = time.time()
+        self.trace.started()
         with self.guard.installed(self.options.handle_signals):
             try:
                 self._dynamic_configuration()
@@ -105,6 +118,11 @@ class CtkRun:
         self.journal.gate_failed = self.state.gate_failed
         self.journal.fail_fast_stop = self.state.fail_fast_stop
         self.journal.signals_ignored = list(self.guard.ignored)
+        self.trace.finished(self.journal.outcome, self.journal.reason)
+        self.journal.errors.extend(self.trace.errors)
+        self.journal.trace_id = self.trace.journal.trace_id
+        self.journal.artifacts.update(self.trace.journal.artifacts)
+        self.journal.refresh()
         return self.journal
 
     def _dynamic_configuration(self) -> None:
@@ -172,37 +190,35 @@ class CtkRun:
         self._rollbacks()
 
     # -- hypothesis ----------------------------------------------------------------------------------
-    def hypothesis(self) -> dict[str, Any]:
+    def hypothesis(self, phase: str) -> dict[str, Any]:
         """Run the probes, stopping at the first that fails or misses its tolerance (CTK's state shape)."""
         assert self.exp.steady_state_hypothesis is not None
         state: dict[str, Any] = {"steady_state_met": None, "probes": []}
         dry = self.options.dry in ("probes", "activities")
         for probe in self.exp.steady_state_hypothesis.probes:
-            run = self.execute(probe)
+            run = self.execute(probe, phase=phase, traced=False)
             state["probes"].append(run)
-            if run["status"] == "failed":
-                run["tolerance_met"] = False
-                state["steady_state_met"] = False
-                return state
-            run["tolerance_met"] = True
-            if dry:
-                continue
-            try:
-                met = within_tolerance(
-                    probe.tolerance, run["output"], self.calls.configuration, self.calls.secrets, self._tolerance_probe
-                )
-            except ToleranceError as exc:
-                run["tolerance_met"] = False
-                run["tolerance_error"] = str(exc)
-                state["steady_state_met"] = False
-                state["error"] = str(exc)
-                return state
+            met = self._tolerance(probe, run, dry, state)
+            self.trace.activity_finished("probe", run, phase)
             if not met:
-                run["tolerance_met"] = False
                 state["steady_state_met"] = False
                 return state
         state["steady_state_met"] = True
         return state
+
+    def _tolerance(self, probe: Activity, run: dict[str, Any], dry: bool, state: dict[str, Any]) -> bool:
+        run["tolerance_met"] = run["status"] != "failed"
+        if run["status"] == "failed" or dry:
+            return bool(run["tolerance_met"])
+        try:
+            met = within_tolerance(
+                probe.tolerance, run["output"], self.calls.configuration, self.calls.secrets, self._tolerance_probe
+            )
+        except ToleranceError as exc:
+            run["tolerance_error"] = state["error"] = str(exc)
+            met = False
+        run["tolerance_met"] = met
+        return met
 
     def _tolerance_probe(self, probe: dict[str, Any]) -> Any:
         return run_provider(Activity.model_validate(probe), self.calls)
@@ -216,7 +232,9 @@ class CtkRun:
         return "failed" if any(p["status"] != "succeeded" for p in state["probes"]) else "completed"
 
     def _gate(self) -> bool:
-        state = self.hypothesis()
+        self.trace.phase("before", start=True)
+        state = self.hypothesis("before")
+        self.trace.phase("before", start=False)
         self.journal.data["steady_states"]["before"] = state
         if not state["steady_state_met"]:
             self.state.status = self._judge(state)
@@ -225,7 +243,9 @@ class CtkRun:
         return True
 
     def _after(self) -> None:
-        state = self.hypothesis()
+        self.trace.phase("after", start=True)
+        state = self.hypothesis("after")
+        self.trace.phase("after", start=False)
         self.journal.data["steady_states"]["after"] = state
         if not state["steady_state_met"]:
             self.state.deviated = True
@@ -238,7 +258,7 @@ class CtkRun:
             while not stop.is_set():
                 if self.state.status in ("failed", "interrupted", "aborted"):
                     break
-                state = self.hypothesis()
+                state = self.hypothesis("during")
                 with self._lock:
                     self.journal.data["steady_states"]["during"].append(state)
                 if not state["steady_state_met"]:
@@ -260,12 +280,13 @@ class CtkRun:
         background = sum(1 for a in self.exp.method if a.background)
         pool = ThreadPoolExecutor(background) if background else None
         futures: list[Future[dict[str, Any]]] = []
+        self.trace.phase("method", start=True)
         try:
             for activity in self.exp.method:
                 if activity.background and pool is not None:
-                    futures.append(pool.submit(self.execute, activity, runs))
+                    futures.append(pool.submit(self.execute, activity, runs, "method"))
                 else:
-                    self.execute(activity, runs)
+                    self.execute(activity, runs, "method")
                 if self.state.status in ("aborted", "failed", "interrupted"):
                     break
         except (KeyboardInterrupt, Interrupted):
@@ -277,6 +298,7 @@ class CtkRun:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+            self.trace.phase("method", start=False)
         return True
 
     def _rollbacks(self) -> None:
@@ -292,25 +314,30 @@ class CtkRun:
         self.journal.data["rollbacks"] = runs
         background = sum(1 for a in self.exp.rollbacks if a.background)
         pool = ThreadPoolExecutor(background) if background else None
+        self.trace.phase("rollbacks", start=True)
         try:
             for activity in self.exp.rollbacks:
                 if activity.background and pool is not None:
-                    pool.submit(self.execute, activity, runs)
+                    pool.submit(self.execute, activity, runs, "rollbacks")
                 else:
-                    self.execute(activity, runs)
+                    self.execute(activity, runs, "rollbacks")
         except (KeyboardInterrupt, Interrupted) as exc:
             self._interrupted("SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else exc.signame)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+            self.trace.phase("rollbacks", start=False)
 
     def _revert_leftovers(self) -> None:
         for message in self.extensions.revert_all():
             self.state.errors.append(message)
 
     # -- one activity --------------------------------------------------------------------------------
-    def execute(self, activity: Activity, runs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """CTK's execute_activity: pauses, the call, and the run record (appended to ``runs`` when it starts)."""
+    def execute(
+        self, activity: Activity, runs: list[dict[str, Any]] | None = None, phase: str = "method", traced: bool = True
+    ) -> dict[str, Any]:
+        """CTK's execute_activity: pauses, the call, and the run record (appended to ``runs`` when it starts).
+        ``traced``: report the end to the trace here (hypothesis probes do it once their tolerance is known)."""
         if activity.ref is not None:
             activity = self.exp.activities_by_name()[activity.ref]
         dry = self.options.dry
@@ -334,6 +361,8 @@ class CtkRun:
         if runs is not None:
             with self._lock:
                 runs.append(run)
+        kind = activity.type or "action"
+        self.trace.activity_started(kind, activity.label, phase)
         try:
             run["output"] = None if is_dry else run_provider(activity, self.calls)
             run["status"] = "succeeded"
@@ -344,6 +373,8 @@ class CtkRun:
             end = datetime.now(UTC)
             run["end"] = end.isoformat()
             run["duration"] = (end - start).total_seconds()
+            if traced:
+                self.trace.activity_finished(kind, run, phase)
         self._pause(pauses.get("after"), dry, is_dry)
         return run
 

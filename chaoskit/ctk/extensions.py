@@ -94,13 +94,21 @@ class Injected:
 class Extensions:
     """Runs the mapped calls of one CTK run; owns the run's revert ledger (created on the first fault)."""
 
-    def __init__(self, loaded: LoadedCtk, ledger_dir: Path | None, dry: bool) -> None:
+    def __init__(
+        self,
+        loaded: LoadedCtk,
+        ledger_dir: Path | None,
+        run_id: str,
+        on_fault: Callable[[FaultRecord, bool], None] = lambda record, injected: None,
+    ) -> None:
         from chaoskit.registry import default_registry
 
         self.loaded = loaded
         self.ledger_dir = ledger_dir
         self.registry = default_registry()
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = run_id
+        self.on_fault = on_fault
+        """Told when a fault is in place (True) and when it is reverted or its revert failed (False)."""
         self.records: list[FaultRecord] = []
         self.injected: list[Injected] = []
         self.ledger: Ledger | None = None
@@ -178,6 +186,7 @@ class Extensions:
             record.revert_info = updated
         record.injected_at = time.time()
         self.ledger.update(entry.id, state="injected", info=info)
+        self.on_fault(record, True)
         return info
 
     def find(self, key: tuple[str, ...]) -> Injected | None:
@@ -200,9 +209,11 @@ class Extensions:
         except Exception as exc:
             item.record.revert_error = str(exc)
             self.ledger.update(item.record.ledger_id, state="revert-failed", error=str(exc))
+            self.on_fault(item.record, False)
             raise
         item.record.reverted_at = time.time()
         self.ledger.update(item.record.ledger_id, state="reverted")
+        self.on_fault(item.record, False)
 
     def revert_all(self) -> list[str]:
         """Revert every fault still in effect, newest first. Returns one message per failed revert."""

@@ -64,6 +64,9 @@ class CtkJournal:
         self.gate_failed = False
         self.fail_fast_stop = False
         self.signals_ignored: list[str] = []
+        self.run_id = uuid.uuid4().hex[:12]
+        self.trace_id: str | None = None
+        self.artifacts: dict[str, str] = {}
 
     def finish(
         self, status: str, deviated: bool, started_at: float, errors: list[str], faults: list[FaultRecord]
@@ -76,6 +79,10 @@ class CtkJournal:
         self.data["duration"] = self.ended_at - started_at
         self.errors = errors
         self.faults = faults
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rewrite the ``chaoskit`` block of the CTK journal (outcome, exit code, reason)."""
         self.data["chaoskit"] = {
             "outcome": self.outcome.value,
             "exit_code": self.exit_code,
@@ -138,7 +145,7 @@ class CtkJournal:
         doc = self.ctk_document()
         title = str(self.loaded.experiment.title)
         journal = Journal(
-            run_id=uuid.uuid4().hex[:12],
+            run_id=self.run_id,
             chaoskit_version=__version__,
             title=title,
             source=self.loaded.source,
@@ -150,6 +157,8 @@ class CtkJournal:
             exit_code=self.exit_code,
             reason=self.reason,
             faults=self.faults,
+            trace_id=self.trace_id,
+            artifacts=dict(self.artifacts),
         )
         states = doc["steady_states"]
         for phase, state in (("before", states["before"]), ("after", states["after"])):

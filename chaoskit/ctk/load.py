@@ -19,6 +19,7 @@ from chaoskit.ctk.model import (
     ROLLBACK_STRATEGIES,
     Activity,
     CtkExperiment,
+    HttpProvider,
     ProcessProvider,
     PythonProvider,
 )
@@ -36,6 +37,8 @@ class LoadedCtk:
     secrets: Secrets = field(default_factory=dict)
     source: str | None = None
     work_dir: Path = field(default_factory=Path.cwd)
+    notes: list[str] = field(default_factory=list)
+    """What chaoskit accepts but does not act on (controls, ...), to tell the user."""
 
 
 def load_ctk(
@@ -92,7 +95,23 @@ def validate_ctk(
     if problems:
         fixed = [Problem(p.path, p.message, p.line or line_of(lines, _loc(p.path)), source) for p in problems]
         raise ValidationFailed(_sorted(fixed), source)
-    return LoadedCtk(experiment, data, configuration, secrets, source, work_dir)
+    return LoadedCtk(experiment, data, configuration, secrets, source, work_dir, _notes(experiment))
+
+
+def _notes(exp: CtkExperiment) -> list[str]:
+    activities = [a for _, a in _activities(exp)]
+    notes = []
+    if (
+        exp.controls
+        or any(a.controls for a in activities)
+        or (exp.steady_state_hypothesis is not None and exp.steady_state_hypothesis.controls)
+    ):
+        notes.append("controls are accepted but not run (chaoskit's hooks play that role)")
+    if exp.extensions:
+        notes.append("the extensions block is kept in the journal and otherwise ignored, as CTK does")
+    if any(isinstance(a.provider, HttpProvider) and a.provider.expected_status is not None for a in activities):
+        notes.append("expected_status is ignored, as CTK 1.21 ignores it (a 4xx/5xx answer is a result)")
+    return notes
 
 
 def _activities(exp: CtkExperiment) -> list[tuple[tuple[Any, ...], Activity]]:

@@ -188,7 +188,7 @@ HYPOTHESIS_STRATEGIES = (
 class CtkExperiment(StrictModel):
     """A Chaos Toolkit experiment."""
 
-    version: str | None = None
+    version: str | float | None = Field(default=None, description="CTK's format version, e.g. 1.0.0.")
     title: str = Field(min_length=1)
     description: str = Field(min_length=1, description="Required, as in CTK.")
     tags: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)

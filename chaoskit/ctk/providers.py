@@ -206,10 +206,10 @@ def _send(request: urllib.request.Request, timeout: float, context: ssl.SSLConte
 
 
 def _result(status: int, headers: Any, raw: bytes) -> dict[str, Any]:
-    header_map = {k: v for k, v in headers.items()} if headers is not None else {}
+    header_map = dict(headers.items()) if headers is not None else {}
     text = raw.decode("utf-8", errors="replace")
     body: Any = text
-    if header_map.get("Content-Type") == "application/json":
+    if headers is not None and headers.get("Content-Type") == "application/json":  # case-insensitive lookup
         try:
             body = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -125,6 +125,26 @@ class Recovery(StrictModel):
     interval: Duration = Field(default=1.0, gt=0, description="Poll interval; the resolution of TTR.")
 
 
+class GuardianSpec(StrictModel):
+    """The dead-man guardian: a separate process that reverts the run's faults when the runner dies or freezes."""
+
+    enabled: bool = Field(default=True, description="Start a guardian before the first inject.")
+    heartbeat: Duration = Field(default=1.0, gt=0, le=60, description="How often the runner signals it is alive.")
+    grace: Duration = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="A runner silent this long (or still running this long after a halt) is killed and its "
+        "faults reverted by the guardian. A killed runner is noticed at once.",
+    )
+
+    @model_validator(mode="after")
+    def _grace_covers_beats(self) -> GuardianSpec:
+        if self.grace < 2 * self.heartbeat:
+            raise ValueError(f"grace ({self.grace:g}s) must be at least twice the heartbeat ({self.heartbeat:g}s)")
+        return self
+
+
 class Safety(StrictModel):
     max_duration: Duration = Field(default=600.0, gt=0, description="Hard cap on the run (before reverts).")
     revert_timeout: Duration = Field(default=30.0, gt=0, description="Cap on each fault's revert.")
@@ -133,6 +153,7 @@ class Safety(StrictModel):
         default_factory=list,
         description="Probes checked every interval during the method; the run aborts when one's expect MATCHES.",
     )
+    guardian: GuardianSpec = Field(default_factory=GuardianSpec, description="The dead-man guardian process.")
 
     @field_validator("abort_when")
     @classmethod
@@ -141,6 +162,68 @@ class Safety(StrictModel):
             if p.expect is None:
                 raise ValueError(f"abort_when[{i}] needs an 'expect': the condition that stops the run")
         return probes
+
+
+_LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def _address(value: str, where: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{where}: expected HOST:PORT (e.g. 127.0.0.1:4318; port 0 = any free port), got {value!r}")
+    return value
+
+
+class TraceTtrSpec(StrictModel):
+    """When the application counts as recovered, judged from its own spans (see docs/tracing.md)."""
+
+    service: str | None = Field(default=None, description="Only spans of this service (default: every service).")
+    kind: Literal["server", "client", "internal", "producer", "consumer"] | None = Field(
+        default="server", description="Only spans of this kind (default: server spans, the requests served)."
+    )
+    max_error_rate: float = Field(default=0.01, ge=0, le=1, description="Spans with status ERROR / spans.")
+    max_p95_ms: float | None = Field(default=None, gt=0, le=86_400_000, description="p95 span duration, in ms.")
+    hold: Duration = Field(default=3.0, gt=0, description="Every second of this stretch must meet both.")
+
+
+class ReceiveSpec(StrictModel):
+    """Receive the application's own spans during the run (OTLP), for trace probes, the report and trace.json."""
+
+    http: str | None = Field(
+        default="127.0.0.1:4318", description="OTLP/HTTP (protobuf) listen address, HOST:PORT; null: none."
+    )
+    grpc: str | None = Field(default=None, description="OTLP/gRPC listen address, HOST:PORT (needs chaoskit[grpc]).")
+    token_env: str | None = Field(
+        default=None,
+        description="An environment variable holding a bearer token the senders must present; "
+        "required when listening on an address other than loopback.",
+    )
+    max_body: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="Bytes per request.")
+    sample: int = Field(default=5000, ge=0, le=100_000, description="Raw spans kept for trace.json.")
+    max_keys: int = Field(
+        default=2000, ge=1, le=100_000, description="Distinct (service, span name, kind) kept; more count as (other)."
+    )
+    wait: Duration = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description="Before the baseline, wait up to this long for the first span (services export in batches).",
+    )
+    ttr: TraceTtrSpec = Field(default_factory=TraceTtrSpec, description="The trace-derived time to recovery.")
+
+    @model_validator(mode="after")
+    def _listen(self) -> ReceiveSpec:
+        if self.http is None and self.grpc is None:
+            raise ValueError("receive: set http, grpc or both")
+        for where, value in (("http", self.http), ("grpc", self.grpc)):
+            if value is not None:
+                _address(value, where)
+                if not value.startswith(_LOOPBACK) and self.token_env is None:
+                    raise ValueError(
+                        f"{where}: {value} is not a loopback address: set token_env (a variable holding a token "
+                        "that senders must present) to listen there"
+                    )
+        return self
 
 
 class TracingSpec(StrictModel):
@@ -159,6 +242,9 @@ class TracingSpec(StrictModel):
     service_name: str | None = Field(default=None, description="Else OTEL_SERVICE_NAME; else chaoskit.")
     export_timeout: Duration = Field(
         default=5.0, gt=0, description="The most exporting the trace may add to the run (a dead collector)."
+    )
+    receive: ReceiveSpec | None = Field(
+        default=None, description="Receive the application's spans over OTLP while the run goes (trace.* probes)."
     )
 
 
@@ -207,6 +293,21 @@ class Experiment(StrictModel):
                 if not isinstance(value["env"], str) or not value["env"]:
                     raise ValueError(f"{key}: 'env' must name an environment variable")
         return values
+
+    @model_validator(mode="after")
+    def _trace_probes_receive(self) -> Experiment:
+        """trace.* probes read the spans the run receives: they need ``tracing.receive``."""
+        if self.tracing.receive is not None and self.tracing.enabled:
+            return self
+        names = [p.probe for p in [*self.steady_state.probes, *self.safety.abort_when]]
+        names += [s.probe for s in self.method if s.probe]
+        used = sorted({n for n in names if n.startswith("trace.")})
+        if used:
+            raise ValueError(
+                f"{', '.join(used)} read the application's spans: add 'tracing: {{receive: {{http: 127.0.0.1:4318}}}}' "
+                "(and keep tracing enabled) so the run receives them"
+            )
+        return self
 
     @field_validator("rollbacks")
     @classmethod

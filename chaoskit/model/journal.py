@@ -95,6 +95,30 @@ class ErrorRecord(_Record):
     traceback: str | None = None
 
 
+class TraceWindowRow(_Record):
+    service: str
+    window: str = Field(description="before | fault <name> | after revert")
+    spans: int
+    errors: int
+    p95_ms: float | None = None
+
+
+class TracesRecord(_Record):
+    """The application's spans received during the run (``tracing.receive``)."""
+
+    http: str | None = Field(default=None, description="Where OTLP/HTTP was received (HOST:PORT).")
+    grpc: str | None = Field(default=None, description="Where OTLP/gRPC was received (HOST:PORT).")
+    received: int = 0
+    refused: int = Field(default=0, description="Requests refused (too big, malformed, no token).")
+    last_refusal: str = ""
+    services: list[str] = Field(default_factory=list)
+    windows: list[TraceWindowRow] = Field(
+        default_factory=list, description="Server spans per service and window (whole seconds inside it)."
+    )
+    ttr_s: float | None = Field(default=None, description="Trace-derived time to recovery after the last revert.")
+    ttr_rule: str = ""
+
+
 class Journal(_Record):
     schema_: str = Field(default=JOURNAL_SCHEMA, alias="schema")
     run_id: str
@@ -115,6 +139,7 @@ class Journal(_Record):
     activities: list[ActivityRecord] = Field(default_factory=list)
     errors: list[ErrorRecord] = Field(default_factory=list)
     load: dict[str, Any] | None = None
+    traces: TracesRecord | None = None
     trace_id: str | None = None
     artifacts: dict[str, str] = Field(default_factory=dict, description="Other files of this run (trace, report).")
 

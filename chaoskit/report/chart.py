@@ -1,6 +1,7 @@
 """The timeline as inline SVG, drawn here (no JavaScript, no CDN): one panel per load SLI (rps, error rate, p95)
-on a shared time axis, fault windows shaded across all panels, phase boundaries marked, and a strip with every
-probe observation (green met, red missed)."""
+on a shared time axis, fault windows shaded across all panels, phase boundaries marked, the latency each probe
+measured (one line per probe, when probes report ``latency_ms``), and a strip with every probe observation
+(green met, red missed), each probe's full name above its row."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from html import escape
 from chaoskit.report.facts import Facts, Point
 
 WIDTH, LEFT, RIGHT, LANE = 920, 84, 20, 13
-PANEL_H, GAP, STRIP_ROW = 96, 26, 16
+PANEL_H, GAP, STRIP_ROW = 96, 26, 26
+PROBE_COLORS = ("#0891b2", "#ea580c", "#4d7c0f", "#be185d", "#4338ca", "#a16207")
 
 Panel = tuple[str, str, Callable[[Point], float | None], Callable[[float], str], str]
 PANELS: list[Panel] = [
@@ -53,19 +55,55 @@ def _span(facts: Facts) -> tuple[float, float]:
     return t0, max(facts.end, t0 + 1)
 
 
+def probe_latencies(facts: Facts) -> dict[str, list[tuple[float, float]]]:
+    """(time, latency_ms) of every observation whose probe reported ``latency_ms``, per probe."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for obs in facts.journal.observations:
+        value = obs.details.get("latency_ms")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out.setdefault(obs.probe, []).append((obs.started_at, float(value)))
+    return out
+
+
+def _probe_panel(latencies: dict[str, list[tuple[float, float]]], y0: float, x: Callable[[float], float]) -> str:
+    plot_w = WIDTH - LEFT - RIGHT
+    y_max = _nice_max(max((v for points in latencies.values() for _, v in points), default=0.0))
+    parts = [
+        '<g id="panel-probe-latency" class="panel">',
+        f'<rect class="frame" x="{LEFT}" y="{y0}" width="{plot_w}" height="{PANEL_H}"/>',
+        f'<text class="panel-title" x="{LEFT + 6}" y="{y0 + 13}">probe latency</text>',
+        f'<text class="axis" x="{LEFT - 6}" y="{y0 + 10}" text-anchor="end">{y_max:.0f} ms</text>',
+        f'<text class="axis" x="{LEFT - 6}" y="{y0 + PANEL_H}" text-anchor="end">0 ms</text>',
+    ]
+    legend_x = LEFT + 100.0
+    for i, (name, points) in enumerate(sorted(latencies.items())):
+        color = PROBE_COLORS[i % len(PROBE_COLORS)]
+        pts = " ".join(f"{x(t):.1f},{y0 + PANEL_H - v / y_max * (PANEL_H - 4):.1f}" for t, v in points)
+        parts.append(
+            f'<polyline class="series probe-latency" points="{pts}" stroke="{color}"><title>{escape(name)}</title>'
+            "</polyline>"
+        )
+        parts.append(f'<text class="legend-text" x="{legend_x:.1f}" y="{y0 + 13}" fill="{color}">{escape(name)}</text>')
+        legend_x += 12 + 6.2 * len(name)
+    parts.append("</g>")
+    return "".join(parts)
+
+
 def timeline_svg(facts: Facts) -> str:
     t0, t1 = _span(facts)
     plot_w = WIDTH - LEFT - RIGHT
     probes = sorted({o.probe for o in facts.journal.observations})
     strip_h = STRIP_ROW * max(1, len(probes)) + 8
     panels = PANELS if facts.series else PANELS[:1]  # without load data: one panel that says so
+    latencies = probe_latencies(facts)
+    n_panels = len(panels) + (1 if latencies else 0)
 
     def x(t: float) -> float:
         return LEFT + (min(max(t, t0), t1) - t0) / (t1 - t0) * plot_w
 
     lanes = _label_lanes([(x(f.start), f.name) for f in facts.faults])
     top = 12 + LANE * max(1, max(lanes, default=0) + 1)  # room for the fault labels
-    height = top + len(panels) * (PANEL_H + GAP) + strip_h + 40
+    height = top + n_panels * (PANEL_H + GAP) + strip_h + 40
 
     parts = [
         f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
@@ -105,16 +143,16 @@ def timeline_svg(facts: Facts) -> str:
                 "no load data in this run</text>"
             )
         parts.append("</g>")
-    y_strip = top + len(panels) * (PANEL_H + GAP)
+    if latencies:
+        parts.append(_probe_panel(latencies, top + len(panels) * (PANEL_H + GAP), x))
+    y_strip = top + n_panels * (PANEL_H + GAP)
     parts.append(
         f'<g id="probe-strip"><rect class="frame" x="{LEFT}" y="{y_strip}" width="{plot_w}" height="{strip_h}"/>'
     )
     for row, name in enumerate(probes):
-        cy = y_strip + 4 + STRIP_ROW * row + STRIP_ROW / 2
-        parts.append(
-            f'<text class="axis" x="{LEFT - 6}" y="{cy + 4:.1f}" text-anchor="end">'
-            f"{escape(name if len(name) <= 14 else name[:13] + '…')}<title>{escape(name)}</title></text>"
-        )
+        top_of_row = y_strip + 4 + STRIP_ROW * row
+        cy = top_of_row + 18
+        parts.append(f'<text class="axis probe-name" x="{LEFT + 4}" y="{top_of_row + 9:.1f}">{escape(name)}</text>')
         for obs in facts.journal.observations:
             if obs.probe == name:
                 cls = "ok" if obs.ok else ("miss" if obs.ok is False else "none")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaoskit.model.journal import Journal
+from chaoskit.model.journal import FaultRecord, Journal
 
 
 @dataclass(frozen=True)
@@ -245,3 +245,26 @@ def tidy(text: str, most: int = 3) -> str:
     if len(parts) > most:
         return "; ".join(parts[:most]) + f"; ... and {len(parts) - most} more"
     return text
+
+
+def undone(f: FaultRecord, started_at: float) -> str:
+    """How a fault was undone, in words: "reverted", or for one that cannot be (a kill: ``revertible: false`` in
+    its revert info) what was done and what brought the system back ("not revertible; killed pid 42; restarted
+    at +12.0s (exit 0)")."""
+    info = f.revert_info
+    if info.get("revertible") is not False:
+        return "reverted" if f.reverted_at else "-"
+    parts = ["not revertible"]
+    killed = [str(k.get("pid")) for k in info.get("killed") or [] if isinstance(k, dict) and k.get("sent")]
+    if killed:
+        parts.append(f"killed pid {', '.join(killed)}")
+    restart = info.get("restart")
+    if isinstance(restart, dict) and isinstance(restart.get("started_at"), int | float):
+        parts.append(f"restarted at +{restart['started_at'] - started_at:.1f}s (exit {restart.get('exit_code')})")
+    elif isinstance(restart, dict) and "exit_code" in restart:
+        parts.append(f"restarted (exit {restart['exit_code']})")
+    elif isinstance(restart, dict) and restart.get("skipped"):
+        parts.append(f"not restarted: {restart['skipped']}")
+    else:
+        parts.append("nothing restarted it")
+    return "; ".join(parts)

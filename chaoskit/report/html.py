@@ -6,10 +6,11 @@ import json
 import time
 from html import escape
 
-from chaoskit.model.journal import FaultRecord, Journal, Outcome
+from chaoskit.model.journal import Journal, Outcome
 from chaoskit.report.chart import timeline_svg
-from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy
-from chaoskit.report.score import Score, score
+from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy, undone
+from chaoskit.report.score import RULES, Score, score
+from chaoskit.report.traces import traces_html
 
 COLORS = {
     Outcome.PASSED: "#15803d",
@@ -41,7 +42,7 @@ svg .fault-label{font-size:11px;fill:#b91c1c;font-weight:600}
 svg .phase-line{stroke:#9ca3af;stroke-dasharray:3 3}svg .phase-label{font-size:10px;fill:#6b7280}
 svg .frame{fill:none;stroke:#e5e7eb}svg .panel-title{font-size:11px;fill:#374151;font-weight:600}
 svg .axis{font-size:10px;fill:#6b7280}svg .empty{font-size:12px;fill:#9ca3af}
-svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}
+svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}svg .legend-text{font-size:11px;font-weight:600}
 svg .obs.ok{fill:#16a34a}svg .obs.miss{fill:#dc2626}svg .obs.none{fill:#9ca3af}
 .legend{font-size:12px;color:#6b7280}.legend i{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;
  vertical-align:middle}
@@ -58,16 +59,28 @@ def _head(table_id: str, columns: str) -> str:
 
 
 def _score_html(s: Score) -> str:
+    rules = "".join(f"<tr><td>{escape(what)}</td><td>{escape(points)}</td></tr>" for what, points in RULES)
+    shown = (
+        '<details id="score-rules"><summary>How the score is computed</summary><table>'
+        f"<tr><th>what</th><th>points lost</th></tr>{rules}</table></details>"
+    )
     if s.value is None:
-        return f'<p id="score-explained">{escape(s.note)}</p>'
+        return f'<p id="score-explained">{escape(s.note)}</p>{shown}'
+    note = f'<p class="meta" id="score-note">{escape(s.note)}</p>' if s.note else ""
     if not s.deductions:
-        return '<p id="score-explained">Nothing lost points: the steady state held and the load stayed healthy.</p>'
+        return (
+            '<p id="score-explained">Nothing lost points: the steady state held and the load stayed healthy.</p>'
+            + note
+            + shown
+        )
     items = "".join(f"<li><b>-{d.points}</b> {escape(d.what)}: {escape(d.why)}</li>" for d in s.deductions)
-    return f'<ul id="score-explained" class="deductions">{items}</ul>'
+    return f'<ul id="score-explained" class="deductions">{items}</ul>{note}{shown}'
 
 
 def _windows_html(facts: Facts) -> str:
     if not facts.windows:
+        if not facts.journal.load:
+            return "<p>No load in this run: no load SLIs to show.</p>"
         return "<p>No windows (the run stopped before the method).</p>"
     rows = "".join(
         f"<tr><td>{escape(w.label)}</td><td class=num>{w.end - w.start:.1f}s</td><td class=num>{fmt_rps(w.rps)}</td>"
@@ -96,26 +109,6 @@ def _met(p: PhaseProbes) -> str:
     return f"TRIGGERED ({p.failed} of {p.total} checks)" if p.failed else f"not triggered ({p.total} checks)"
 
 
-def _undone(f: FaultRecord, started_at: float) -> str:
-    """How the fault was undone: "reverted", or for a fault that cannot be (a kill, ``revertible: false`` in its
-    revert info) what was done and what brought the system back."""
-    info = f.revert_info
-    if info.get("revertible") is not False:
-        return "reverted" if f.reverted_at else "-"
-    parts = ["not revertible"]
-    killed = [str(k.get("pid")) for k in info.get("killed") or [] if isinstance(k, dict) and k.get("sent")]
-    if killed:
-        parts.append(f"killed pid {', '.join(killed)}")
-    restart = info.get("restart")
-    if isinstance(restart, dict) and isinstance(restart.get("started_at"), int | float):
-        parts.append(f"restarted at +{restart['started_at'] - started_at:.1f}s (exit {restart.get('exit_code')})")
-    elif isinstance(restart, dict) and restart.get("skipped"):
-        parts.append(f"not restarted: {restart['skipped']}")
-    else:
-        parts.append("nothing restarted it")
-    return escape("; ".join(parts))
-
-
 def _faults_html(facts: Facts) -> str:
     j = facts.journal
     if not j.faults:
@@ -124,7 +117,9 @@ def _faults_html(facts: Facts) -> str:
     for f in j.faults:
         at = f"+{f.injected_at - j.started_at:.1f}s" if f.injected_at else "not injected"
         held = f"{f.reverted_at - f.injected_at:.1f}s" if f.injected_at and f.reverted_at else "-"
-        state = f'<span class="miss">{escape(f.revert_error)}</span>' if f.revert_error else _undone(f, j.started_at)
+        state = (
+            f'<span class="miss">{escape(f.revert_error)}</span>' if f.revert_error else escape(undone(f, j.started_at))
+        )
         if f.error:
             state = f'<span class="miss">{escape(f.error)}</span>; ' + state
         rows.append(
@@ -176,8 +171,13 @@ def render_html(journal: Journal) -> str:
 <i style="background:#16a34a;border-radius:6px"></i>probe met<i style="background:#dc2626;border-radius:6px"></i>probe
 missed · dashed lines: phases</div>
 <h2>Load SLIs per window</h2>{_windows_html(facts)}
-<h2>Probe results per phase</h2>{_probes_html(facts)}
+<h2>Probe results per phase</h2>
+<p class="meta" id="flow">Order of a run: baseline → method (faults held) → revert the faults → recovery (the
+steady state must hold again by itself) → rollbacks (cleanup, after recovery so they cannot hide a failure to
+heal). Safety rows are abort conditions: "not triggered" is good.</p>
+{_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
+{traces_html(journal.traces)}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}
 <h2>Files</h2><ul class="files">{artifacts}</ul>
 </main></body></html>

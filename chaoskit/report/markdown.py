@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from chaoskit.model.journal import Journal, Outcome
 from chaoskit.report.facts import Facts, Window, collect, fmt_ms, fmt_rate, fmt_rps, fmt_ttr, tidy
@@ -31,6 +33,8 @@ class Row:
     baseline: Window | None
     fault: Window | None
     finding: str
+    report: str | None = None
+    """The run's report.html, when one was written."""
 
 
 def _cell(text: str) -> str:
@@ -64,7 +68,23 @@ def row(name: str, journal: Journal | None, outcome: Outcome, reason: str = "") 
         return Row(name, outcome, None, "-", None, None, reason)
     facts = collect(journal)
     base = facts.before
-    return Row(name, outcome, score(facts).value, fmt_ttr(journal), base, fault_window(facts), finding(journal, facts))
+    return Row(
+        name,
+        outcome,
+        score(facts).value,
+        fmt_ttr(journal),
+        base,
+        fault_window(facts),
+        finding(journal, facts),
+        journal.artifacts.get("report"),
+    )
+
+
+def link(target: str, base: Path | None) -> str:
+    """``target`` relative to the folder ``base`` (so a summary and its reports can move together), else
+    absolute."""
+    path = Path(target).resolve()
+    return Path(os.path.relpath(path, base.resolve())).as_posix() if base is not None else str(path)
 
 
 def _sli(w: Window | None) -> str:
@@ -73,36 +93,50 @@ def _sli(w: Window | None) -> str:
     return f"{fmt_rps(w.rps)} rps, {fmt_rate(w.error_rate)} err, p95 {fmt_ms(w.p95_ms)}"
 
 
-def table(rows: Sequence[Row]) -> str:
+def table(rows: Sequence[Row], base: Path | None = None) -> str:
+    """The summary table; each experiment links to its report (relative to the folder ``base``)."""
     lines = [
         "| experiment | outcome | score | TTR | before the fault | during the fault | finding |",
         "|---|---|---:|---:|---|---|---|",
     ]
     for r in rows:
+        name = _cell(r.name)
+        if r.report:
+            name = f"[{name.replace('[', '(').replace(']', ')')}](<{link(r.report, base)}>)"
         lines.append(
-            f"| {_cell(r.name)} | {ICONS[r.outcome]} {r.outcome.value} | {'-' if r.score is None else r.score} | "
+            f"| {name} | {ICONS[r.outcome]} {r.outcome.value} | {'-' if r.score is None else r.score} | "
             f"{r.ttr} | {_sli(r.baseline)} | {_sli(r.fault)} | {_cell(r.finding)} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def run_markdown(journal: Journal) -> str:
+def run_markdown(journal: Journal, base: Path | None = None) -> str:
     """One run: a heading, the numbers, and why the score is what it is."""
     facts = collect(journal)
     s = score(facts)
     outcome = journal.outcome or Outcome.ERROR
     out = [f"### {ICONS[outcome]} {journal.title}: {outcome.value}", "", _cell(tidy(journal.reason)), ""]
-    out.append(table([row(journal.title, journal, outcome)]))
+    out.append(table([row(journal.title, journal, outcome)], base))
     if s.deductions:
         out.append("Score: " + "; ".join(f"-{d.points} {d.what} ({d.why})" for d in s.deductions) + "\n")
     if journal.artifacts.get("report"):
-        out.append(f"Report: `{journal.artifacts['report']}`\n")
+        out.append(f"Report: [report.html](<{link(journal.artifacts['report'], base)}>)\n")
     return "\n".join(out)
 
 
-def gameday_markdown(rows: Sequence[Row], title: str = "chaoskit game day") -> str:
+EXIT_CODE_RULE = (
+    "The game day's exit code is the most severe of its experiments' codes, in this order: 130 interrupted, "
+    "4 error, 5 invalid, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed."
+)
+
+
+def gameday_markdown(
+    rows: Sequence[Row], title: str = "chaoskit game day", base: Path | None = None, index: str | None = None
+) -> str:
+    """The game day's summary: counts, the table (reports linked relative to ``base``), the exit-code rule."""
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
-    return f"## {title}\n\n{len(rows)} experiment(s): {summary}\n\n{table(rows)}"
+    tail = f"\n{EXIT_CODE_RULE}\n" + (f"\nAll reports: [{Path(index).name}](<{link(index, base)}>)\n" if index else "")
+    return f"## {title}\n\n{len(rows)} experiment(s): {summary}\n\n{table(rows, base)}{tail}"

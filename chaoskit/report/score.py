@@ -1,15 +1,10 @@
 """The resilience score: 100 points, minus what the run showed, each deduction with its reason.
 
-=====================================  ============================================================
-what                                   points lost
-=====================================  ============================================================
-steady state missed during the fault   up to 40, in proportion to the failed checks during the method
-not recovered within recovery.within   30
-slow recovery                          up to 10: TTR (steady state or load, the longer) / recovery.within
-errors under load during faults        up to 25: the fault windows' error rate (25 at >= 10 %)
-latency under load during faults       up to 15: fault-window p95 over the baseline's (15 at >= 5x)
-a revert or the run itself failed      the score is 0 (nothing to judge, or something left behind)
-=====================================  ============================================================
+The rules are :data:`RULES` (the report shows them next to the score). Two principles: a deviated run never
+scores above a passed run of the same experiment (the outcome sets a band: passed 60-100, deviated or aborted
+0-59), and what stays within the experiment's own tolerance costs nothing (errors and latency under load are
+judged against the experiment's load tolerances when it has them: a ``load.error_rate`` / ``load.latency``
+steady-state probe's ``max``, or the load driver's ``recovery`` tolerance).
 
 The baseline not met gives no score: no fault was injected, so nothing about resilience was learned.
 """
@@ -17,9 +12,33 @@ The baseline not met gives no score: no fault was injected, so nothing about res
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from chaoskit.model.journal import Outcome
 from chaoskit.report.facts import Facts, Window, tidy
+
+RULES: tuple[tuple[str, str], ...] = (
+    ("steady state missed during the fault", "up to 40, in proportion to the failed checks during the method"),
+    ("not recovered within recovery.within", "30"),
+    ("slow recovery", "up to 10: time to recovery (steady state or load, the longer) / recovery.within"),
+    (
+        "errors under load during the faults",
+        "up to 25: the fault windows' error rate beyond the experiment's own error tolerance (0 without one); "
+        "all 25 at 10 points of percentage beyond it",
+    ),
+    (
+        "latency under load during the faults",
+        "up to 15: the fault windows' p95 beyond the experiment's own p95 tolerance (nothing within it); "
+        "without one, beyond 1.5x the p95 before the fault; all 15 at 5x",
+    ),
+    ("outcome", "passed: the score stays within 60-100; deviated or aborted: within 0-59 (aborted also loses 20)"),
+    ("a revert or the run itself failed", "the score is 0 (nothing to judge, or something left behind)"),
+    ("baseline not met, dry run, interrupted", "no score"),
+)
+"""Every rule of the score, in words (what, points). The report shows this table."""
+
+PASSED_FLOOR = 60
+NOT_PASSED_CAP = 59
 
 
 @dataclass(frozen=True)
@@ -79,33 +98,70 @@ def score(facts: Facts) -> Score:
             )
     faults = _fault_load(facts)
     if faults:
-        requests = sum(w.requests or 0 for w in faults)
-        failed = sum((w.requests or 0) * (w.error_rate or 0.0) for w in faults)
-        rate = failed / requests if requests else 0.0
-        pts = min(25, round(25 * rate / 0.10))
-        if pts:
-            out.append(
-                Deduction(
-                    pts,
-                    "errors under load",
-                    f"{rate * 100:.1f}% of {requests} requests failed during the fault window(s)",
-                )
-            )
-        base = facts.before
-        worst = max((w.p95_ms for w in faults if w.p95_ms is not None), default=None)
-        if base is not None and base.p95_ms and worst is not None and worst > 1.5 * base.p95_ms:
-            ratio = worst / base.p95_ms
-            pts = min(15, round(15 * (ratio - 1) / 4))
-            if pts:
-                out.append(
-                    Deduction(
-                        pts,
-                        "slower under load",
-                        f"p95 {worst:.0f} ms during the fault vs {base.p95_ms:.0f} ms before it ({ratio:.1f}x)",
-                    )
-                )
+        out.extend(_load_deductions(facts, faults))
     if j.outcome == Outcome.DEVIATED and not out:
         out.append(Deduction(30, "hypothesis broken", j.reason or "the steady state deviated"))
     if j.outcome == Outcome.ABORTED:
         out.append(Deduction(20, "aborted by a safety condition", j.reason))
-    return Score(max(0, 100 - sum(d.points for d in out)), out)
+    value = max(0, 100 - sum(d.points for d in out))
+    note = ""
+    if j.outcome == Outcome.PASSED and value < PASSED_FLOOR:
+        value, note = PASSED_FLOOR, f"a passed run scores at least {PASSED_FLOOR}"
+    elif j.outcome != Outcome.PASSED and value > NOT_PASSED_CAP:
+        value, note = NOT_PASSED_CAP, f"a run that did not pass scores at most {NOT_PASSED_CAP}"
+    return Score(value, out, note)
+
+
+def _load_deductions(facts: Facts, faults: list[Window]) -> list[Deduction]:
+    out: list[Deduction] = []
+    error_tol, p95_tol = tolerances(facts.journal.experiment, facts.journal.load)
+    requests = sum(w.requests or 0 for w in faults)
+    failed = sum((w.requests or 0) * (w.error_rate or 0.0) for w in faults)
+    rate = failed / requests if requests else 0.0
+    beyond = rate - (error_tol or 0.0)
+    pts = min(25, round(25 * beyond / 0.10)) if beyond > 0 else 0
+    if pts:
+        allowed = f" (your tolerance: {error_tol * 100:.3g}%)" if error_tol else ""
+        why = f"{rate * 100:.1f}% of {requests} requests failed during the fault window(s){allowed}"
+        out.append(Deduction(pts, "errors under load", why))
+    worst = max((w.p95_ms for w in faults if w.p95_ms is not None), default=None)
+    base = facts.before
+    if worst is not None and p95_tol is not None:
+        if worst > p95_tol:
+            ratio = worst / p95_tol
+            pts = min(15, max(1, round(15 * (ratio - 1) / 4)))
+            why = f"p95 {worst:.0f} ms during the fault, over your tolerance of {p95_tol:.0f} ms ({ratio:.1f}x)"
+            out.append(Deduction(pts, "slower under load", why))
+    elif worst is not None and base is not None and base.p95_ms and worst > 1.5 * base.p95_ms:
+        ratio = worst / base.p95_ms
+        pts = min(15, round(15 * (ratio - 1) / 4))
+        if pts:
+            why = f"p95 {worst:.0f} ms during the fault vs {base.p95_ms:.0f} ms before it ({ratio:.1f}x)"
+            why += "; the experiment sets no p95 tolerance"
+            out.append(Deduction(pts, "slower under load", why))
+    return out
+
+
+def _max_of(probe: Any, name: str) -> float | None:
+    if not isinstance(probe, dict) or probe.get("probe") != name:
+        return None
+    params = probe.get("with") or {}
+    if name == "load.latency" and isinstance(params, dict) and params.get("percentile", 95) != 95:
+        return None
+    expect = probe.get("expect") or {}
+    value = expect.get("max") if isinstance(expect, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def tolerances(experiment: Any, load: dict[str, Any] | None) -> tuple[float | None, float | None]:
+    """The experiment's own error-rate and p95 tolerances for the load: the loosest ``max`` of its steady-state
+    ``load.error_rate`` / ``load.latency`` (p95) probes, else the load driver's recovery tolerance."""
+    probes = ((experiment or {}).get("steady_state") or {}).get("probes") or [] if isinstance(experiment, dict) else []
+    errors = [v for v in (_max_of(p, "load.error_rate") for p in probes) if v is not None]
+    p95s = [v for v in (_max_of(p, "load.latency") for p in probes) if v is not None]
+    rec = ((load or {}).get("recovery") or {}).get("tolerance") or {}
+    if not errors and isinstance(rec.get("error_rate_max"), int | float):
+        errors = [float(rec["error_rate_max"])]
+    if not p95s and isinstance(rec.get("latency_ms_max"), int | float) and rec.get("percentile", 95) == 95:
+        p95s = [float(rec["latency_ms_max"])]
+    return max(errors, default=None), max(p95s, default=None)

@@ -164,13 +164,20 @@ Group = tuple["Resource", "InstrumentationScope | None"]
 
 def otlp_json(spans: Sequence[ReadableSpan]) -> str:
     """``spans`` as the compact JSON text of an OTLP/JSON ``ExportTraceServiceRequest``."""
-    return assemble((span.resource, span.instrumentation_scope or None, encode_span(span)) for span in spans)
+    return document(
+        resource_spans((span.resource, span.instrumentation_scope or None, encode_span(span)) for span in spans)
+    )
 
 
-def assemble(encoded: Iterable[tuple[Resource, InstrumentationScope | None, str]]) -> str:
-    """Encoded spans (with their resource and scope) as one ``ExportTraceServiceRequest``, grouped by
-    resource, then scope, in the order they first appear. Grouped by identity first (an SDK ``Resource``
-    hashes by serialising its attributes, on every call), then by equality."""
+def document(resource_spans: Sequence[str]) -> str:
+    """``ExportTraceServiceRequest`` text from ``ResourceSpans`` texts."""
+    return '{"resourceSpans":[' + ",".join(resource_spans) + "]}" if resource_spans else "{}"
+
+
+def resource_spans(encoded: Iterable[tuple[Resource, InstrumentationScope | None, str]]) -> list[str]:
+    """Encoded spans (with their resource and scope) as ``ResourceSpans`` texts, grouped by resource, then
+    scope, in the order they first appear. Grouped by identity first (an SDK ``Resource`` hashes by
+    serialising its attributes, on every call), then by equality."""
     by_id: dict[tuple[int, int], list[str]] = {}
     keys: dict[tuple[int, int], Group] = {}
     for resource, scope, text in encoded:
@@ -182,17 +189,17 @@ def assemble(encoded: Iterable[tuple[Resource, InstrumentationScope | None, str]
     for key, texts in by_id.items():
         resource, scope = keys[key]
         groups.setdefault(resource, {}).setdefault(scope, []).extend(texts)
-    resource_spans = []
+    out = []
     for resource, by_scope in groups.items():
         scope_spans = []
         for scope, texts in by_scope.items():
             schema = f',"schemaUrl":{_q(scope.schema_url)}' if scope is not None and scope.schema_url else ""
             scope_spans.append('{"scope":' + _scope(scope) + ',"spans":[' + ",".join(texts) + "]" + schema + "}")
         schema = f',"schemaUrl":{_q(resource.schema_url)}' if resource.schema_url else ""
-        resource_spans.append(
+        out.append(
             '{"resource":' + _resource(resource) + ',"scopeSpans":[' + ",".join(scope_spans) + "]" + schema + "}"
         )
-    return '{"resourceSpans":[' + ",".join(resource_spans) + "]}" if resource_spans else "{}"
+    return out
 
 
 class OtlpJsonFileExporter(SpanExporter):
@@ -209,11 +216,13 @@ class OtlpJsonFileExporter(SpanExporter):
             self._encoded.extend(encoded)
         return SpanExportResult.SUCCESS
 
-    def write(self, path: Path) -> int:
-        """Write every span kept so far to ``path`` (atomically); return how many."""
+    def write(self, path: Path, received: Sequence[dict[str, Any]] = ()) -> int:
+        """Write every span kept so far to ``path`` (atomically), followed by ``received`` (OTLP/JSON
+        ``resourceSpans`` entries: the application's spans the run received); return how many of ours."""
         with self._lock:
             encoded = list(self._encoded)
-        text = assemble(encoded)
+        texts = resource_spans(encoded) + [json.dumps(entry, separators=(",", ":")) for entry in received]
+        text = document(texts)
         if active():  # secrets hidden (chaoskit.redaction), in the values only: numbers stay typed
             text = json.dumps(scrub(json.loads(text), numbers=False), separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,4 +235,4 @@ class OtlpJsonFileExporter(SpanExporter):
         pass
 
 
-__all__ = ["OtlpJsonFileExporter", "assemble", "encode_span", "otlp_json"]
+__all__ = ["OtlpJsonFileExporter", "document", "encode_span", "otlp_json", "resource_spans"]

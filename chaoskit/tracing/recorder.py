@@ -30,6 +30,7 @@ from chaoskit.hooks import hookimpl
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
 from chaoskit.timeouts import call_with_timeout
+from chaoskit.tracing.receive import Reception
 from chaoskit.tracing.setup import Pipeline, TracingConfigError, build_pipeline, reachability, resolve_otlp
 
 MONITOR_THREAD = "chaoskit: monitor"  # the runner's monitor thread (continuous steady state, abort_when)
@@ -90,6 +91,8 @@ class RunTracer:
         self._phases: dict[str, Span] = {}
         self._windows: dict[str, tuple[str, Span]] = {}  # ledger id -> (fault name, window span)
         self._http_probes: dict[str, dict[str, Any]] = {}
+        self._reception: Reception | None = None
+        self._received: list[dict[str, Any]] = []
 
     # -- helpers -----------------------------------------------------------------------------
     def _parent(self, phase: str) -> OtelContext:
@@ -133,6 +136,9 @@ class RunTracer:
         )
         self._root_ctx = trace.set_span_in_context(self.root)
         journal.trace_id = trace.format_trace_id(self.root.get_span_context().trace_id)
+        if self.spec.receive is not None and not journal.dry_run:
+            self._reception = Reception(self.spec.receive, journal)
+            self._reception.start()
 
     @hookimpl
     def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
@@ -319,6 +325,13 @@ class RunTracer:
         self._close_leftovers()
         outcome = journal.outcome or Outcome.ERROR
         root = self.root
+        if self._reception is not None:
+            self._received = self._reception.finish(journal)
+            self._reception = None
+            if journal.traces is not None:
+                root.set_attribute("chaoskit.traces.received", journal.traces.received)
+                if journal.traces.ttr_s is not None:
+                    root.set_attribute("chaoskit.traces.ttr_s", journal.traces.ttr_s)
         root.set_attributes(
             {
                 "chaoskit.run.outcome": outcome.value,
@@ -358,7 +371,7 @@ class RunTracer:
         if pipeline.file is not None:
             path = self._run_dir() / "trace.json"
             try:
-                pipeline.file.write(path)
+                pipeline.file.write(path, self._received)
                 journal.artifacts["trace"] = str(path)
             except Exception as exc:
                 self._on_error("tracing file", TracingExportError(f"could not write the trace to {path}: {exc}"))

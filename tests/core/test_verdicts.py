@@ -185,3 +185,36 @@ def test_a_probe_that_misses_many_times_is_one_reason_line(tmp_path: Path, http_
     )
     worst = max(missed, key=lambda o: float(str(o.details["latency_ms"])))
     assert f"first {missed[0].reason}" in journal.reason and f", worst {worst.reason}" in journal.reason
+
+
+def test_help_states_the_flow_and_the_game_day_exit_code(cli: Any) -> None:
+    text = " ".join(cli("run", "--help").stdout.split())
+    assert text.index("revert the faults") < text.index("-> recovery") < text.index("-> rollbacks")
+    assert "the most severe of their codes" in text
+
+
+def test_the_report_plots_probe_latency_and_keeps_labels_whole(tmp_path: Path, http_service: HttpService) -> None:
+    from chaoskit.report import render_html
+
+    http_service.state.delay_s = 0.02
+    long_name = "the checkout system endpoint answers quickly"
+    journal = run(
+        tmp_path,
+        {
+            "title": "no load",
+            "steady_state": {
+                "strategy": "continuous",
+                "frequency": "100ms",
+                "probes": [{**health(http_service, status=200), "name": long_name}],
+            },
+            "method": [marker(duration="500ms")],
+            "recovery": {"within": "2s", "interval": "100ms"},
+        },
+    )
+    assert journal.outcome == Outcome.PASSED, journal.reason
+    html = render_html(journal)
+    panel = html.split('id="panel-probe-latency"')[1].split("</g>")[0]
+    points = panel.split('class="series probe-latency" points="')[1].split('"')[0].split()
+    assert len(points) == len(journal.observations) >= 5  # one point per observation, as a line
+    assert 'class="axis probe-name" x="88" y="' in html and f">{long_name}</text>" in html  # not cut
+    assert "No load in this run" in html and "the run stopped before the method" not in html

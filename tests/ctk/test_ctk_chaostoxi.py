@@ -111,7 +111,11 @@ def test_toxics_keep_their_name_and_the_experiments_rollbacks_revert_them(
     assert [r["status"] for r in ctk["rollbacks"]] == ["succeeded", "succeeded"]
     proxy = toxiproxy.proxy("ctkdb")
     assert proxy.enabled and proxy.toxics == ()
-    faults = native_journal(tmp_path)["faults"]
+    journal = native_journal(tmp_path)
+    faults = journal["faults"]
+    trace = json.loads(Path(journal["artifacts"]["trace"]).read_text())
+    spans = {s["name"] for rs in trace["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]}
+    assert {"before", "method", "rollbacks", "fault slow-db", "fault disable ctkdb", "action slow"} <= spans
     assert [(f["plugin"], f["name"]) for f in faults] == [
         ("toxiproxy.latency", "slow-db"),
         ("toxiproxy.down", "disable ctkdb"),

@@ -191,10 +191,10 @@ def test_bad_ctk_var_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_interrupts_the_run_and_skips_rollbacks_as_ctk_does(tmp_path: Path, sig: signal.Signals) -> None:
     marker = tmp_path / "rolled-back"
+    started = tmp_path / "started"
+    hold = {"type": "process", "path": "sh", "arguments": ["-c", f"touch {started}; sleep 30"]}
     doc = ctk_doc(
-        method=[
-            {"type": "action", "name": "long", "provider": {"type": "process", "path": "sleep", "arguments": ["30"]}}
-        ],
+        method=[{"type": "action", "name": "long", "provider": hold}],
         rollbacks=[
             {
                 "type": "action",
@@ -211,7 +211,10 @@ def test_a_signal_interrupts_the_run_and_skips_rollbacks_as_ctk_does(tmp_path: P
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the method never started"
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -76,6 +77,10 @@ def test_the_finding_shows_in_the_load_numbers(gameday: GameDay) -> None:
     assert during and max(during) >= 1400, f"slow payments must show in checkout's p95: {during}"
     outage = next(w for w in by_name["05-payments-outage"].windows if w.kind == "fault")
     assert outage.error_rate is not None and outage.error_rate >= 0.05, "a payments outage fails checkouts"
+    errors = next(w for w in by_name["06-payments-errors"].windows if w.kind == "fault")
+    assert errors.error_rate is not None and errors.error_rate >= 0.03, "503s from payments fail checkouts"
+    hits = journals["06-payments-errors"]["faults"][0]["revert_info"]["hits"]
+    assert 0 < hits["applied"] < hits["matched"], f"about half of the charges were hit: {hits}"
     for name in ("01-inventory-latency", "02-replica-crash", "03-inventory-partition"):
         fault = next(w for w in by_name[name].windows if w.kind == "fault")
         assert fault.requests and (fault.error_rate or 0) <= 0.02, f"{name}: shoppers saw errors during the fault"
@@ -83,8 +88,10 @@ def test_the_finding_shows_in_the_load_numbers(gameday: GameDay) -> None:
 
 def test_the_demo_writes_summary_and_stops_the_shop(gameday: GameDay) -> None:
     summary = (gameday.out / "summary.md").read_text()
-    assert "| 04-payments-latency | ⚠️ deviated |" in summary
-    assert "| 05-payments-outage | ⚠️ deviated |" in summary
+    assert re.search(r"\| \[04-payments-latency\]\(<[^>]+/report\.html>\) \| ⚠️ deviated \|", summary), summary
+    assert re.search(r"\| \[05-payments-outage\]\(<[^>]+/report\.html>\) \| ⚠️ deviated \|", summary), summary
+    assert re.search(r"\| \[06-payments-errors\]\(<[^>]+/report\.html>\) \| ⚠️ deviated \|", summary), summary
+    assert (gameday.out / "runs" / "index.html").is_file()
     assert summary.count("✅ passed") == 3
     assert [pid for pid in _shop_pids(gameday.out) if _alive(pid)] == []
     ledgers = list((gameday.out / "state" / "ledger").glob("*.json"))

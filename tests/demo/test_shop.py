@@ -119,6 +119,24 @@ def test_the_weakness_slow_payments_make_checkout_slow(clean: ShopInfo) -> None:
     assert status == 502 and "payment failed" in body["error"]  # and no fallback
 
 
+def test_http_errors_from_payments_fail_checkouts(clean: ShopInfo) -> None:
+    """The HTTP fault proxy in front of payments: a 503 for every charge fails every checkout (no retry)."""
+    assert clean.httpfault_url and clean.httpfault["payments"] != clean.backends["payments"]
+    rule = {"id": "shop-test", "proxy": "payments", "match": {"methods": ["POST"], "path": "/charge"},
+            "action": {"type": "abort", "status": 503}}  # fmt: skip
+    call(f"{clean.httpfault_url}/rules", rule)
+    try:
+        status, body, _ = call(f"{clean.storefront_url}/checkout", {"sku": "filters", "qty": 1})
+        assert status == 502 and "HTTP 503" in body["error"]
+        status, _, _ = call(f"{clean.storefront_url}/products")
+        assert status == 200  # browsing does not touch payments
+    finally:
+        request = urllib.request.Request(f"{clean.httpfault_url}/rules/shop-test", method="DELETE")
+        urllib.request.urlopen(request, timeout=5).close()
+    status, _, _ = call(f"{clean.storefront_url}/checkout", {"sku": "filters", "qty": 1})
+    assert status == 200
+
+
 def test_the_supervisor_restarts_a_killed_replica(clean: ShopInfo) -> None:
     pidfile = Path(clean.pidfiles["inventory-1"])
     old = int(pidfile.read_text())
@@ -195,7 +213,7 @@ def test_the_launcher_leaves_no_orphans(tmp_path: Path, sig: signal.Signals) -> 
         info = json.loads((tmp_path / "shop.json").read_text())
         pids = [int(Path(f).read_text()) for f in info["pidfiles"].values()]
         children = _children(proc.pid)
-        assert len(children) == 5  # toxiproxy, three supervisors, the storefront
+        assert len(children) == 6  # toxiproxy, the HTTP fault proxy, three supervisors, the storefront
         proc.send_signal(sig)
         proc.wait(timeout=30)
         end = time.monotonic() + 15

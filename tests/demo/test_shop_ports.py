@@ -61,6 +61,9 @@ def test_every_reported_port_is_owned_by_the_process_it_names(shop: tuple[Shop, 
     proxies = {_port(info.backends[name]) for name in BACKENDS}
     assert set(listening_ports(info.pids["toxiproxy"])) == {_port(info.toxiproxy_url or "")} | proxies
     assert len(proxies) == len(BACKENDS)
+    # The HTTP fault proxy listens on its control port and on payments' proxy port, both chosen by itself.
+    engine = {_port(info.httpfault_url or ""), _port(info.httpfault["payments"])}
+    assert set(listening_ports(info.pids["httpfault"])) == engine
     saved = json.loads((s.state_dir / "shop.json").read_text())
     assert saved["storefront_url"] == info.storefront_url and saved["backends"] == info.backends
 

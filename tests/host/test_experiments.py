@@ -46,6 +46,9 @@ def test_process_crash_kills_the_server_and_the_restart_brings_it_back(server: S
         killed = fault["revert_info"]["killed"]
         assert [k["pid"] for k in killed] == [server.proc.pid] and "server.py" in killed[0]["cmdline"]
         assert fault["revert_info"]["restart"]["exit_code"] == 0
+        # a kill is not "reverted": the terminal says what happened instead
+        assert f"not revertible; killed pid {server.proc.pid}; restarted at +" in result.stderr, result.stderr
+        assert "↺ reverted" not in result.stderr
         assert serving(server.port)
     finally:  # stop the restarted server (not our child: the restart command started it)
         restarted, _ = matches(Selector(port=server.port), Context())

@@ -6,12 +6,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from chaoskit_httpfault import AddressInUse, HttpFaultClient, HttpFaultServer
+from chaoskit_httpfault import HttpFaultClient, HttpFaultServer
 from chaoskit_httpfault.faults import RuleFault
 
 from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
-from chaoskit.ports import free_port
 from tests.httpfault.upstream import http_upstream
 
 
@@ -42,15 +41,10 @@ def upstream() -> Iterator[str]:
 
 
 def add_proxy(client: HttpFaultClient, name: str, upstream: str) -> str:
-    """Create a proxy on a free port (another one if that port got taken meanwhile); returns its base URL."""
-    for _attempt in range(5):
-        port = free_port()
-        try:
-            client.create_proxy(name, f"127.0.0.1:{port}", upstream)
-        except AddressInUse:
-            continue
-        return f"http://127.0.0.1:{port}"
-    raise AssertionError("no free port for a proxy after 5 attempts")
+    """Create a proxy on a port the proxy process picks (listen port 0); returns its base URL."""
+    made = client.create_proxy(name, "127.0.0.1:0", upstream)
+    assert not made["listen"].endswith(":0")
+    return f"http://{made['listen']}"
 
 
 @pytest.fixture

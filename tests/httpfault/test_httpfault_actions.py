@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
 import requests
-from chaoskit_httpfault import HttpFaultClient
+from chaoskit_httpfault import AddressInUse, HttpFaultClient
 from chaoskit_httpfault.faults import (
     AbortFault,
     CorruptFault,
@@ -112,3 +113,17 @@ def test_set_and_remove_headers_on_requests_and_responses(proxy: str, inject: In
 def test_the_upstream_sees_its_own_host_unless_keep_host(httpfault: HttpFaultClient, upstream: str, proxy: str) -> None:
     seen = requests.get(f"{proxy}/echo", timeout=10).json()["headers"]
     assert seen["Host"] == upstream.removeprefix("http://")
+
+
+def test_a_taken_listen_address_is_a_clear_error(httpfault: HttpFaultClient, upstream: str, proxy: str) -> None:
+    taken = proxy.removeprefix("http://")
+    with pytest.raises(AddressInUse, match=f"cannot listen on {taken}"):
+        httpfault.create_proxy("again", taken, upstream)
+    assert requests.get(f"{proxy}/json", timeout=10).status_code == 200  # the existing proxy is unharmed
+    with socket.socket() as other:  # a port another process holds
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        address = f"127.0.0.1:{other.getsockname()[1]}"
+        with pytest.raises(AddressInUse, match="address already in use"):
+            httpfault.create_proxy("other", address, upstream)
+    assert set(httpfault.proxies()) == {"svc"}

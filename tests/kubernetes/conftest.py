@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chaoskit_kubernetes.podview import close_views
 from chaoskit_kubernetes.section import KubernetesSection
 
 from chaoskit.plugin import Context
@@ -71,10 +72,11 @@ def _has_default_sa(core: Any, ns: str) -> bool:
 
 
 @pytest.fixture
-def ctx(kubeconfig: Path, namespace: str, tmp_path: Path) -> Context:
-    """A plugin context whose section allows only the test's namespace."""
+def ctx(kubeconfig: Path, namespace: str, tmp_path: Path) -> Iterator[Context]:
+    """A plugin context whose section allows only the test's namespace; the pod probes' watches stop after."""
     sec = KubernetesSection(kubeconfig=str(kubeconfig), namespaces=[namespace], request_timeout=20)
-    return Context(run_id=uuid.uuid4().hex[:12], sections={"kubernetes": sec}, work_dir=tmp_path)
+    yield Context(run_id=uuid.uuid4().hex[:12], sections={"kubernetes": sec}, work_dir=tmp_path)
+    close_views()
 
 
 def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -147,15 +149,44 @@ def test_drain_respects_the_budget_and_revert_uncordons(
     client.PolicyV1Api(api).create_namespaced_pod_disruption_budget(namespace, _pdb(namespace, 2))
     wait_for(lambda: _pdb_allows(api, namespace, 0), 60, "the PDB is computed (0 disruptions allowed)")
     fault = NodeDrainFault()
-    params = DrainParams(names=sorted(on_nodes), mode="all")
+    params = DrainParams(names=sorted(on_nodes), mode="all", timeout=2.5, retry_interval=1)
     info = fault.plan(params, ctx)
     assert {p["namespace"] for p in info["pods"]} == {namespace} and len(info["pods"]) == 2
-    with pytest.raises(PluginError, match="PodDisruptionBudget"):
+    t0 = time.monotonic()
+    with pytest.raises(PluginError, match=r"PodDisruptionBudget \(429\) \(retried until the fault's timeout\)"):
         fault.inject(params, info, ctx)
+    assert 1.5 <= time.monotonic() - t0 < 15, "the refusal was retried, and no longer than the drain's timeout"
     assert all(_node_state(core)[n] for n in on_nodes), "the drain cordoned before it evicted"
     assert ready_pods(core, namespace, "app=web", 2), "the budget kept every pod"
     fault.revert(info, Context())
     assert not any(_node_state(core)[n] for n in on_nodes)
+
+
+def test_drain_retries_a_budget_refusal_until_the_budget_allows_it(
+    ctx: Context, api: Any, apps: Any, core: Any, namespace: str
+) -> None:
+    from kubernetes import client
+
+    pods = deployment(apps, core, namespace, replicas=2)
+    policy = client.PolicyV1Api(api)
+    policy.create_namespaced_pod_disruption_budget(namespace, _pdb(namespace, 2))
+    wait_for(lambda: _pdb_allows(api, namespace, 0), 60, "the PDB is computed (0 disruptions allowed)")
+    target = core.read_namespaced_pod(pods[0], namespace).spec.node_name
+    fault = NodeDrainFault()
+    params = DrainParams(names=[target], timeout=40, retry_interval=0.5)
+    info = fault.plan(params, ctx)
+    relax = threading.Timer(2.0, lambda: policy.patch_namespaced_pod_disruption_budget(
+        "web", namespace, {"spec": {"minAvailable": 1}}))  # fmt: skip
+    relax.start()
+    t0 = time.monotonic()
+    try:
+        done = fault.inject(params, info, ctx)
+        took = time.monotonic() - t0
+    finally:
+        relax.join()
+        fault.revert(info, Context())
+    assert done is not None and sorted(done["evicted"]) == sorted(f"{namespace}/{p['name']}" for p in info["pods"])
+    assert 2.0 <= took < 35, "the drain waited for the budget, then evicted"
 
 
 def test_drain_evicts_the_pods_and_they_come_back_elsewhere(ctx: Context, apps: Any, core: Any, namespace: str) -> None:

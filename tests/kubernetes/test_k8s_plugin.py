@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from types import SimpleNamespace
+import time
 from typing import Any
 
 import pytest
 from chaoskit_kubernetes.network import PartitionParams, policy_spec
 from chaoskit_kubernetes.section import KubernetesSection
-from chaoskit_kubernetes.targets import PodSelection, Selection, pick
+from chaoskit_kubernetes.targets import Obj, PodSelection, Selection, pick, project
 from pydantic import ValidationError
 
 from chaoskit.errors import PluginError
 
-ENTRY_MODULES = ["section", "pods", "workloads", "nodes", "network", "probes", "hooks"]
+ENTRY_MODULES = ["section", "pods", "workloads", "nodes", "network", "probes", "hooks", "podview", "bulk", "listing"]
 
 
 def test_importing_every_entry_point_does_not_import_the_kubernetes_client() -> None:
@@ -32,12 +32,12 @@ def test_importing_every_entry_point_does_not_import_the_kubernetes_client() -> 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def pods(*names: str, labels: dict[str, dict[str, str]] | None = None) -> list[Any]:
-    return [SimpleNamespace(metadata=SimpleNamespace(name=n, labels=(labels or {}).get(n, {}))) for n in names]
+def pods(*names: str, labels: dict[str, dict[str, str]] | None = None) -> list[Obj]:
+    return [project({"metadata": {"name": n, "labels": (labels or {}).get(n, {})}}) for n in names]
 
 
-def names(items: list[Any]) -> list[str]:
-    return [i.metadata.name for i in items]
+def names(items: list[Obj]) -> list[str]:
+    return [i.name for i in items]
 
 
 def test_modes_and_a_fixed_seed() -> None:
@@ -96,3 +96,83 @@ def test_partition_from_a_selector_allows_every_other_peer() -> None:
     peers = spec["egress"][0]["to"]
     assert peers[0] == {"podSelector": {"matchExpressions": [{"key": "role", "operator": "NotIn", "values": ["x"]}]}}
     assert peers[1]["namespaceSelector"]["matchExpressions"][0]["values"] == ["shop"]
+
+
+def _pod(name: str, ready: bool, restarts: int = 0, crash: bool = False, deleting: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, **({"deletionTimestamp": "2026-01-01T00:00:00Z"} if deleting else {})}
+    state = {"waiting": {"reason": "CrashLoopBackOff"}} if crash else {"running": {}}
+    return {
+        "metadata": meta,
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"restartCount": restarts, "state": state}],
+        },
+    }
+
+
+def test_view_counters_follow_each_event_in_place() -> None:
+    from chaoskit_kubernetes.connection import Conn
+    from chaoskit_kubernetes.podview import PodView
+
+    view = PodView(Conn(None, None, True, 1.0), "ns", "app=x", None)
+    view._live = True
+    events = [("ADDED", _pod(f"p{i}", ready=True)) for i in range(30)]
+    events += [("MODIFIED", _pod("p3", ready=False, deleting=True)), ("DELETED", _pod("p3", ready=False))]
+    events += [("MODIFIED", _pod("p4", ready=False, restarts=2, crash=True)), ("BOOKMARK", {"metadata": {}})]
+    events += [("ADDED", _pod(f"q{i}", ready=False)) for i in range(12)]
+    for i, (kind, obj) in enumerate(events):
+        obj["metadata"]["resourceVersion"] = str(100 + i)
+        view._apply({"type": kind, "object": obj}, float(i))
+    snap = view.snapshot("t")
+    assert (snap["total"], snap["ready"], snap["not_ready"], snap["crashlooping"], snap["restarts"]) == (
+        41,
+        28,
+        13,
+        1,
+        2,
+    )
+    assert snap["not_ready_pods"] == sorted(["p4", *(f"q{i}" for i in range(12))])[:10]
+    assert snap["crashlooping_pods"] == ["p4"] and snap["restarts_by_pod"] == {"p4": 2}
+    assert view._version == str(100 + len(events) - 1), "every event, bookmarks too, moves the resume point"
+    view._apply(
+        {"type": "MODIFIED", "object": {**_pod("p4", ready=True, restarts=2), "metadata": {"name": "p4"}}}, 99.0
+    )
+    assert view.snapshot("t")["crashlooping"] == 0 and view.ready == 29
+
+
+def test_a_waiter_gets_the_time_of_the_event_that_met_its_condition() -> None:
+    import threading
+
+    from chaoskit_kubernetes.connection import Conn
+    from chaoskit_kubernetes.podview import PodView
+
+    view = PodView(Conn(None, None, True, 1.0), "ns", None, None)
+    view._live = True
+    got: list[float | None] = []
+    base = time.monotonic()
+    waiter = threading.Thread(target=lambda: got.append(view.wait_for(lambda v: v.ready >= 3, 10)))
+    waiter.start()
+    while not view._waiters:
+        time.sleep(0.01)
+    for i in range(4):  # arrival times 1, 2, 3, 4 s after base
+        view._apply({"type": "ADDED", "object": _pod(f"p{i}", ready=True)}, base + 1 + i)
+    waiter.join(5)
+    took = got[0]
+    assert took is not None and 2.5 < took <= 3.0, "the arrival of the third Ready pod, not when the waiter woke"
+    assert view.wait_for(lambda v: v.ready >= 3, 10) == 0.0, "held already: no wait"
+    assert view.wait_for(lambda v: v.ready >= 9, 0) is None
+
+
+def test_a_step_timeout_too_short_for_the_targets_is_refused_at_plan() -> None:
+    from chaoskit_kubernetes.bulk import check_time
+
+    from chaoskit.plugin import Context
+
+    check_time(Context(timeout=30), "k8s.pod_kill", 500, 16)  # 32 rounds of 0.1 s: fits
+    with pytest.raises(
+        PluginError, match=r"k8s.pod_kill: 5000 API calls at concurrency 4 need about 125s.*at least 157s"
+    ):
+        check_time(Context(timeout=30), "k8s.pod_kill", 5000, 4)
+    with pytest.raises(PluginError, match=r"its timeout \(40s\) must be below the step's timeout \(30s\)"):
+        check_time(Context(timeout=30), "k8s.node_drain", 2, 16, own=40)
+    check_time(Context(), "k8s.pod_kill", 10**6, 1)  # no step timeout known (a direct call): nothing to check

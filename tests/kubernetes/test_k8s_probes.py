@@ -90,14 +90,19 @@ def test_restarts_and_crash_loop_are_read_from_the_pod_status(
     assert healthy.value is True and healthy.details["crashlooping"] == []
     pod = core.list_namespaced_pod(namespace, label_selector="app=web").items[0]
     _fake_status(core, namespace, pod, 4, "CrashLoopBackOff")  # as a kubelet would report it (kwok has none)
-    restarts = RestartsProbe().observe(params, ctx)
-    assert restarts.value == 4 and restarts.details["pods"][pod.metadata.name] == 4
+    # the probes read a watch-fed view: it sees the change once the event arrives (milliseconds)
+    restarts = wait_for(lambda: _nonzero(RestartsProbe().observe(params, ctx)), 10, "the restarts seen")
+    assert restarts.value == 4 and restarts.details["pods"] == {pod.metadata.name: 4}
     crash = NoCrashLoopProbe().observe(WaitPodsParams(namespace=namespace, label_selector="app=web"), ctx)
     assert crash.value is False and crash.details["crashlooping"] == [pod.metadata.name]
     fix = later(1.0, lambda: _fake_status(core, namespace, pod, 4, None))
     recovered = NoCrashLoopProbe().observe(WaitPodsParams(namespace=namespace, label_selector="app=web", wait=30), ctx)
     fix.join()
     assert recovered.value is True and recovered.details["waited_s"] > 0
+
+
+def _nonzero(obs: Any) -> Any:
+    return obs if obs.value else None
 
 
 def test_node_ready(ctx: Context, core: Any) -> None:

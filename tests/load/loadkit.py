@@ -39,6 +39,8 @@ def write_locustfile(folder: Path, text: str = LOCUSTFILE, name: str = "locustfi
 class StatusParams(StrictModel):
     status: int = 500
     recover_after_s: float = 0.0
+    delay_s: float = 0.0
+    """Also make every answer this slow while the fault is in place."""
     revert_status: int | None = None
     """Answer this from the revert until ``recover_after_s`` later (a restart that is not warm yet); default:
     keep answering ``status``."""
@@ -66,9 +68,11 @@ class ServiceFault:
 
             def inject(self, params: StatusParams, info: dict[str, Any], ctx: Context) -> None:
                 outer.service.state.status = params.status
+                outer.service.state.delay_s = params.delay_s
 
             def revert(self, info: dict[str, Any], ctx: Context) -> None:
                 outer.reverted_at = time.time()
+                outer.service.state.delay_s = 0.0
                 if info.get("revert_status") is not None:
                     outer.service.state.status = int(info["revert_status"])
 

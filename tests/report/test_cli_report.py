@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -54,7 +55,9 @@ def test_run_writes_report_and_markdown_summaries(cli: CLI, http_service: HttpSe
     assert 'id="timeline"' in report.read_text()
     assert f"report:  {report}" in result.stderr
     md = (tmp_path / "sum.md").read_text()
-    assert md.startswith("### ✅ health stays fast: passed") and "| health stays fast | ✅ passed | 100 |" in md
+    assert md.startswith("### ✅ health stays fast: passed")
+    link = f"| [health stays fast](<{report.relative_to(tmp_path)}>) | ✅ passed | 100 |"  # relative to sum.md
+    assert link in md and f"Report: [report.html](<{report.relative_to(tmp_path)}>)" in md
     appended = step_summary.read_text()
     assert appended.startswith("earlier step\n") and "### ✅ health stays fast: passed" in appended
 
@@ -71,8 +74,9 @@ def test_game_day_summary_table_and_markdown(cli: CLI, http_service: HttpService
         assert column in result.stderr
     md = (tmp_path / "sum.md").read_text()
     assert "2 experiment(s): 1 passed, 1 baseline-not-met" in md
-    assert "| a-fast | ✅ passed | 100 |" in md
-    assert "| b-impossible | ⏸️ baseline-not-met | - |" in md
+    assert re.search(r"\| \[a-fast\]\(<runs/[^>]+/report\.html>\) \| ✅ passed \| 100 \|", md), md
+    assert re.search(r"\| \[b-impossible\]\(<runs/[^>]+/report\.html>\) \| ⏸️ baseline-not-met \| - \|", md), md
+    assert "All reports: [index.html](<runs/index.html>)" in md and "the most severe of its experiments' codes" in md
 
 
 def test_report_command(cli: CLI, http_service: HttpService, tmp_path: Path) -> None:

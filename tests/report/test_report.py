@@ -132,3 +132,17 @@ def test_long_reasons_are_tidied_for_people_but_kept_whole_in_the_journal() -> N
     assert "value 0.0702 &gt; max 0.02" in html and "... and 2 more" in html
     assert "0.07017543859649" not in html
     assert j.reason == reason
+
+
+def test_the_report_shows_the_score_rules_and_the_outcome_band() -> None:
+    from chaoskit.report.score import RULES
+
+    html = render_html(loaded_journal())
+    assert 'id="score-rules"' in html and "How the score is computed" in html
+    for what, _ in RULES:
+        assert what in html
+    # a deviated run that lost few points is still capped below every passed run
+    j = loaded_journal(fault_error_rate=0.0, fault_p95_ms=45.0, ttr_s=0.0)
+    s = score(collect(j))
+    assert j.outcome == Outcome.DEVIATED and s.value == 59 and "at most 59" in s.note
+    assert "at most 59" in render_html(j)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from chaoskit.model.journal import Outcome
+from chaoskit.ports import free_port
 from tests.tracing.tracekit import Collector, file_spans, run_doc
 
 
@@ -131,9 +132,7 @@ def blackhole() -> Iterator[int]:
 
 
 def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()  # nothing listens there (free a moment ago)
 
 
 @pytest.mark.usefixtures("no_otel_env")

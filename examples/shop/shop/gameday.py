@@ -4,7 +4,7 @@ summary and where everything was written, stop the shop (also on Ctrl-C / SIGTER
     python -m shop.gameday                      # what ./scripts/demo runs
     python -m shop.gameday --fault-duration 4s --users 4 --out /tmp/gameday
 
-Exit 0 when every experiment ended with the outcome documented here (EXPECTED): the two payments
+Exit 0 when every experiment ended with the outcome documented here (EXPECTED): the three payments
 experiments are *expected* to deviate -- finding that weakness is the tool working. Exit 1 otherwise, 130 when
 interrupted, 2 when the shop could not start.
 """
@@ -32,14 +32,15 @@ EXPECTED = {
     "03-inventory-partition": "passed",  # the cache fallback serves stale stock
     "04-payments-latency": "deviated",  # THE FINDING: no timeout on payments, checkout is as slow as payments
     "05-payments-outage": "deviated",  # ... and no fallback: a payments outage fails every checkout
+    "06-payments-errors": "deviated",  # ... nor retries: payments answering 503 to some charges fails those checkouts
 }
 
 
 NEEDED = {
-    "fault": ["toxiproxy.latency", "toxiproxy.down", "host.kill"],
-    "probe": ["load.error_rate", "load.latency"],
+    "fault": ["toxiproxy.latency", "toxiproxy.down", "host.kill", "httpfault.abort"],
+    "probe": ["load.error_rate", "load.latency", "httpfault.hits"],
     "load": ["locust"],
-    "section": ["toxiproxy"],
+    "section": ["toxiproxy", "httpfault"],
 }
 
 
@@ -63,7 +64,7 @@ def run_gameday(
     if missing:
         print(
             f"gameday: chaoskit plugins missing: {', '.join(missing)} (uv sync --all-packages installs the "
-            "workspace's plugins: chaoskit-toxiproxy, chaoskit-host, chaoskit-locust)",
+            "workspace's plugins: chaoskit-toxiproxy, chaoskit-host, chaoskit-locust, chaoskit-httpfault)",
             file=sys.stderr,
         )
         return 2
@@ -79,7 +80,10 @@ def run_gameday(
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        print("> starting the shop (Toxiproxy, 2 inventory replicas, payments, storefront)", file=sys.stderr)
+        print(
+            "> starting the shop (Toxiproxy, the HTTP fault proxy, 2 inventory replicas, payments, storefront)",
+            file=sys.stderr,
+        )
         t0 = time.monotonic()
         try:
             info = shop.start()
@@ -87,7 +91,8 @@ def run_gameday(
             print(f"gameday: the shop did not start: {exc}", file=sys.stderr)
             return 2
         print(
-            f"  storefront {info.storefront_url}, Toxiproxy {info.toxiproxy_url} "
+            f"  storefront {info.storefront_url}, Toxiproxy {info.toxiproxy_url}, "
+            f"HTTP fault proxy {info.httpfault_url} "
             f"(up in {time.monotonic() - t0:.1f}s; logs in {out / 'shop' / 'logs'})",
             file=sys.stderr,
         )

@@ -1,4 +1,5 @@
-"""Start and stop the whole shop: Toxiproxy, the supervised inventory replicas and payments, the storefront.
+"""Start and stop the whole shop: Toxiproxy, the HTTP fault proxy, the supervised inventory replicas and payments,
+the storefront.
 
     python -m shop                       # run in the foreground until Ctrl-C / SIGTERM
     python -m shop --port 8080 --state-dir .shop
@@ -7,7 +8,10 @@ Topology (every dependency call crosses a Toxiproxy proxy, so a game day can slo
 
     shopper -> storefront -> [proxy inventory-1] -> inventory replica 1   (supervised: restarted when it dies)
                           -> [proxy inventory-2] -> inventory replica 2   (supervised)
-                          -> [proxy payments]    -> payments              (supervised)
+                          -> [HTTP fault proxy payments] -> [proxy payments] -> payments   (supervised)
+
+The HTTP fault proxy (chaoskit-httpfault, its engine installed by scripts/setup-httpfault.sh) sits in front of
+payments' Toxiproxy proxy, so experiments can inject both HTTP faults (a 503 for some checkouts) and TCP faults.
 
 Ports: nothing is chosen ahead. Every service binds port 0 and reports the port it got: the shop's services in
 ``state_dir/run/<name>.port`` (a restarted replica binds the same port again), Toxiproxy's API is read from the
@@ -57,6 +61,18 @@ def find_toxiproxy() -> str:
         "toxiproxy-server not found (TOXIPROXY_SERVER, PATH, $CHAOSKIT_CACHE/toxiproxy/*/bin): "
         "run scripts/setup-toxiproxy.sh, or start the shop with --no-toxiproxy"
     )
+
+
+def httpfault_command(port_file: Path) -> list[str]:
+    """The HTTP fault proxy's command line (control API on a free port, written to ``port_file``)."""
+    from chaoskit.errors import PluginError
+
+    try:
+        from chaoskit_httpfault.server import engine_command, find_engine_python
+
+        return engine_command(find_engine_python(), "127.0.0.1", 0, str(port_file))
+    except (ImportError, PluginError) as exc:
+        raise ShopError(f"{exc} (or start the shop with --no-httpfault)") from None
 
 
 def _http(method: str, url: str, body: Any = None, timeout: float = 5.0) -> Any:
@@ -112,7 +128,10 @@ class ShopInfo:
     storefront_url: str
     toxiproxy_url: str | None
     backends: dict[str, str] = field(default_factory=dict)
-    """Backend name -> the URL the storefront uses (a proxy's listen address, or the service itself)."""
+    """Backend name -> its Toxiproxy proxy's URL (a proxy's listen address, or the service itself)."""
+    httpfault_url: str | None = None
+    httpfault: dict[str, str] = field(default_factory=dict)
+    """Backend name -> its HTTP fault proxy's URL (payments only), in front of ``backends[name]``."""
     upstreams: dict[str, str] = field(default_factory=dict)
     """Backend name -> host:port the service listens on (a proxy's upstream)."""
     pidfiles: dict[str, str] = field(default_factory=dict)
@@ -125,11 +144,19 @@ class ShopInfo:
 
 
 class Shop:
-    def __init__(self, state_dir: Path, port: int = 0, toxiproxy: bool = True, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int = 0,
+        toxiproxy: bool = True,
+        startup_timeout: float = 30.0,
+        httpfault: bool = True,
+    ) -> None:
         self.state_dir = state_dir.resolve()
         self.port = port
         """The storefront's port: the one asked for, or (0) the one it got, known once started."""
         self.use_toxiproxy = toxiproxy
+        self.use_httpfault = httpfault
         self.startup_timeout = startup_timeout
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.info: ShopInfo | None = None
@@ -177,6 +204,11 @@ class Shop:
                 raise ShopError(f"{exc} (log: {self.state_dir / 'logs' / 'toxiproxy.log'})") from exc
             info.toxiproxy_url = f"http://127.0.0.1:{api_port}"
             wait_http(f"{info.toxiproxy_url}/version", self.startup_timeout, proxy)
+        if self.use_httpfault:
+            engine = self._spawn("httpfault", httpfault_command(run / "httpfault.port"))
+            api_port = wait_port_file(run / "httpfault.port", self.startup_timeout, engine, "the HTTP fault proxy")
+            info.httpfault_url = f"http://127.0.0.1:{api_port}"
+            wait_http(f"{info.httpfault_url}/version", self.startup_timeout, engine)
         supervisors: dict[str, subprocess.Popen[bytes]] = {}
         for name in BACKENDS:
             pidfile, status = run / f"{name}.pid", run / f"{name}.json"
@@ -219,6 +251,13 @@ class Shop:
                 info.backends[name] = f"http://{created['listen']}"  # the address Toxiproxy got
             else:
                 info.backends[name] = f"http://{info.upstreams[name]}"
+            if info.httpfault_url and name == "payments":
+                created = _http(
+                    "POST",
+                    f"{info.httpfault_url}/proxies",
+                    {"name": name, "listen": "127.0.0.1:0", "upstream": info.backends[name]},
+                )
+                info.httpfault[name] = f"http://{created['listen']}"  # the port the HTTP fault proxy got
         front = self._spawn(
             "storefront",
             [
@@ -234,7 +273,7 @@ class Shop:
                 "--inventory",
                 info.backends["inventory-2"],
                 "--payments",
-                info.backends["payments"],
+                info.httpfault.get("payments", info.backends["payments"]),
                 "--spans",
                 str(spans / "storefront.jsonl"),
             ],
@@ -255,6 +294,8 @@ class Shop:
         env = {"SHOP_URL": info.storefront_url, "SHOP_STATE_DIR": str(self.state_dir)}
         if info.toxiproxy_url:
             env["TOXIPROXY_URL"] = info.toxiproxy_url
+        if info.httpfault_url:
+            env["HTTPFAULT_URL"] = info.httpfault_url
         for name in BACKENDS:
             key = name.upper().replace("-", "_")
             env[f"{key}_PIDFILE"] = info.pidfiles[name]
@@ -291,8 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="storefront port (default: a free one)")
     parser.add_argument("--state-dir", type=Path, default=Path(".shop"), help="logs, pidfiles, spans, shop.json")
     parser.add_argument("--no-toxiproxy", action="store_true", help="call the services directly (no proxies)")
+    parser.add_argument("--no-httpfault", action="store_true", help="no HTTP fault proxy in front of payments")
     args = parser.parse_args(argv)
-    shop = Shop(args.state_dir, args.port, toxiproxy=not args.no_toxiproxy)
+    shop = Shop(args.state_dir, args.port, toxiproxy=not args.no_toxiproxy, httpfault=not args.no_httpfault)
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

@@ -184,6 +184,8 @@ class PauseFault(Fault[PauseParams]):
     def inject(self, params: PauseParams, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
         paused = []
         for target in info["targets"]:
+            if ctx.cancel.is_set():  # the run is stopping: stop no more processes (revert resumes them all)
+                break
             if target.get("was_stopped"):
                 continue
             if procfs.signal_identity(target["pid"], target["starttime"], signal.SIGSTOP):

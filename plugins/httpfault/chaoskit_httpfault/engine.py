@@ -22,6 +22,7 @@ import math
 import os
 import random
 import re
+import socket
 import time
 from collections import deque
 from typing import Any
@@ -196,25 +197,32 @@ class HttpFault:
         raise BadRequest(f"no such endpoint: {method} {path}", 404)
 
     async def create_proxy(self, data: dict[str, Any]) -> tuple[int, Any]:
+        """Listen on ``listen``; port 0 picks a free port here (another one if it got taken meanwhile)."""
         try:
             name, listen, upstream = str(data["name"]), str(data["listen"]), str(data["upstream"])
         except KeyError as exc:
             raise BadRequest(f"a proxy needs {exc.args[0]!r}") from None
         if name in self.proxies:
             raise BadRequest(f"proxy already exists: {name}", 409)
-        try:
-            proxy = Proxy(name, listen, upstream, bool(data.get("keep_host", False)))
-        except ValueError as exc:
-            raise BadRequest(f"proxy {name}: invalid listen/upstream ({exc})") from None
-        if any(p.mode.listen_port() == proxy.mode.listen_port() for p in self.proxies.values()):
-            raise BadRequest(f"proxy {name}: cannot listen on {listen}: address already in use by another proxy")
-        self.proxies[name] = proxy
-        error = await self.apply_modes()
-        if error is not None:
+        host, _, port = listen.rpartition(":")
+        error = ""
+        for _attempt in range(5 if port == "0" else 1):
+            address = f"{host}:{_free_port(host)}" if port == "0" else listen
+            try:
+                proxy = Proxy(name, address, upstream, bool(data.get("keep_host", False)))
+            except ValueError as exc:
+                raise BadRequest(f"proxy {name}: invalid listen/upstream ({exc})") from None
+            if any(p.mode.listen_port() == proxy.mode.listen_port() for p in self.proxies.values()):
+                error = "address already in use by another proxy"
+                continue
+            self.proxies[name] = proxy
+            failed = await self.apply_modes()
+            if failed is None:
+                return 201, proxy.view()
+            error = failed
             del self.proxies[name]
             await self.apply_modes()
-            raise BadRequest(f"proxy {name}: cannot listen on {listen}: {error}")
-        return 201, proxy.view()
+        raise BadRequest(f"proxy {name}: cannot listen on {listen}: {error}")
 
     async def delete_proxy(self, name: str) -> tuple[int, Any]:
         proxy = self.proxies.pop(name, None)
@@ -347,6 +355,12 @@ class HttpFault:
                 response.raw_content = raw[:after]
                 response.headers["content-length"] = str(max(len(raw), after + 1))
                 response.headers["connection"] = "close"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _delay_s(action: dict[str, Any], rng: Any) -> float:

@@ -27,6 +27,7 @@ class ProxiesFault(Fault[HttpFaultSection]):
     """Create the listed proxies that are missing; revert deletes only the ones it created (not `keep` ones)."""
 
     Params = HttpFaultSection
+    internal = True  # the runner injects it for the httpfault: section; `chaoskit list` and the docs leave it out
 
     def plan(self, params: HttpFaultSection, ctx: Context) -> dict[str, Any]:
         existing = params.client().proxies()
@@ -43,10 +44,10 @@ class ProxiesFault(Fault[HttpFaultSection]):
         created: list[dict[str, Any]] = []
         for spec in info["create"]:
             try:
-                client.create_proxy(spec["name"], spec["listen"], spec["upstream"], spec["keep_host"])
+                made = client.create_proxy(spec["name"], spec["listen"], spec["upstream"], spec["keep_host"])
             except AlreadyExists:
                 continue  # someone created it since plan: not ours, leave it
-            created.append(spec)
+            created.append({**spec, "listen": made["listen"]})  # the port it got, when asked for port 0
         return {**info, "created": created}
 
     def revert(self, info: dict[str, Any], ctx: Context) -> None:

@@ -36,7 +36,7 @@ def find_engine_python(version: str = MITMPROXY_VERSION) -> Path:
         return path
     cache = Path(os.environ.get("CHAOSKIT_CACHE") or Path.home() / ".cache" / "chaoskit")
     cached = cache / "httpfault" / f"mitmproxy-{version}"
-    if (cached / ".complete").exists() and (cached / "bin" / "python").exists():
+    if (cached / ".ready").exists() and (cached / "bin" / "python").exists():
         return cached / "bin" / "python"
     raise PluginError(
         f"the HTTP fault proxy engine (mitmproxy {version}) is not installed (looked at $HTTPFAULT_PYTHON and "

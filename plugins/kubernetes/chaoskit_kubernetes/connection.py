@@ -85,14 +85,16 @@ class Conn:
 
         return client.PolicyV1Api(self.api())
 
-    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call an API method with the request timeout; turn every failure into a PluginError naming ``what``."""
+    def call(self, what: str, fn: Callable[..., T], *args: Any, timeout: Any = None, **kwargs: Any) -> T:
+        """Call an API method with the request timeout (or ``timeout``: seconds, or (connect, read) for a
+        watch); turn every failure into a PluginError naming ``what``."""
         try:
-            return fn(*args, _request_timeout=self.timeout, **kwargs)
+            return fn(*args, _request_timeout=self.timeout if timeout is None else timeout, **kwargs)
         except Exception as exc:
             raise as_plugin_error(exc, what, self) from exc
 
 
+POOL_SIZE = 64  # connections kept per API server: the cap of every ``concurrency`` parameter
 _lock = threading.Lock()
 _clients: dict[tuple[str | None, str | None, bool], Any] = {}
 
@@ -112,23 +114,35 @@ def _new_client(conn: Conn) -> Any:
             assert conn.kubeconfig is not None
             if not Path(conn.kubeconfig).is_file():
                 raise PluginError(f"kubernetes: no kubeconfig file at {conn.kubeconfig} (set kubernetes.kubeconfig)")
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=conn.kubeconfig, context=conn.context, client_configuration=cfg, persist_config=False
+            from chaoskit_kubernetes import kubeconfig
+
+            config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+                kubeconfig.load(conn.kubeconfig),  # *-data in memory: no temp file a killed run would leave
+                context=conn.context,
+                client_configuration=cfg,
+                persist_config=False,
             )
     except PluginError:
         raise
     except Exception as exc:  # ConfigException and friends: a bad file, an unknown context, no service account
         raise PluginError(f"kubernetes: cannot load the credentials ({conn.where()}): {exc}") from exc
     cfg.retries = 1  # a dead API server fails fast, within the request timeout
+    cfg.connection_pool_maxsize = POOL_SIZE  # bulk deletes/evictions run up to this many calls at once
     return client.ApiClient(cfg)
 
 
 class KubeError(PluginError):
-    """An API call failed; ``status`` is the HTTP status (None: the API server was not reached)."""
+    """An API call failed; ``status`` is the HTTP status (None: the API server was not reached).
+    ``retry_after``: the server's Retry-After (seconds) on a 429; ``budget``: True when a 429 is an eviction
+    refused by a PodDisruptionBudget (not API priority and fairness)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None, budget: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
+        self.budget = budget
 
 
 def as_plugin_error(exc: Exception, what: str, conn: Conn) -> PluginError:
@@ -137,20 +151,45 @@ def as_plugin_error(exc: Exception, what: str, conn: Conn) -> PluginError:
     from kubernetes.client.exceptions import ApiException
 
     if isinstance(exc, ApiException):
-        detail = _message(exc)
-        return KubeError(f"{what}: the API server answered {exc.status} {exc.reason}: {detail}", exc.status)
+        data = _body(exc)
+        detail = str(data.get("message", "")) if data else (str(exc.body)[:300] if exc.body else "")
+        causes = (data.get("details") or {}).get("causes") or [] if data else []
+        budget = exc.status == 429 and (
+            any(isinstance(c, dict) and c.get("reason") == "DisruptionBudget" for c in causes)
+            or "disruption budget" in detail
+        )
+        return KubeError(
+            f"{what}: the API server answered {exc.status} {exc.reason}: {detail}",
+            exc.status,
+            _retry_after(exc, data),
+            budget,
+        )
     return KubeError(f"{what}: cannot reach the API server ({conn.where()}): {type(exc).__name__}: {exc}")
 
 
-def _message(exc: Any) -> str:
+def _body(exc: Any) -> dict[str, Any]:
+    """The API server's Status object from an error response ({} when the body is not one)."""
     import json
 
     body = getattr(exc, "body", None)
     try:
         data = json.loads(body) if body else {}
     except (TypeError, ValueError):
-        return str(body)[:300] if body else ""
-    return str(data.get("message", "")) if isinstance(data, dict) else str(data)[:300]
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _retry_after(exc: Any, data: dict[str, Any]) -> float | None:
+    """Seconds from the Retry-After header (or the Status' details.retryAfterSeconds)."""
+    headers = getattr(exc, "headers", None) or {}
+    for raw in (headers.get("Retry-After"), (data.get("details") or {}).get("retryAfterSeconds")):
+        if raw is None:
+            continue
+        try:
+            return max(0.0, float(raw))
+        except (TypeError, ValueError):
+            continue
+    return None
 
 
 def status_of(exc: BaseException) -> int | None:

@@ -3,6 +3,7 @@
 The official client costs seconds on its first use (importing ``kubernetes.client`` and its API modules,
 ~2-5 s on a busy 2-core machine). Paying that inside the first probe would eat its timeout, so the hook pays
 it at run start, outside every activity's timeout. Experiments without Kubernetes plugins import nothing.
+At run end the pod probes' background watches stop.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class Hooks:
         doc = journal.experiment
         if (isinstance(doc, dict) and "kubernetes" in doc) or uses_kubernetes(doc):
             warm_up()
+
+    @hookimpl
+    def chaoskit_run_finished(self, journal: Journal) -> None:
+        from chaoskit_kubernetes.podview import close_views  # the pod probes' watches end with the run
+
+        close_views()
 
 
 hooks = Hooks()

@@ -7,10 +7,22 @@ from typing import Any
 
 from pydantic import Field
 
+from chaoskit.durations import Duration
+from chaoskit.errors import PluginError
 from chaoskit.plugin import Context, Fault
-from chaoskit_kubernetes.connection import Conn, KubeError
-from chaoskit_kubernetes.pods import evict
-from chaoskit_kubernetes.targets import Selection, resolve_nodes
+from chaoskit_kubernetes.bulk import (
+    CONCURRENCY_HELP,
+    DEFAULT_CONCURRENCY,
+    check_time,
+    deadline,
+    failures,
+    for_each,
+    summary,
+)
+from chaoskit_kubernetes.connection import POOL_SIZE, Conn, KubeError
+from chaoskit_kubernetes.listing import list_all
+from chaoskit_kubernetes.pods import NAMES_SHOWN, evict
+from chaoskit_kubernetes.targets import Obj, Selection, project, resolve_nodes
 
 
 class NodeParams(Selection):
@@ -19,6 +31,17 @@ class NodeParams(Selection):
 
 class DrainParams(NodeParams):
     grace_period_s: int | None = Field(default=None, ge=0, description="Grace period of the evicted pods.")
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=POOL_SIZE, description=CONCURRENCY_HELP)
+    timeout: Duration = Field(
+        default=20.0,
+        gt=0,
+        description="Keep retrying evictions a PodDisruptionBudget refuses until this long after the drain "
+        "started (like kubectl drain --timeout); then the drain fails naming the pods. Keep it below the step's "
+        "timeout.",
+    )
+    retry_interval: Duration = Field(
+        default=5.0, gt=0, description="Wait between two tries of an eviction a PodDisruptionBudget refused."
+    )
 
 
 def _plan(params: NodeParams, ctx: Context, what: str) -> dict[str, Any]:
@@ -26,7 +49,7 @@ def _plan(params: NodeParams, ctx: Context, what: str) -> dict[str, Any]:
     return {
         "cluster": conn.to_info(),
         "namespaces": list(sec.namespaces),
-        "nodes": [{"name": n.metadata.name, "was_unschedulable": bool(n.spec.unschedulable)} for n in nodes],
+        "nodes": [{"name": n.name, "was_unschedulable": n.unschedulable} for n in nodes],
     }
 
 
@@ -77,7 +100,8 @@ class NodeCordonFault(Fault[NodeParams]):
 
 
 class NodeDrainFault(Fault[DrainParams]):
-    """Cordon nodes and evict their pods (allowed namespaces only; DaemonSet and mirror pods stay)."""
+    """Cordon nodes and evict their pods (allowed namespaces only; DaemonSet and mirror pods stay); evictions a
+    PodDisruptionBudget refuses are retried until the drain's timeout, like kubectl drain."""
 
     Params = DrainParams
 
@@ -88,51 +112,60 @@ class NodeDrainFault(Fault[DrainParams]):
         info["pods"], info["left"] = [], []
         for node in info["nodes"]:
             for pod in _pods_on(conn, node["name"]):
-                entry = {"namespace": pod.metadata.namespace, "name": pod.metadata.name, "uid": pod.metadata.uid}
-                if _stays(pod):
+                if pod.stays:
                     continue
-                (info["pods"] if pod.metadata.namespace in info["namespaces"] else info["left"]).append(entry)
+                entry = {"namespace": pod.namespace, "name": pod.name, "uid": pod.uid}
+                (info["pods"] if pod.namespace in info["namespaces"] else info["left"]).append(entry)
+        check_time(ctx, "k8s.node_drain", len(info["pods"]), params.concurrency, params.timeout)
         return info
 
     def inject(self, params: DrainParams, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+        until = deadline(ctx, params.timeout)
         conn = Conn.from_info(info)
         for node in info["nodes"]:
             _set_unschedulable(conn, node["name"], True)
-        evicted: list[str] = []
-        for pod in info["pods"]:
-            done = evict(
-                conn, pod["namespace"], pod["name"], pod["uid"], info["grace_period_s"], "k8s.node_drain", evicted
-            )
-            if done:
-                evicted.append(f"{pod['namespace']}/{pod['name']}")
+        results = for_each(
+            info["pods"],
+            lambda pod: evict(
+                conn,
+                pod["namespace"],
+                pod["name"],
+                pod["uid"],
+                info["grace_period_s"],
+                "k8s.node_drain",
+                until,
+                params.retry_interval,
+            ),
+            params.concurrency,
+            until,
+        )
+        evicted = [f"{p['namespace']}/{p['name']}" for p, r in results if r is True]
+        failed = failures(results)
+        if failed:
+            done = f"; evicted {len(evicted)} pod(s) before that" if evicted else ""
+            raise PluginError(f"k8s.node_drain: {summary(failed, len(results))}{done}")
         return {**info, "evicted": evicted}
 
     def revert(self, info: dict[str, Any], ctx: Context) -> None:
         _uncordon(info)  # evicted pods are recreated by their controllers on schedulable nodes
 
     def describe(self, info: dict[str, Any]) -> str:
-        pods = ", ".join(f"{p['namespace']}/{p['name']}" for p in info.get("pods", [])) or "none"
+        pods = [f"{p['namespace']}/{p['name']}" for p in info.get("pods", [])]
+        shown = ", ".join(pods[:NAMES_SHOWN]) + (
+            f" and {len(pods) - NAMES_SHOWN} more" if len(pods) > NAMES_SHOWN else ""
+        )
         left = info.get("left") or []
         note = f"; {len(left)} pod(s) outside the allowed namespaces stay" if left else ""
-        return f"drain node(s) {_names(info)}: cordon, then evict pods {pods}{note}"
+        return f"drain node(s) {_names(info)}: cordon, then evict {len(pods)} pod(s) {shown or 'none'}{note}"
 
 
-def _pods_on(conn: Conn, node: str) -> list[Any]:
-    pods = conn.call(
+def _pods_on(conn: Conn, node: str) -> list[Obj]:
+    pods, _ = list_all(
+        conn,
         f"k8s.node_drain: listing the pods on node {node}",
         conn.core().list_pod_for_all_namespaces,
-        field_selector=f"spec.nodeName={node}",
+        (),
+        {"field_selector": f"spec.nodeName={node}"},
+        project,
     )
-    return sorted(pods.items, key=lambda p: (p.metadata.namespace, p.metadata.name))
-
-
-def _stays(pod: Any) -> bool:
-    """DaemonSet pods (their controller ignores cordons), mirror pods, and pods already finished or going."""
-    owners = pod.metadata.owner_references or []
-    annotations = pod.metadata.annotations or {}
-    return (
-        any(o.kind == "DaemonSet" for o in owners)
-        or "kubernetes.io/config.mirror" in annotations
-        or pod.metadata.deletion_timestamp is not None
-        or pod.status.phase in ("Succeeded", "Failed")
-    )
+    return sorted(pods, key=lambda p: (p.namespace, p.name))

@@ -1,8 +1,14 @@
 """Kubernetes probes. Those with a ``wait`` parameter watch (bounded) until their condition holds, so a
-recovery check sees the recovery when the API server reports it; ``details.waited_s`` says how long it took."""
+recovery check sees the recovery when the API server reports it; ``details.waited_s`` says how long it took.
+
+The pod probes read an incremental view (:mod:`chaoskit_kubernetes.podview`): counters kept by a watch, so an
+observation costs the same at any number of pods and records counts plus a few names, never every pod."""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field
@@ -12,6 +18,7 @@ from chaoskit.model.base import StrictModel
 from chaoskit.model.tolerance import Observation
 from chaoskit.plugin import Context, Probe
 from chaoskit_kubernetes.connection import Conn
+from chaoskit_kubernetes.podview import PodView, pod_view
 from chaoskit_kubernetes.section import DNS_LABEL, section
 from chaoskit_kubernetes.watching import observe_until
 
@@ -52,38 +59,36 @@ def _conn(ctx: Context) -> Conn:
     return Conn.of(section(ctx), ctx)
 
 
-def _ready(pod: Any) -> bool:
-    if pod.metadata.deletion_timestamp is not None:
-        return False
-    return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+def _view(conn: Conn, p: PodsParams, what: str) -> PodView:
+    return pod_view(conn, p.namespace, p.label_selector, p.field_selector, what)
 
 
-def _pods_call(conn: Conn, p: PodsParams) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
-    return (
-        conn.core().list_namespaced_pod,
-        (p.namespace,),
-        {"label_selector": p.label_selector, "field_selector": p.field_selector},
-    )
+def _waited(view: PodView, pred: Callable[[PodView], bool], wait: float, start: float) -> tuple[bool, float]:
+    """Wait (up to ``wait``) until ``pred`` holds; return whether it did and ``waited_s``: 0.0 if it held at
+    once, else the seconds from the observation's start to the arrival of the event that made it hold (the
+    whole wait when it never did)."""
+    called = time.monotonic()
+    took = view.wait_for(pred, wait)
+    if took is None:
+        return False, round(time.monotonic() - start, 3) if wait > 0 else 0.0
+    return True, 0.0 if took == 0.0 else math.floor((took + called - start) * 1000) / 1000  # ms, never later
 
 
 class PodsReadyProbe(Probe[PodsReadyParams]):
-    """Number of Ready pods matching the selectors; details: total, ready, not_ready, waited_s."""
+    """Number of Ready pods matching the selectors; details: total, ready, not_ready (count and up to 10
+    names), min_ready_met, waited_s."""
 
     Params = PodsReadyParams
 
     def observe(self, params: PodsReadyParams, ctx: Context) -> Observation:
-        conn = _conn(ctx)
-
-        def judge(pods: list[Any]) -> tuple[Any, bool]:
-            ready = sorted(p.metadata.name for p in pods if _ready(p))
-            other = sorted(p.metadata.name for p in pods if not _ready(p))
-            return {"ready": ready, "not_ready": other, "total": len(pods)}, len(ready) >= params.min_ready
-
-        fn, args, kwargs = _pods_call(conn, params)
-        res, ok, waited = observe_until(
-            conn, f"k8s.pods_ready in {params.namespace}", fn, args, kwargs, judge, params.wait
-        )
-        return Observation(len(res["ready"]), {**res, "min_ready_met": ok, "waited_s": waited})
+        what = f"k8s.pods_ready in {params.namespace}"
+        start = time.monotonic()
+        view = _view(_conn(ctx), params, what)
+        _, waited = _waited(view, lambda v: v.ready >= params.min_ready, params.wait, start)
+        snap = view.snapshot(what)
+        details = {key: snap[key] for key in ("total", "ready", "not_ready", "not_ready_pods")}
+        ok = snap["ready"] >= params.min_ready
+        return Observation(snap["ready"], {**details, "min_ready_met": ok, "waited_s": waited})
 
 
 class DeploymentAvailableProbe(Probe[DeploymentAvailableParams]):
@@ -124,44 +129,30 @@ class DeploymentAvailableProbe(Probe[DeploymentAvailableParams]):
 
 
 class RestartsProbe(Probe[PodsParams]):
-    """Total container restarts of the matching pods; details: per pod."""
+    """Total container restarts of the matching pods; details: the pods that restarted most (up to 10)."""
 
     Params = PodsParams
 
     def observe(self, params: PodsParams, ctx: Context) -> Observation:
-        conn = _conn(ctx)
-        fn, args, kwargs = _pods_call(conn, params)
-        pods = conn.call(f"k8s.restarts in {params.namespace}", fn, *args, **kwargs).items
-        per_pod = {
-            p.metadata.name: sum(int(c.restart_count or 0) for c in (p.status.container_statuses or [])) for p in pods
-        }
-        return Observation(sum(per_pod.values()), {"pods": per_pod})
+        what = f"k8s.restarts in {params.namespace}"
+        snap = _view(_conn(ctx), params, what).snapshot(what)
+        return Observation(snap["restarts"], {"total": snap["total"], "pods": snap["restarts_by_pod"]})
 
 
 class NoCrashLoopProbe(Probe[WaitPodsParams]):
-    """True when no matching pod has a container in CrashLoopBackOff; details: crashlooping pods."""
+    """True when no matching pod has a container in CrashLoopBackOff; details: how many and (up to 10) which."""
 
     Params = WaitPodsParams
 
     def observe(self, params: WaitPodsParams, ctx: Context) -> Observation:
-        conn = _conn(ctx)
-
-        def judge(pods: list[Any]) -> tuple[Any, bool]:
-            bad = sorted(
-                p.metadata.name
-                for p in pods
-                if any(
-                    c.state is not None and c.state.waiting is not None and c.state.waiting.reason == "CrashLoopBackOff"
-                    for c in [*(p.status.container_statuses or []), *(p.status.init_container_statuses or [])]
-                )
-            )
-            return bad, not bad
-
-        fn, args, kwargs = _pods_call(conn, params)
-        bad, ok, waited = observe_until(
-            conn, f"k8s.no_crashloop in {params.namespace}", fn, args, kwargs, judge, params.wait
-        )
-        return Observation(ok, {"crashlooping": bad, "waited_s": waited})
+        what = f"k8s.no_crashloop in {params.namespace}"
+        start = time.monotonic()
+        view = _view(_conn(ctx), params, what)
+        _, waited = _waited(view, lambda v: v.crashlooping == 0, params.wait, start)
+        snap = view.snapshot(what)
+        ok = snap["crashlooping"] == 0
+        details = {"total": snap["total"], "crashlooping": snap["crashlooping_pods"], "count": snap["crashlooping"]}
+        return Observation(ok, {**details, "waited_s": waited})
 
 
 class NodeReadyProbe(Probe[NodeReadyParams]):

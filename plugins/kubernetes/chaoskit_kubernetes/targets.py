@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -12,6 +13,7 @@ from chaoskit.errors import PluginError
 from chaoskit.model.base import StrictModel
 from chaoskit.plugin import Context
 from chaoskit_kubernetes.connection import Conn
+from chaoskit_kubernetes.listing import list_all
 from chaoskit_kubernetes.section import DNS_LABEL, KubernetesSection, section
 
 Mode = Literal["one", "all", "count", "percent"]
@@ -60,13 +62,50 @@ class PodSelection(Selection):
     namespace: str = Field(default="default", pattern=DNS_LABEL, description="The pods' namespace.")
 
 
-def pick(items: list[Any], sel: Selection, what: str) -> list[Any]:
-    """Apply names, exclusions and the mode to API objects (sorted by name, so a seed is reproducible)."""
-    found = sorted(items, key=lambda o: str(o.metadata.name))
+@dataclass(frozen=True)
+class Obj:
+    """The few fields of a listed pod or node that faults use (see :func:`listing.list_all`)."""
+
+    name: str
+    namespace: str
+    uid: str
+    labels: dict[str, str]
+    node: str | None  # pods: the node it runs on
+    unschedulable: bool  # nodes: cordoned
+    stays: bool  # pods a drain leaves alone: DaemonSet and mirror pods, finished or terminating pods
+
+
+def project(obj: dict[str, Any]) -> Obj:
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    stays = (
+        any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or [])
+        or "kubernetes.io/config.mirror" in (meta.get("annotations") or {})
+        or "deletionTimestamp" in meta
+        or status.get("phase") in ("Succeeded", "Failed")
+    )
+    return Obj(
+        name=str(meta.get("name")),
+        namespace=str(meta.get("namespace") or ""),
+        uid=str(meta.get("uid") or ""),
+        labels=dict(meta.get("labels") or {}),
+        node=spec.get("nodeName"),
+        unschedulable=bool(spec.get("unschedulable")),
+        stays=stays,
+    )
+
+
+def live_pod(obj: dict[str, Any]) -> Obj | None:
+    """A pod that is not terminating already (terminating pods are never targets)."""
+    return None if "deletionTimestamp" in (obj.get("metadata") or {}) else project(obj)
+
+
+def pick(items: list[Obj], sel: Selection, what: str) -> list[Obj]:
+    """Apply names, exclusions and the mode to the listed objects (sorted by name, so a seed is reproducible)."""
+    found = sorted(items, key=lambda o: o.name)
     if sel.names:
         wanted = set(sel.names)
-        found = [o for o in found if o.metadata.name in wanted]
-    kept = [o for o in found if not _excluded(o, sel.exclude_labels)]
+        found = [o for o in found if o.name in wanted]
+    kept = [o for o in found if not any(o.labels.get(k) == v for k, v in sel.exclude_labels.items())]
     if not kept:
         excluded = len(found) - len(kept)
         note = f" ({excluded} excluded by exclude_labels)" if excluded else ""
@@ -83,41 +122,38 @@ def pick(items: list[Any], sel: Selection, what: str) -> list[Any]:
         k = max(1, math.ceil(len(kept) * sel.percent / 100))
     rng = random.Random(sel.seed) if sel.seed is not None else random.SystemRandom()
     chosen = rng.sample(kept, k)
-    return sorted(chosen, key=lambda o: str(o.metadata.name))
+    return sorted(chosen, key=lambda o: o.name)
 
 
-def _excluded(obj: Any, exclude: dict[str, str]) -> bool:
-    labels = obj.metadata.labels or {}
-    return any(labels.get(k) == v for k, v in exclude.items())
-
-
-def resolve_pods(sel: PodSelection, ctx: Context, what: str) -> tuple[KubernetesSection, Conn, list[Any]]:
+def resolve_pods(sel: PodSelection, ctx: Context, what: str) -> tuple[KubernetesSection, Conn, list[Obj]]:
     """The pods a fault targets, after the namespace guard and the max_targets guard."""
     sec = section(ctx)
     sec.allow(sel.namespace, what)
     conn = Conn.of(sec, ctx)
-    pods = conn.call(
+    pods, _ = list_all(
+        conn,
         f"{what}: listing pods in {sel.namespace}",
         conn.core().list_namespaced_pod,
-        sel.namespace,
-        label_selector=sel.label_selector,
-        field_selector=sel.field_selector,
+        (sel.namespace,),
+        {"label_selector": sel.label_selector, "field_selector": sel.field_selector},
+        live_pod,
     )
-    live = [p for p in pods.items if p.metadata.deletion_timestamp is None]
-    chosen = pick(live, sel, f"{what} in namespace {sel.namespace}")
+    chosen = pick(pods, sel, f"{what} in namespace {sel.namespace}")
     sec.check_count(len(chosen), what)
     return sec, conn, chosen
 
 
-def resolve_nodes(sel: Selection, ctx: Context, what: str) -> tuple[KubernetesSection, Conn, list[Any]]:
+def resolve_nodes(sel: Selection, ctx: Context, what: str) -> tuple[KubernetesSection, Conn, list[Obj]]:
     sec = section(ctx)
     conn = Conn.of(sec, ctx)
-    nodes = conn.call(
+    nodes, _ = list_all(
+        conn,
         f"{what}: listing nodes",
         conn.core().list_node,
-        label_selector=sel.label_selector,
-        field_selector=sel.field_selector,
+        (),
+        {"label_selector": sel.label_selector, "field_selector": sel.field_selector},
+        project,
     )
-    chosen = pick(list(nodes.items), sel, what)
+    chosen = pick(nodes, sel, what)
     sec.check_count(len(chosen), what)
     return sec, conn, chosen

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
+from chaoskit.errors import PluginError
 from chaoskit.model.base import StrictModel
 from chaoskit.plugin import Context, Fault
 from chaoskit_toxiproxy.client import Proxy, ProxyNotFound, ToxiproxyClient
@@ -141,6 +142,8 @@ class ToxicFault(Fault[P]):
     def inject(self, params: P, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
         client = _client(info)
         for toxic in info["toxics"]:
+            if ctx.cancel.is_set():  # the run is stopping: add no more (revert deletes what was added)
+                raise PluginError(f"toxiproxy: {info['type']} on {info['proxy']} cancelled: the run is stopping")
             client.add_toxic(
                 info["proxy"], toxic["name"], info["type"], toxic["stream"], info["toxicity"], info["attributes"]
             )

@@ -12,7 +12,9 @@ recovery). The core has no run-start step for sections; it has pluggy hooks. So:
   ``chaoskit rollback`` reverts it like any fault. Its file sorts after the run's own ledger, so the
   toxics are removed first, then the proxies.
 
-Existing proxies are never touched (nor deleted). :class:`ProxiesFault` can also be used as a step.
+Existing proxies are never touched (nor deleted), and a proxy declared with ``keep: true`` is created when missing
+but never deleted (a game day's application keeps its path to the dependency between experiments).
+:class:`ProxiesFault` can also be used as a step.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class ProxiesFault(Fault[ToxiproxySection]):
             "url": params.url,
             "timeout": params.timeout,
             "create": [p.model_dump() for p in params.proxies if p.name not in existing],
+            "keep": [p.name for p in params.proxies if p.keep],
             "existing": [p.name for p in params.proxies if p.name in existing],
             "created": None,  # None until inject completed: revert then checks each planned proxy
         }
@@ -55,7 +58,8 @@ class ProxiesFault(Fault[ToxiproxySection]):
                 client.create_proxy(spec["name"], spec["listen"], spec["upstream"])
             except AlreadyExists:
                 continue  # someone created it since plan: not ours, leave it
-            created.append(spec)
+            if not spec.get("keep"):  # a kept proxy is left in place: revert never deletes it
+                created.append(spec)
         return {**info, "created": created}
 
     def revert(self, info: dict[str, Any], ctx: Context) -> None:
@@ -67,6 +71,8 @@ class ProxiesFault(Fault[ToxiproxySection]):
             return
         # inject was cut short: delete the planned proxies that exist exactly as planned.
         for spec in info["create"]:
+            if spec.get("keep"):
+                continue
             proxy = client.find_proxy(spec["name"])
             if proxy is not None and (proxy.listen, proxy.upstream) == (spec["listen"], spec["upstream"]):
                 client.delete_proxy(spec["name"])
@@ -74,7 +80,8 @@ class ProxiesFault(Fault[ToxiproxySection]):
     def describe(self, info: dict[str, Any]) -> str:
         create = ", ".join(f"{p['name']} ({p['listen']} -> {p['upstream']})" for p in info["create"]) or "none"
         existing = ", ".join(info["existing"]) or "none"
-        return f"at {info['url']}: create proxies {create}; use existing {existing}"
+        kept = f"; keep {', '.join(info['keep'])} after the run" if info.get("keep") else ""
+        return f"at {info['url']}: create proxies {create}; use existing {existing}{kept}"
 
 
 def _client(info: dict[str, Any]) -> ToxiproxyClient:

@@ -20,11 +20,20 @@ def default_url() -> str:
 
 
 class ProxySpec(StrictModel):
-    """A proxy the run needs. Created at run start when missing, deleted at run end if chaoskit created it."""
+    """A proxy the run needs. Created at run start when missing, deleted at run end if chaoskit created it
+    (unless ``keep``)."""
 
     name: str = Field(pattern=NAME, description="The proxy's name on the Toxiproxy server.")
     listen: str = Field(pattern=ADDRESS, description="host:port the proxy listens on, e.g. 127.0.0.1:15432.")
     upstream: str = Field(pattern=ADDRESS, description="host:port of the real dependency, e.g. 127.0.0.1:5432.")
+    keep: bool = Field(
+        default=False,
+        description=(
+            "Leave the proxy in place after the run (its toxics are still removed): for an application whose "
+            "path to the dependency goes through it, so the next experiments of a game day, and the application "
+            "between them, keep that dependency. Later runs find it and use it as it is."
+        ),
+    )
 
 
 class ToxiproxySection(StrictModel):

@@ -1,0 +1,232 @@
+"""HTTP fault proxy overhead and delay accuracy, side by side with a direct connection and Toxiproxy, in one run.
+
+    .venv/bin/python bench/httpfault_overhead.py [--samples 1000] [--trials 20] [--json]
+
+Starts a real HTTP upstream (``ThreadingHTTPServer``, backlog 128, TCP_NODELAY, a 2 KB JSON answer), a real
+toxiproxy-server (scripts/setup-toxiproxy.sh) and a real HTTP fault proxy (scripts/setup-httpfault.sh), and
+measures ``GET /json`` with ``http.client``:
+
+* pass-through: on an open keep-alive connection, and with a new connection per request, for: direct; through
+  Toxiproxy (a TCP proxy); through a plain ``mitmdump`` reverse proxy (the engine without chaoskit's addon); through
+  the HTTP fault proxy without rules, and with 5 rules that do not match (the matching cost). Interleaved request
+  by request, so every path sees the same machine noise; p50 and p99, and the overhead over direct.
+* accuracy of a 50 ms ``httpfault.delay`` (before the request goes upstream), through chaoskit's own fault plugin
+  (plan/inject/revert): p50 of the delayed request minus the undelayed one through the same proxy; and the time
+  from ``inject`` returning to the delay being effective, and from ``revert`` to it being gone.
+Bounded: a fixed number of samples and trials; every request has a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from chaoskit_httpfault import HttpFaultSection, HttpFaultServer, find_engine_python
+from chaoskit_httpfault.faults import AbortFault, DelayFault
+from chaoskit_toxiproxy import ToxiproxyServer
+
+from chaoskit.plugin import Context
+from chaoskit.ports import free_port, wait_listening
+
+BODY = json.dumps({"items": [{"id": i, "name": f"item-{i}"} for i in range(80)]}).encode()
+DELAY_MS = 50
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+
+class Upstream(ThreadingHTTPServer):
+    request_queue_size = 128
+    daemon_threads = True
+
+
+def get_ms(conn: http.client.HTTPConnection, path: str = "/json") -> float:
+    start = time.perf_counter()
+    conn.request("GET", path)
+    response = conn.getresponse()
+    data = response.read()
+    took = (time.perf_counter() - start) * 1000
+    if response.status != 200 or len(data) != len(BODY):
+        raise RuntimeError(f"unexpected answer: {response.status}, {len(data)} bytes")
+    return took
+
+
+def new_connection_ms(port: int) -> float:
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        get_ms(conn)
+    finally:
+        conn.close()
+    return (time.perf_counter() - start) * 1000
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50": round(pct(values, 50), 3), "p99": round(pct(values, 99), 3), "n": len(values)}
+
+
+def passthrough(ports: dict[str, int], samples: int) -> dict[str, Any]:
+    conns = {name: http.client.HTTPConnection("127.0.0.1", port, timeout=10) for name, port in ports.items()}
+    kept: dict[str, list[float]] = {name: [] for name in ports}
+    fresh: dict[str, list[float]] = {name: [] for name in ports}
+    try:
+        for _ in range(30):  # warm-up
+            for conn in conns.values():
+                get_ms(conn)
+        for _ in range(samples):
+            for name, conn in conns.items():
+                kept[name].append(get_ms(conn))
+        for _ in range(max(50, samples // 5)):
+            for name, port in ports.items():
+                fresh[name].append(new_connection_ms(port))
+    finally:
+        for conn in conns.values():
+            conn.close()
+    out: dict[str, Any] = {}
+    for mode, values in (("keep_alive", kept), ("new_connection", fresh)):
+        direct = values["direct"]
+        out[mode] = {
+            name: {
+                **summary(v),
+                "overhead_p50": round(pct(v, 50) - pct(direct, 50), 3),
+                "overhead_p99": round(pct(v, 99) - pct(direct, 99), 3),
+            }
+            for name, v in values.items()
+        }
+    return out
+
+
+def delay_accuracy(ctx: Context, port: int, samples: int, trials: int) -> dict[str, Any]:
+    fault = DelayFault()
+    params = fault.Params.model_validate({"proxy": "bench", "delay_ms": DELAY_MS, "match": {"path": "/json"}})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        base = [get_ms(conn) for _ in range(max(100, samples // 5))]
+        info = fault.plan(params, ctx)
+        fault.inject(params, info, ctx)
+        delayed = [get_ms(conn) for _ in range(max(50, samples // 10))]
+        fault.revert(info, ctx)
+        to_effective: list[float] = []
+        to_gone: list[float] = []
+        threshold = DELAY_MS * 0.8
+        for _ in range(trials):
+            info = fault.plan(params, ctx)
+            fault.inject(params, info, ctx)
+            t1 = time.perf_counter()
+            while get_ms(conn) < threshold:  # bounded by the trial's time check below
+                if time.perf_counter() - t1 > 5:
+                    raise RuntimeError("the delay never became effective")
+            to_effective.append((time.perf_counter() - t1) * 1000 - DELAY_MS)  # minus the delayed request itself
+            t2 = time.perf_counter()
+            fault.revert(info, ctx)
+            t3 = time.perf_counter()
+            while get_ms(conn) >= threshold:
+                if time.perf_counter() - t3 > 5:
+                    raise RuntimeError("the delay was still effective 5 s after revert")
+            to_gone.append((t3 - t2) * 1000)
+    finally:
+        conn.close()
+    b, d = pct(base, 50), pct(delayed, 50)
+    return {
+        "asked_ms": DELAY_MS,
+        "undelayed": summary(base),
+        "delayed": summary(delayed),
+        "added_p50_ms": round(d - b, 3),
+        "error_p50_ms": round(d - b - DELAY_MS, 3),
+        "added_p99_ms": round(pct(delayed, 99) - b, 3),
+        "inject_to_effective_ms": summary(to_effective),
+        "revert_call_ms": summary(to_gone),
+    }
+
+
+def plain_mitmdump(upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+    """mitmdump in reverse mode without chaoskit's addon: what the engine costs by itself."""
+    python = find_engine_python()
+    command = [str(Path(python).with_name("mitmdump")), "--quiet", "--mode", f"reverse:http://127.0.0.1:{upstream}@0"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, wait_listening(proc, "mitmdump", 60)[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    upstream = Upstream(("127.0.0.1", 0), Handler)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    direct = int(upstream.server_address[1])
+    plain, plain_port = plain_mitmdump(direct)
+    try:
+        with ToxiproxyServer() as toxi, HttpFaultServer() as hf:
+            toxi_port = free_port()
+            toxi.client().create_proxy("bench", f"127.0.0.1:{toxi_port}", f"127.0.0.1:{direct}")
+            client = hf.client()
+            bare = client.create_proxy("bench", "127.0.0.1:0", f"http://127.0.0.1:{direct}")
+            ruled = client.create_proxy("ruled", "127.0.0.1:0", f"http://127.0.0.1:{direct}")
+            ctx = Context(run_id="bench", sections={"httpfault": HttpFaultSection(url=hf.url)})
+            for i in range(5):  # rules that look at every request and match none
+                params = AbortFault.Params.model_validate(
+                    {"proxy": "ruled", "match": {"methods": ["POST"], "path": f"/nothing-{i}/*"}}
+                )
+                AbortFault().inject(params, AbortFault().plan(params, ctx), ctx)
+            ports = {
+                "direct": direct,
+                "toxiproxy": toxi_port,
+                "mitmdump (no addon)": plain_port,
+                "httpfault (no rules)": int(bare["listen"].rsplit(":", 1)[1]),
+                "httpfault (5 rules, no match)": int(ruled["listen"].rsplit(":", 1)[1]),
+            }
+            result = {
+                "engine": client.version(),
+                "toxiproxy": toxi.client().version(),
+                "passthrough": passthrough(ports, args.samples),
+                "delay": delay_accuracy(ctx, ports["httpfault (no rules)"], args.samples, args.trials),
+            }
+    finally:
+        plain.terminate()
+        plain.wait(10)
+        upstream.shutdown()
+        upstream.server_close()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    engine = result["engine"]
+    print(f"{engine['engine']} {engine['version']} (HTTP fault proxy), toxiproxy {result['toxiproxy']}; GET of 2 KB")
+    for mode in ("keep_alive", "new_connection"):
+        print(f"\n{mode.replace('_', ' ')} (ms){'p50':>28}{'p99':>10}{'+p50':>10}{'+p99':>10}")
+        for name, s in result["passthrough"][mode].items():
+            print(f"  {name:34}{s['p50']:>10.3f}{s['p99']:>10.3f}{s['overhead_p50']:>10.3f}{s['overhead_p99']:>10.3f}")
+    d = result["delay"]
+    print(f"\n{DELAY_MS} ms delay: added p50 {d['added_p50_ms']:.3f} ms (error {d['error_p50_ms']:+.3f} ms), "
+          f"added p99 {d['added_p99_ms']:.3f} ms")  # fmt: skip
+    print(f"  inject -> effective p50 {d['inject_to_effective_ms']['p50']:.3f} ms, "
+          f"revert call p50 {d['revert_call_ms']['p50']:.3f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
