@@ -176,6 +176,8 @@ class Runner:
                     raise_signal(early)  # a signal that came while chaoskit was loading
                 if not self.options.dry_run and (halted := halt.current()) is not None:
                     raise AbortRun(halted.refusal())  # before any hook prepares anything
+                if not self.options.dry_run:
+                    self._start_watch()
                 self.emit("chaoskit_run_started", fatal=True)
                 self._execute()
             except (KeyboardInterrupt, Interrupted) as exc:
@@ -252,7 +254,6 @@ class Runner:
             self.act.dry_run()
             self._set(Outcome.PASSED, "dry run: validated and resolved; nothing was injected")
             return
-        self._start_watch()
         if self.loaded.load_params is not None:
             self._start_load()
         steady = exp.steady_state
@@ -307,6 +308,8 @@ class Runner:
         self._live_file = halt.register_run(live)
         self.sentinel = Sentinel(self._on_halt, lambda message: self.record_error("guardian", GuardianLost(message)))
         self.sentinel.start()
+        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
+            self.ensure_guardian()  # before run-start hooks: they may prepare things (declared proxies) too
 
     def _on_halt(self, reason: str) -> None:
         if not self.abort.is_set():

@@ -22,6 +22,7 @@ Examples:
   chaoskit run exp.yaml --var target_url=http://127.0.0.1:8080 --out runs/
   chaoskit run exp.yaml --dry-run           # validate and resolve targets, inject nothing
   chaoskit run gameday/ --json              # every file in a folder; a JSON verdict on stdout
+  chaoskit run exp.yaml --repeat 5 --out baseline-runs/   # then: chaoskit baseline save baseline-runs/ --to b/
   chaoskit run ctk-experiment.json --rollback-strategy always   # a Chaos Toolkit file, CTK's rules
 
 \b
@@ -76,6 +77,13 @@ Result = tuple[Path, "Outcome", "Journal | None", str]
     default=None,
     help="Also write a Markdown summary here (it is appended to $GITHUB_STEP_SUMMARY when that is set).",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
+)
 @ctk_options
 def run(
     paths: tuple[Path, ...],
@@ -88,6 +96,7 @@ def run(
     fail_fast: bool,
     ledger_dir: Path | None,
     summary_md: Path | None,
+    repeat: int,
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
@@ -96,7 +105,7 @@ def run(
     from chaoskit.progress import LiveProgress, verdict_line
     from chaoskit.runner import RunOptions, run_experiment
 
-    files = expand_paths(paths)
+    files = [path for path in expand_paths(paths) for _ in range(repeat)]
     flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
     ctk_files = {path for path in files if is_ctk_file(path)}
     if flags.only_for_ctk() and len(ctk_files) < len(files):

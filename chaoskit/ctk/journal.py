@@ -63,6 +63,7 @@ class CtkJournal:
         self.faults: list[FaultRecord] = []
         self.gate_failed = False
         self.fail_fast_stop = False
+        self.halted = False
         self.signals_ignored: list[str] = []
         self.run_id = uuid.uuid4().hex[:12]
         self.trace_id: str | None = None
@@ -104,12 +105,17 @@ class CtkJournal:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.status == "interrupted" else self.ctk_exit_code
+        """CTK's, except: 130 interrupted, 3 refused or stopped by `chaoskit halt` (chaoskit's rules)."""
+        if self.status == "interrupted":
+            return 130
+        return 3 if self.halted else self.ctk_exit_code
 
     @property
     def outcome(self) -> Outcome:
         if self.status == "interrupted":
             return Outcome.INTERRUPTED
+        if self.halted:
+            return Outcome.ABORTED
         if self.status == "aborted" or any(f.revert_error for f in self.faults):
             return Outcome.ERROR
         if self.deviated or self.fail_fast_stop:

@@ -178,7 +178,7 @@ def watch(fd: int, runner: int, heartbeat: float, grace: float, halt_file: Path)
             return f"chaoskit is halted and the runner (pid {runner}) did not stop within {grace:g}s"
 
 
-def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str) -> int:
+def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, live_file: Path) -> int:
     detected = time.time()
     if os.getppid() == runner:  # still our parent, so not a reused pid: stop it before reverting its faults
         with contextlib.suppress(OSError):
@@ -205,6 +205,7 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str) -
         "finished_at": time.time(),
         "ledgers": [str(p) for p in ledgers],
     }
+    live_file.unlink(missing_ok=True)  # the run is over: `chaoskit halt` no longer lists it
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / ".guardian.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -229,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     why = watch(0, args.runner, args.heartbeat, args.grace, args.halt_file)
     if why is None:
         return 0
-    return take_over(args.ledger, args.run_dir, args.run_id, args.runner, why)
+    live_file = args.halt_file.parent / "runs" / f"{args.run_id}.json"  # see chaoskit.run.halt
+    return take_over(args.ledger, args.run_dir, args.run_id, args.runner, why, live_file)
 
 
 if __name__ == "__main__":

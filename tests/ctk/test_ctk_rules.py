@@ -221,3 +221,66 @@ def test_a_signal_interrupts_the_run_and_skips_rollbacks_as_ctk_does(tmp_path: P
     data = json.loads(journal.read_text())
     assert data["status"] == "interrupted"
     assert data["rollbacks"] == [] and not marker.exists()
+
+
+def test_a_halted_chaoskit_refuses_ctk_runs_and_a_halt_stops_a_running_one(tmp_path: Path) -> None:
+    proc = run_cli("halt", "--reason", "freeze")
+    assert proc.returncode == 0, proc.stderr
+    path = write(tmp_path / "e.json", ctk_doc())
+    proc = run_cli("run", str(path), "--journal-path", str(tmp_path / "refused.json"), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 3, proc.stderr
+    refused = json.loads((tmp_path / "refused.json").read_text())
+    assert (
+        refused["status"] == "aborted" and refused["run"] == [] and "refused to start" in refused["chaoskit"]["reason"]
+    )
+    assert run_cli("halt", "--release").returncode == 0
+
+    started, marker = tmp_path / "started", tmp_path / "rolled-back"
+    doc = ctk_doc(
+        method=[
+            {
+                "type": "action",
+                "name": "mark the start",
+                "provider": {"type": "process", "path": "touch", "arguments": [str(started)]},
+                "pauses": {"after": 60},
+            },
+            {"type": "action", "name": "never", "provider": {"type": "process", "path": "true"}},
+        ],
+        rollbacks=[
+            {
+                "type": "action",
+                "name": "mark",
+                "provider": {"type": "process", "path": "touch", "arguments": [str(marker)]},
+            }
+        ],
+    )
+    journal = tmp_path / "ctk.json"
+    proc = subprocess.Popen(
+        [
+            CHAOSKIT,
+            "run",
+            str(write(tmp_path / "long.json", doc)),
+            "--journal-path",
+            str(journal),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the method never started"
+    halted_at = time.monotonic()
+    assert run_cli("halt", "--reason", "stop it").returncode == 0
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        run_cli("halt", "--release")
+    assert proc.returncode == 3, stderr
+    assert time.monotonic() - halted_at < 15
+    data = json.loads(journal.read_text())
+    assert data["status"] == "aborted" and [r["activity"]["name"] for r in data["run"]] == ["mark the start"]
+    assert "stop it" in data["chaoskit"]["reason"] and marker.exists()  # rollbacks are played, as for "aborted"
