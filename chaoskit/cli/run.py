@@ -37,9 +37,9 @@ Flow of a run: load -> warm-up -> steady state before -> method (faults injected
 
 \b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
-            5 invalid, 130 interrupted, 64 bad command-line usage.
+            5 invalid, 6 preflight failed (--dry-run), 130 interrupted, 64 bad command-line usage.
 With several experiments the exit code is the most severe of their codes, in this order:
-130 interrupted, 4 error, 5 invalid, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
+130 interrupted, 4 error, 5 invalid, 6 preflight failed, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
 
 Result = tuple[Path, "Outcome", "Journal | None", str]
@@ -124,10 +124,15 @@ def run(
                     break
                 continue
             loaded = load_experiment(path, overrides)
+            if dry_run:
+                from chaoskit.preflight import preflight
+
+                preflight(loaded)
         except ValidationFailed as exc:
             print_invalid(exc)
-            results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} validation problem(s)"))
-            codes.append(Outcome.INVALID.exit_code)
+            kind = "validation" if exc.exit_code == Outcome.INVALID.exit_code else "preflight"
+            results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} {kind} problem(s)"))
+            codes.append(exc.exit_code)
         else:
             options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
             journal = run_experiment(loaded, options)
@@ -172,8 +177,9 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
 
 
 def worst_exit_code(codes: list[int]) -> int:
-    """The most severe exit code: interrupted, error, invalid, aborted, deviated, baseline-not-met, passed."""
-    for code in (130, 4, 5, 3, 1, 2, 0):
+    """The most severe exit code: interrupted, error, invalid, preflight failed (dry runs), aborted, deviated,
+    baseline-not-met, passed."""
+    for code in (130, 4, 5, 6, 3, 1, 2, 0):
         if code in codes:
             return code
     return 0
