@@ -255,8 +255,6 @@ class CtkRun:
             self.state.status = self._judge(state)
 
     def _continuously(self, stop: threading.Event) -> None:
-        failed = 0
-        iteration = 1
         try:
             while not stop.is_set():
                 if self.state.status in ("failed", "interrupted", "aborted"):
@@ -264,14 +262,14 @@ class CtkRun:
                 state = self.hypothesis("during")
                 with self._lock:
                     self.journal.data["steady_states"]["during"].append(state)
-                if not state["steady_state_met"]:
-                    failed += 1
-                    if self.options.fail_fast and failed * 100 / iteration >= 0:
-                        self.state.status = "failed"
-                        self.state.fail_fast_stop = True
-                        break
-                iteration += 1
+                if not state["steady_state_met"] and self.options.fail_fast:
+                    # CTK's --fail-fast has a ratio of 0: the first deviation stops the run
+                    self.state.status = "failed"
+                    self.state.fail_fast_stop = True
+                    break
                 stop.wait(self.options.frequency)
+        except Halted as exc:
+            self._halted(exc)
         except Exception as exc:  # CTK: an unexpected error in the continuous hypothesis aborts the run
             self.state.status = "aborted"
             self.state.errors.append(f"continuous hypothesis: {type(exc).__name__}: {exc}")
