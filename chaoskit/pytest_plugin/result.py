@@ -231,4 +231,3 @@ class ChaosResult:
             from chaoskit.compare.render import markdown
 
             pytest.fail(markdown([comparison], []), pytrace=False)
-
