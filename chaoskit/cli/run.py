@@ -23,6 +23,7 @@ Examples:
   chaoskit run exp.yaml --var target_url=http://127.0.0.1:8080 --out runs/
   chaoskit run exp.yaml --dry-run           # validate and resolve targets, inject nothing
   chaoskit run gameday/ --json              # every file in a folder; a JSON verdict on stdout
+  chaoskit run exp.yaml --repeat 5 --out baseline-runs/   # then: chaoskit baseline save baseline-runs/ --to b/
   chaoskit run ctk-experiment.json --rollback-strategy always   # a Chaos Toolkit file, CTK's rules
 
 \b
@@ -37,9 +38,9 @@ Flow of a run: load -> warm-up -> steady state before -> method (faults injected
 
 \b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
-            5 invalid, 130 interrupted, 64 bad command-line usage.
+            5 invalid, 6 preflight failed (--dry-run), 130 interrupted, 64 bad command-line usage.
 With several experiments the exit code is the most severe of their codes, in this order:
-130 interrupted, 4 error, 5 invalid, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
+130 interrupted, 4 error, 5 invalid, 6 preflight failed, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
 
 
@@ -75,6 +76,13 @@ With several experiments the exit code is the most severe of their codes, in thi
     default=None,
     help="Also write a Markdown summary here (it is appended to $GITHUB_STEP_SUMMARY when that is set).",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
+)
 @ctk_options
 def run(
     paths: tuple[Path, ...],
@@ -87,6 +95,7 @@ def run(
     fail_fast: bool,
     ledger_dir: Path | None,
     summary_md: Path | None,
+    repeat: int,
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
@@ -95,7 +104,7 @@ def run(
     from chaoskit.run.gameday import RunResult, run_many
     from chaoskit.runner import RunOptions
 
-    files = expand_paths(paths)
+    files = [path for path in expand_paths(paths) for _ in range(repeat)]
     flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
     ctk_files = {path for path in files if is_ctk_file(path)}
     if flags.only_for_ctk() and len(ctk_files) < len(files):

@@ -53,9 +53,16 @@ def worst(outcomes: list[Outcome]) -> Outcome:
     return next((o for o in SEVERITY if o in outcomes), Outcome.PASSED)
 
 
+PREFLIGHT_FAILED = 6
+"""Exit code of ``run --dry-run`` / ``validate --preflight`` problems (their outcome is ``invalid``)."""
+
+
 def worst_exit_code(codes: list[int]) -> int:
-    """The same rule over exit codes (a Chaos Toolkit run reports CTK's own code, 0 or 1)."""
-    return next((o.exit_code for o in SEVERITY if o.exit_code in codes), 0)
+    """The same rule over exit codes (a Chaos Toolkit run reports CTK's own code, 0 or 1; a preflight problem
+    6, ranked just after invalid)."""
+    order = [o.exit_code for o in SEVERITY]
+    order.insert(order.index(Outcome.INVALID.exit_code) + 1, PREFLIGHT_FAILED)
+    return next((code for code in order if code in codes), 0)
 
 
 @dataclass

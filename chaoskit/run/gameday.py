@@ -76,13 +76,18 @@ def run_many(
         if result is None:
             try:
                 loaded = load_experiment(path, dict(overrides or {}))
+                if options.dry_run:  # what each plugin will need, checked without side effects
+                    from chaoskit.preflight import preflight
+
+                    preflight(loaded)
             except ValidationFailed as exc:
+                kind = "validation" if exc.exit_code == Outcome.INVALID.exit_code else "preflight"
                 result = RunResult(
                     path,
                     Outcome.INVALID,
                     None,
-                    f"{len(exc.problems)} validation problem(s)",
-                    Outcome.INVALID.exit_code,
+                    f"{len(exc.problems)} {kind} problem(s)",
+                    exc.exit_code,
                     exc.problems,
                 )
             else:
