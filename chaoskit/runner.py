@@ -289,7 +289,7 @@ class Runner:
         self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
         self.sentinel.start()
         if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
-            self.ensure_guardian()  # before run-start hooks: they may prepare things (declared proxies) too
+            self.ensure_guardian(wait=False)  # before run-start hooks: they may prepare things (declared proxies)
 
     def _guardian_lost(self, message: str) -> None:
         self.record_error("guardian", GuardianLost(message))
@@ -300,15 +300,20 @@ class Runner:
             self.abort_reason = reason
             self.abort.set()
 
-    def ensure_guardian(self) -> None:
-        """Start the dead-man guardian (once, before the first inject) unless ``safety.guardian.enabled`` is off."""
+    def ensure_guardian(self, wait: bool = True) -> None:
+        """Start the dead-man guardian unless ``safety.guardian.enabled`` is off; with ``wait`` (before the first
+        inject) make sure it is up."""
         spec = self.exp.safety.guardian
-        if not spec.enabled or self.sentinel is None or self.sentinel.guardian is not None:
+        if not spec.enabled or self.sentinel is None:
             return
-        guardian = Guardian.start(
-            self.ledger.path, self.run_dir(), self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
-        )
-        self.sentinel.attach(guardian, spec.heartbeat)
+        guardian = self.sentinel.guardian
+        if guardian is None:
+            guardian = Guardian.start(
+                self.ledger.path, self.run_dir(), self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
+            )
+            self.sentinel.attach(guardian, spec.heartbeat)
+        if wait:
+            guardian.wait_ready()
 
     def _end_watch(self, handoff: bool = False) -> None:
         if self.sentinel is not None:

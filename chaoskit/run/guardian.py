@@ -49,6 +49,7 @@ class Guardian:
 
     proc: subprocess.Popen[bytes]
     beat_fd: int
+    ready: bool = False
 
     @classmethod
     def start(
@@ -59,8 +60,9 @@ class Guardian:
         heartbeat: float,
         grace: float,
         halt_file: Path,
-        timeout: float = 30.0,
     ) -> Guardian:
+        """Start the guardian process; it guards from the moment it runs (a runner that dies before then is
+        noticed as soon as it does). :meth:`wait_ready` confirms it is up."""
         read_fd, write_fd = os.pipe()
         # The guardian imports what the runner imports (plugins that only sit on this process's sys.path too).
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -82,23 +84,24 @@ class Guardian:
         finally:
             os.close(read_fd)
         os.set_blocking(write_fd, False)  # a stopped guardian must never block the runner's heartbeat
-        guardian = cls(proc, write_fd)
+        return cls(proc, write_fd)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait (once) until the guardian says it is up; a guardian that is not is stopped and an error."""
+        if self.ready:
+            return
+        proc = self.proc
         assert proc.stdout is not None
-        try:
-            line = _read_line(proc.stdout, timeout)
-        except BaseException:  # Ctrl-C while waiting: no guardian is left behind
-            guardian.stop(wait=1.0)
-            raise
-        finally:
-            proc.stdout.close()
+        line = _read_line(proc.stdout, timeout)  # Ctrl-C meanwhile: the run ends and stops its guardian
         if line.strip() != READY:
-            guardian.stop(wait=1.0)
+            self.stop(wait=1.0)
             raise GuardianError(
                 f"the guardian process (pid {proc.pid}) did not report ready within {timeout:g}s"
                 + (f" (it exited with {proc.returncode})" if proc.returncode is not None else "")
                 + "; set safety.guardian.enabled: false to run without one"
             )
-        return guardian
+        proc.stdout.close()
+        self.ready = True
 
     @property
     def pid(self) -> int:
@@ -124,6 +127,8 @@ class Guardian:
                 os.write(self.beat_fd, HANDOFF if handoff else DONE)
             os.close(self.beat_fd)
             self.beat_fd = -1
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.proc.stdout.close()
         if handoff:
             return
         try:
