@@ -55,6 +55,7 @@ class Settings:
     patterns: tuple[str, ...] = ("*.chaos.yaml",)
     runs_root: Path = Path("chaoskit-test-runs")
     variables: tuple[str, ...] = ()
+    baseline: Path | None = None
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -105,6 +106,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME=VALUE",
         help="A configuration value for every experiment that declares NAME (like chaoskit run --var).",
     )
+    group.addoption(
+        "--chaos-baseline",
+        dest="chaoskit_baseline",
+        default=None,
+        metavar="DIR",
+        help="Compare each chaos test's run with this baseline (chaoskit baseline save); a regression fails it.",
+    )
     parser.addini("chaos", type="bool", default=False, help="Run chaos tests, as --chaos does.")
     parser.addini(
         "chaos_files",
@@ -128,6 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
         patterns=tuple(config.getini("chaos_files")),
         runs_root=Path(runs_dir),
         variables=tuple(config.getoption("chaoskit_vars") or ()),
+        baseline=Path(config.getoption("chaoskit_baseline")) if config.getoption("chaoskit_baseline") else None,
     )
     config.stash[SETTINGS] = settings
     if settings.variables:

@@ -162,10 +162,17 @@ def test_secrets_never_reach_journals_reports_or_terminal(service: Service, tmp_
     assert ctk["run"][2]["output"]["body"]["auth_length"] == len(TOKEN)  # the real token was sent
     texts = [proc.stdout, proc.stderr, (tmp_path / "ctk.json").read_text()]
     texts += [p.read_text() for p in out.rglob("*") if p.is_file()]
-    assert len(texts) >= 4
+    assert {p.name for p in out.rglob("*")} >= {"journal.json", "report.html", "trace.json"}
     for text in texts:
         assert TOKEN not in text and "inline-s3cret" not in text
     assert "***" in (tmp_path / "ctk.json").read_text()
+
+
+def test_a_secret_too_short_to_hide_is_invalid(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.json", ctk_doc(secrets={"api": {"pin": "1234"}}))
+    proc = run_cli("validate", str(path))
+    assert proc.returncode == 5
+    assert "secrets.api.pin" in proc.stderr and "1234" not in proc.stderr
 
 
 def test_ctk_flags_on_a_native_experiment_are_a_usage_error(tmp_path: Path) -> None:
