@@ -8,7 +8,6 @@ journal as an error (``where: hook ...``) and shown; it never stops the reverts.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -73,7 +72,9 @@ class HookSpecs:
 def _entry_point_hooks() -> tuple[tuple[str, Any], ...]:
     """Hook objects registered under ``chaoskit.hooks``, loaded once per process (scanning every installed
     distribution for entry points costs milliseconds, and a game day makes many runs)."""
-    return tuple((ep.name, ep.load()) for ep in importlib.metadata.entry_points(group="chaoskit.hooks"))
+    from chaoskit.entrypoints import group
+
+    return tuple((ep.name, ep.load()) for ep in group("chaoskit.hooks"))
 
 
 def make_manager(extra: list[Any] | None = None, entry_points: bool = True) -> pluggy.PluginManager:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any, Literal
 
+from chaoskit.entrypoints import group as entry_point_group
 from chaoskit.errors import PluginConflict, PluginError, PluginNotFound
 from chaoskit.plugin import Action, Fault, LoadDriver, Plugin, Probe
 
@@ -47,7 +48,7 @@ class Registry:
         if kind in self._entries:
             return self._entries[kind]
         found: dict[str, tuple[Entry, EntryPoint | None]] = {}
-        for ep in entry_points(group=GROUPS[kind]):
+        for ep in entry_point_group(GROUPS[kind]):
             dist = ep.dist.name if ep.dist is not None else "?"
             entry = Entry(kind, ep.name, ep.value, dist)
             if ep.name in found:

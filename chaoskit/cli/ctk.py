@@ -155,6 +155,7 @@ def run_ctk(
         fail_fast=flags.fail_fast,
         dry="activities" if dry_run and flags.dry is None else flags.dry,
         ledger_dir=ledger_dir,
+        progress=None if quiet else lambda line: err.print(f"  {escape(line)}", highlight=False),
     )
     journal_path = flags.journal_path or Path("journal.json")
     ctk, native = run_ctk_file(path, options, ctk_vars(flags), flags.var_files, journal_path, out_dir)

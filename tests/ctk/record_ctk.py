@@ -9,8 +9,10 @@ hypothesis before/after was met, and the name and status of every method and rol
 How the fixtures in this repo were made: chaostoolkit 1.21.4 (chaostoolkit-lib 1.45.1) installed with pip into
 a virtualenv of CPython 3.12.1 (pyenv's, on this machine: `python3.12 -m venv ctk && ctk/bin/pip install
 'chaostoolkit==1.21.*' 'chaostoolkit-lib[jsonpath]'`; CTK 1.21 needs Python >= 3.12; jsonpath tolerances need
-the jsonpath extra). Every run goes against tests/ctk/service.py on 127.0.0.1, with the environment the tests
-use (CTKTEST_URL, CTKTEST_TOKEN, CTKTEST_PORT, PYTHONPATH).
+the jsonpath extra), plus chaostoolkit-toxiproxy 0.3.1 for the cases that need a real toxiproxy-server
+(`needs: toxiproxy`; the server is chaoskit_toxiproxy's, on 127.0.0.1). Every run goes against
+tests/ctk/service.py on 127.0.0.1, with the environment the tests use (CTKTEST_URL, CTKTEST_TOKEN, CTKTEST_PORT,
+PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ def environment(service_url: str) -> dict[str, str]:
     return env
 
 
+def prepare_toxiproxy(client: Any, service_url: str) -> dict[str, str]:
+    """A fresh proxy ``ctkdb`` in front of the service; the variables the toxi cases read."""
+    for name in client.proxies():
+        client.delete_proxy(name)
+    proxy = client.create_proxy("ctkdb", "127.0.0.1:0", service_url.removeprefix("http://"))
+    return {"TOXIPROXY_URL": client.url, "CTKTEST_PROXIED": f"http://{proxy.listen}"}
+
+
+def left_behind(client: Any) -> dict[str, Any]:
+    """What the run left on the proxy (CTK leaves what its rollbacks did not undo)."""
+    proxy = client.proxy("ctkdb")
+    return {"enabled": proxy.enabled, "toxics": sorted(t.name for t in proxy.toxics)}
+
+
 def summary(journal: dict[str, Any], exit_code: int) -> dict[str, Any]:
     """The fields both tools must agree on."""
     states = journal.get("steady_states") or {}
@@ -84,17 +100,23 @@ def main() -> int:
     args = parser.parse_args()
     version = subprocess.run([args.chaos, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     service = Service()
+    toxiproxy: Any = None
     try:
         for name, case in cases().items():
             if args.names and name not in args.names:
                 continue
             service.reset()
+            env = environment(service.url)
+            if case.get("needs") == "toxiproxy":
+                if toxiproxy is None:
+                    from chaoskit_toxiproxy import ToxiproxyServer
+
+                    toxiproxy = ToxiproxyServer().start()
+                env |= prepare_toxiproxy(toxiproxy.client(timeout=10), service.url)
             with tempfile.TemporaryDirectory() as tmp:
                 journal_path = Path(tmp) / "journal.json"
                 command = [args.chaos, "run", "--journal-path", str(journal_path), *case.get("flags", []), case["file"]]
-                proc = subprocess.run(
-                    command, cwd=EXPERIMENTS, env=environment(service.url), capture_output=True, text=True, timeout=120
-                )
+                proc = subprocess.run(command, cwd=EXPERIMENTS, env=env, capture_output=True, text=True, timeout=120)
                 journal = json.loads(journal_path.read_text()) if journal_path.exists() else None
             record: dict[str, Any] = {
                 "recorded_with": f"{version}; chaostoolkit-lib {journal.get('chaoslib-version') if journal else '?'}",
@@ -104,10 +126,14 @@ def main() -> int:
                 record |= {"status": None, "exit_code": proc.returncode, "error": proc.stderr.strip().splitlines()[-1:]}
             else:
                 record |= summary(journal, proc.returncode)
+            if case.get("needs") == "toxiproxy":
+                record["left_behind"] = left_behind(toxiproxy.client(timeout=10))
             (HERE / "expected" / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
             print(f"{name}: status={record['status']} deviated={record.get('deviated')} exit={proc.returncode}")
     finally:
         service.close()
+        if toxiproxy is not None:
+            toxiproxy.stop()
     return 0
 
 
