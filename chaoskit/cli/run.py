@@ -102,7 +102,6 @@ def run(
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.loader import load_experiment
     from chaoskit.model.journal import Outcome
-    from chaoskit.progress import LiveProgress, verdict_line
     from chaoskit.runner import RunOptions, run_experiment
 
     files = [path for path in expand_paths(paths) for _ in range(repeat)]
@@ -111,7 +110,11 @@ def run(
     if flags.only_for_ctk() and len(ctk_files) < len(files):
         raise click.UsageError(f"{', '.join(flags.only_for_ctk())}: only for Chaos Toolkit experiments")
     overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
-    hooks: list[Any] = [] if quiet else [LiveProgress(err, verbose)]
+    hooks: list[Any] = []
+    if not quiet:  # rich (the live progress) is imported only when something is shown
+        from chaoskit.progress import LiveProgress, verdict_line
+
+        hooks.append(LiveProgress(err, verbose))
     results: list[Result] = []
     codes: list[int] = []
     for path in files:
