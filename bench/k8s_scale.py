@@ -16,7 +16,8 @@ Deployments (label ``group=scale``) of N pods in all:
 3. Peer: ``kubectl delete pod --wait=false`` of as many pods (chosen with the same seed), timed; then
    ``k8s.node_drain`` (in-process, timed inject) of one node against ``kubectl drain`` of another.
 
-The controller-manager's and scheduler's client QPS are raised (``CHAOSKIT_K8S_CLIENT_QPS``, default 500
+Each kwok node is given room for 1,000 pods (10 nodes by default: a drain evicts N/10 pods). The
+controller-manager's and scheduler's client QPS are raised (``CHAOSKIT_K8S_CLIENT_QPS``, default 500
 here) so that the control plane, not its client rate limits, sets the pace. Run from the repo root::
 
     .venv/bin/python bench/k8s_scale.py [--sizes 500,2000,5000] [--nodes 10] [--json results.json]
@@ -46,6 +47,7 @@ from k8s_cluster import bin_dir, local_cluster  # noqa: E402
 DEPLOYMENTS = 20
 KILL_PERCENT = 10
 SEED = 7
+NODE_PODS = 1000
 
 
 class ReadyWatch:
@@ -272,11 +274,15 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="k8s-scale-") as tmp,
         local_cluster(Path(tmp) / "k8s", nodes=args.nodes) as kc,
     ):
-        from kubernetes import config
+        from kubernetes import client, config
 
         api = config.new_client_from_config(config_file=str(kc))
         api.configuration.connection_pool_maxsize = 8
         nodes = [f"kwok-node-{i}" for i in range(args.nodes)]
+        core = client.CoreV1Api(api)
+        for name in nodes:  # kwok nodes hold 110 pods each by default: room for N pods (and a drain) on few nodes
+            pods = {"pods": str(NODE_PODS)}
+            core.patch_node_status(name, {"status": {"capacity": pods, "allocatable": pods}})
         for n in (int(s) for s in args.sizes.split(",")):
             print(f"N = {n}", flush=True)
             result = one_size(kc, api, n, Path(tmp), nodes)

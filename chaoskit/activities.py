@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chaoskit.conditions import describe as describe_condition
-from chaoskit.errors import ChaosKitError, StepFailed
+from chaoskit.errors import ChaosKitError, RevertFailed, StepFailed
 from chaoskit.ledger import LedgerEntry
 from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
@@ -20,10 +20,17 @@ from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
 from chaoskit.reasons import probe_line
 from chaoskit.redaction import scrub
-from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
+from chaoskit.timeouts import NO_DEADLINE, Call, Deadline, call_with_timeout, sleep, start_call
 
 if TYPE_CHECKING:
     from chaoskit.runner import Runner
+
+
+MONITOR_JOIN_S = 0.2
+"""How long stopping the monitor waits for a probe in flight before abandoning it."""
+INFLIGHT_WAIT_S = 1.0
+"""How long a revert waits for the same fault's inject to return (with ``ctx.cancel`` set) before it reverts
+anyway; that inject is then reverted again when it returns."""
 
 
 @dataclass
@@ -31,6 +38,10 @@ class ActiveFault:
     plugin: Fault[Any]
     record: FaultRecord
     expires_at: float | None  # monotonic; None: held until the method ends
+    inject_call: Call | None = None  # the inject, while it has not returned
+
+
+_UNJOURNALED = ("body", "headers")  # what tolerances may check but journals do not keep (size, cookies)
 
 
 def _jsonable(value: Any) -> Any:
@@ -47,9 +58,12 @@ class Activities:
     def __init__(self, runner: Runner) -> None:
         self.r = runner
         self.active: list[ActiveFault] = []
+        self.late: list[ActiveFault] = []
+        """Reverted while their inject was still running: reverted again when it returns."""
         self._background: list[threading.Thread] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
+        self._monitor_stale = threading.Event()  # set once the monitor is abandoned: its late results are dropped
         self._continuous: list[tuple[ProbeSpec, ObservationRecord]] = []
 
     # -- probes ------------------------------------------------------------------------------
@@ -63,10 +77,13 @@ class Activities:
         phase: str,
         deadline: Deadline | None = None,
         abort_condition: bool = False,
+        stale: threading.Event | None = None,
     ) -> ObservationRecord:
         """Run one probe. A probe that raises or times out is an observation that failed (ok=False).
         An ``abort_condition`` (safety.abort_when) is worded as one: ``triggered`` when its expect matches,
-        and ``ok`` when it does not (see :mod:`chaoskit.conditions`)."""
+        and ``ok`` when it does not (see :mod:`chaoskit.conditions`). When ``stale`` is set by the time the
+        probe returns (the monitor was stopped and abandoned it), the record is returned but not added to
+        the journal."""
         r = self.r
         probe = r.registry.instance("probe", plugin_name)
         assert isinstance(probe, Probe)
@@ -103,9 +120,11 @@ class Activities:
             triggered=triggered,
             reason=reason,
             value=scrub(_jsonable(obs.value)),
-            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k != "body"}),
+            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k not in _UNJOURNALED}),
             error=error,
         )
+        if stale is not None and stale.is_set():
+            return record
         r.journal.observations.append(record)
         r.emit("chaoskit_activity_finished", kind="probe", record=record)
         return record
@@ -124,20 +143,27 @@ class Activities:
         if not continuous and not abort_when:
             return
         self._monitor_stop.clear()
+        self._monitor_stale.clear()
         self._monitor = threading.Thread(
             target=self._watch, args=(continuous, abort_when), name="chaoskit: monitor", daemon=True
         )
         self._monitor.start()
 
-    def stop_monitor(self) -> None:
+    def stop_monitor(self, wait: bool = False) -> None:
+        """Stop the monitor. With ``wait`` (the method ended normally) a probe in flight may finish and count,
+        up to its timeout but never past ``safety.max_duration``. Otherwise (an interrupt, an abort, the
+        deadline) it is not waited for: the thread is abandoned after a short join, and what it observes
+        afterwards is dropped."""
+        if self._monitor is None:
+            return
+        limit = MONITOR_JOIN_S
+        if wait:
+            probes = [*self.r.exp.safety.abort_when, *self.r.exp.steady_state.probes]
+            limit = self.r.deadline.cap(max((p.timeout for p in probes), default=0.0) + 1) + MONITOR_JOIN_S
         self._monitor_stop.set()
-        if self._monitor is not None:
-            # a probe in flight may take up to its timeout to return
-            self._monitor.join(timeout=max((p.timeout for p in self._monitored()), default=0.0) + 1)
-            self._monitor = None
-
-    def _monitored(self) -> list[ProbeSpec]:
-        return [*self.r.exp.safety.abort_when, *self.r.exp.steady_state.probes]
+        self._monitor.join(timeout=limit)
+        self._monitor_stale.set()
+        self._monitor = None
 
     def _watch(self, continuous: bool, abort_when: list[ProbeSpec]) -> None:
         r = self.r
@@ -158,7 +184,10 @@ class Activities:
                             "safety",
                             NO_DEADLINE,
                             abort_condition=True,
+                            stale=self._monitor_stale,
                         )
+                        if self._monitor_stale.is_set():
+                            return
                         if rec.triggered:
                             r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) {rec.reason}"
                             r.abort.set()
@@ -174,7 +203,10 @@ class Activities:
                             spec.expect,
                             "method",
                             NO_DEADLINE,
+                            stale=self._monitor_stale,
                         )
+                        if self._monitor_stale.is_set():
+                            return
                         self._continuous.append((spec, rec))
             except Exception as exc:  # never let the monitor die silently
                 r.record_error("monitor", exc)
@@ -278,7 +310,8 @@ class Activities:
         assert isinstance(plugin, Fault)
         params = r.loaded.params[path]
         r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
-        ctx = dataclasses.replace(r.ctx, timeout=step.timeout)
+        r.ensure_guardian()
+        ctx = dataclasses.replace(r.ctx, timeout=step.timeout)  # the same cancel event as the run's
         try:
             info = call_with_timeout(
                 lambda: plugin.plan(params, ctx), step.timeout, f"planning {step.label}", r.deadline
@@ -294,16 +327,17 @@ class Activities:
             revert_info=info,
             target=plugin.describe(info),
         )
-        r.journal.faults.append(record)
-        r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
-        # On the stack before inject: a fault cut short halfway is reverted too.
+        # On the stack before inject: a fault cut short halfway is reverted too. Ledger entry and stack change
+        # together (a signal waits), so no entry is left "planned" that the run does not know to revert.
         expires = None if step.duration is None else time.monotonic() + step.duration
         active = ActiveFault(plugin, record, expires)
-        self.active.append(active)
+        with r.guard.deferred():
+            r.journal.faults.append(record)
+            r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
+            self.active.append(active)
+            active.inject_call = start_call(lambda: plugin.inject(params, info, ctx), f"injecting {step.label}")
         try:
-            new_info = call_with_timeout(
-                lambda: plugin.inject(params, info, ctx), step.timeout, f"injecting {step.label}", r.deadline
-            )
+            new_info = active.inject_call.result(step.timeout, r.deadline)
         except BaseException as exc:
             record.error = r.redact(str(exc))
             if isinstance(exc, Exception):  # a fault that fails to inject is an error (on_error does not apply)
@@ -311,9 +345,11 @@ class Activities:
             raise
         finally:
             r.emit("chaoskit_activity_finished", kind="fault", record=record)
+        active.inject_call = None
         if new_info is not None:
             record.revert_info = new_info
-        r.ledger.update(entry_id, info=record.revert_info, state="injected")
+        with r.guard.deferred():
+            r.ledger.update(entry_id, info=record.revert_info, state="injected")
         record.injected_at = time.time()
         if step.duration is not None:  # the window starts when the fault is in place
             active.expires_at = time.monotonic() + step.duration
@@ -360,6 +396,51 @@ class Activities:
     def revert(self, active: ActiveFault) -> None:
         r = self.r
         record = active.record
+        call = active.inject_call
+        if call is not None and not call.finished:
+            # The same fault's inject is still running (cut short by a signal, an abort or a timeout): ask it
+            # to stop, and wait for it, so this revert undoes all of it.
+            r.ctx.cancel.set()
+            call.done.wait(min(INFLIGHT_WAIT_S, r.exp.safety.revert_timeout))
+            if call.finished:
+                self._take_info(active, call)
+            elif call.when_done(lambda: self._late_revert(active, call)):
+                self.late.append(active)
+                r.record_error(
+                    f"revert {record.name}",
+                    RevertFailed(
+                        f"the inject of {record.name} was still running {INFLIGHT_WAIT_S:g}s after the run began "
+                        "reverting; reverted now and again when that inject returns (the guardian reverts it "
+                        "if this process ends first)"
+                    ),
+                )
+                self._call_revert(active)
+                return  # the ledger entry stays pending until the late revert is done
+            else:
+                self._take_info(active, call)
+        if self._call_revert(active):
+            r.ledger.update(record.ledger_id, state="reverted")
+        r.emit("chaoskit_fault_reverted", fault=record)
+
+    def _take_info(self, active: ActiveFault, call: Call) -> None:
+        """The inject returned after all: revert from the info it returned (it may name what it did)."""
+        if call.error is None and isinstance(call.value, dict):
+            active.record.revert_info = call.value
+            self.r.ledger.update(active.record.ledger_id, info=call.value)
+
+    def _late_revert(self, active: ActiveFault, call: Call) -> None:
+        """In the worker, once the inject that outlived its revert has returned: undo it again."""
+        try:
+            self._take_info(active, call)
+            if self._call_revert(active):
+                self.r.ledger.update(active.record.ledger_id, state="reverted")
+                self.r.ledger.close_if_clean()
+        except Exception as exc:
+            self.r.record_error(f"late revert {active.record.name}", exc)
+
+    def _call_revert(self, active: ActiveFault) -> bool:
+        r = self.r
+        record = active.record
         try:
             call_with_timeout(
                 lambda: active.plugin.revert(record.revert_info, r.ctx),
@@ -370,10 +451,9 @@ class Activities:
             record.revert_error = r.redact(str(exc))
             r.record_error(f"revert {record.name}", exc)
             r.ledger.update(record.ledger_id, state="revert-failed", error=record.revert_error)
-        else:
-            record.reverted_at = time.time()
-            r.ledger.update(record.ledger_id, state="reverted")
-        r.emit("chaoskit_fault_reverted", fault=record)
+            return False
+        record.reverted_at = time.time()
+        return True
 
     # -- dry run -----------------------------------------------------------------------------
     def dry_run(self) -> None:

@@ -12,6 +12,7 @@ import yaml
 
 from chaoskit import redaction
 from chaoskit.errors import Problem
+from chaoskit.hints import ctk_problems
 from chaoskit.redaction import REDACTED
 
 _REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
@@ -123,9 +124,14 @@ def resolve_document(
                 f"--var {name}: no such configuration value (defined: {', '.join(sorted(raw_config)) or 'none'})",
             )
         )
+    ctk = ctk_problems("configuration", raw_config) + ctk_problems("secrets", raw_secrets)
+    problems.extend(Problem(path, message) for path, message in ctk)
+    ctk_secrets = {path.split(".")[1] for path, _ in ctk if path.startswith("secrets.")}
     config = resolve_values("configuration", raw_config, overrides, env, problems)
     secrets = resolve_values("secrets", raw_secrets, {}, env, problems)
     for name, value in secrets.items():
+        if name in ctk_secrets:
+            continue  # reported above; its text is an env var name, not a secret
         why = redaction.problem(value)
         if why is not None:
             problems.append(Problem(f"secrets.{name}", why))

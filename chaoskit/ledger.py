@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +66,12 @@ class Ledger:
     def __init__(self, path: Path, data: LedgerFile) -> None:
         self.path = path
         self.data = data
+        self._lock = threading.RLock()  # a late revert may update the ledger from a worker thread
+
+    @property
+    def temp_path(self) -> Path:
+        """The one temp file of this ledger's atomic writes (a fixed name: a leftover is found and removed)."""
+        return self.path.with_name(f".{self.path.name}.tmp")
 
     @classmethod
     def create(cls, run_id: str, title: str, directory: Path | None = None) -> Ledger:
@@ -83,42 +89,52 @@ class Ledger:
         return cls(path, data)
 
     def add(self, entry: LedgerEntry) -> None:
-        self.data.entries.append(entry)
-        self.save()
+        with self._lock:
+            self.data.entries.append(entry)
+            self.save()
 
     def update(self, entry_id: str, **changes: Any) -> None:
-        for i, entry in enumerate(self.data.entries):
-            if entry.id == entry_id:
-                self.data.entries[i] = entry.model_copy(update={**changes, "updated_at": time.time()})
-                self.save()
-                return
+        with self._lock:
+            for i, entry in enumerate(self.data.entries):
+                if entry.id == entry_id:
+                    self.data.entries[i] = entry.model_copy(update={**changes, "updated_at": time.time()})
+                    self.save()
+                    return
         raise LedgerError(f"ledger {self.path} has no entry {entry_id}")
 
+    def state_of(self, entry_id: str) -> State | None:
+        with self._lock:
+            return next((e.state for e in self.data.entries if e.id == entry_id), None)
+
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = _json_text(self.data).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".ledger-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            payload = _json_text(self.data).encode()
+            tmp = self.temp_path
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
 
     def close_if_clean(self) -> bool:
-        """Delete the file when nothing is pending. Returns True if deleted."""
-        if self.data.pending():
-            return False
-        self.path.unlink(missing_ok=True)
-        return True
+        """Delete the file (and any temp file of it) when nothing is pending. Returns True if deleted."""
+        with self._lock:
+            if self.data.pending():
+                return False
+            self.path.unlink(missing_ok=True)
+            self.temp_path.unlink(missing_ok=True)
+            return True
 
 
 def pending_ledgers(directory: Path | None = None) -> list[Path]:
@@ -126,6 +142,27 @@ def pending_ledgers(directory: Path | None = None) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.glob("*.json") if not p.name.startswith("."))
+
+
+def stale_temp_files(directory: Path, older_than: float = 10.0) -> list[Path]:
+    """Temp files of interrupted ledger writes (a write takes milliseconds; these are older than ``older_than``
+    seconds and their ledger's run is gone): ``.<ledger>.tmp``, and ``.ledger-*`` of older chaoskit versions."""
+    if not directory.is_dir():
+        return []
+    now = time.time()
+    found = []
+    for path in [*directory.glob(".*.json.tmp"), *directory.glob(".ledger-*")]:
+        ledger = path.with_name(path.name[1:].removesuffix(".tmp"))
+        try:
+            old = now - path.stat().st_mtime > older_than
+            owner = LedgerFile.model_validate_json(ledger.read_bytes()).pid if ledger.exists() else None
+        except (OSError, ValidationError):
+            owner = None
+        if owner is not None and owner != os.getpid() and pid_alive(owner):
+            continue
+        if old or (owner is not None and not pid_alive(owner)):
+            found.append(path)
+    return sorted(found)
 
 
 def pid_alive(pid: int) -> bool:

@@ -8,7 +8,6 @@ same document, so a file with a core error and a plugin error reports both, each
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from chaoskit.config import resolve_document
 from chaoskit.document import MAX_BYTES, LineMap, check_limits, decode, format_path, line_of, parse_text
 from chaoskit.errors import ChaosKitError, Problem, ValidationFailed
+from chaoskit.hints import bare_checks, did_you_mean, keys_at
 from chaoskit.model.experiment import Experiment
 from chaoskit.registry import Kind, Registry, default_registry
 
@@ -75,13 +75,21 @@ def read_document(path: Path) -> tuple[Any, LineMap]:
     return parse_text(decode(raw, source), source)
 
 
-def problems_from(exc: ValidationError, prefix: tuple[Any, ...], lines: LineMap, source: str | None) -> list[Problem]:
+def problems_from(
+    exc: ValidationError,
+    prefix: tuple[Any, ...],
+    lines: LineMap,
+    source: str | None,
+    model: type[BaseModel] | None = None,
+) -> list[Problem]:
+    """Every pydantic error as a :class:`Problem`; an unknown key of ``model`` gets a "did you mean"."""
     out = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(err["loc"])
         kind = err["type"]
         if kind == "extra_forbidden":
-            msg = "unknown key"
+            known = keys_at(model, tuple(err["loc"][:-1])) if model is not None else []
+            msg = "unknown key" + did_you_mean(err["loc"][-1], known)
         elif kind == "missing":
             msg = "required key is missing"
         else:
@@ -117,9 +125,10 @@ def validate_document(
     registry: Registry | None = None,
 ) -> Loaded:
     """Validate a parsed document (a dict). Raises :class:`ValidationFailed` listing every problem."""
+    if not lines:  # data from parse_text (it comes with lines) is already within the limits
+        check_limits(data, {}, source)
     lines = lines or {}
     registry = registry or default_registry()
-    check_limits(data, lines, source)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ValidationFailed(
@@ -136,10 +145,9 @@ def validate_document(
     try:
         experiment = Experiment.model_validate({**core, "sections": sections})
     except ValidationError as exc:
-        for p in problems_from(exc, (), lines, source):
-            if p.message == "unknown key" and "." not in p.path and "[" not in p.path:
-                close = difflib.get_close_matches(p.path, sorted(core_fields | set(registry.entries("section"))), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+        for p in problems_from(exc, (), lines, source, Experiment):
+            if p.message.startswith("unknown key") and "." not in p.path and "[" not in p.path:
+                hint = did_you_mean(p.path, core_fields | set(registry.entries("section")))
                 p = Problem(p.path, f"unknown key{hint}", p.line, source)
             problems.append(p)
 
@@ -210,7 +218,7 @@ def _validate_plugins(
 ) -> None:
     """Phase two, on the raw document so it runs even where phase one failed."""
 
-    def check(loc: tuple[Any, ...], kind: Kind, name: Any, params: Any, name_key: str) -> None:
+    def check(loc: tuple[Any, ...], kind: Kind, name: Any, params: Any, name_key: str, expect: Any = None) -> None:
         if not isinstance(name, str):
             return  # phase one reports it
         try:
@@ -218,11 +226,18 @@ def _validate_plugins(
         except ChaosKitError as exc:
             problems.append(Problem(format_path((*loc, name_key)), str(exc), line_of(lines, (*loc, name_key)), source))
             return
+        hint = getattr(cls, "tolerance_hint", None) if kind == "probe" else None
+        bare = bare_checks(expect) if hint else []
+        if bare:
+            where = (*loc, "expect")
+            what = ", ".join(bare)
+            message = f"{what} without a target: {hint}"
+            problems.append(Problem(format_path(where), message, line_of(lines, where), source))
         model: type[BaseModel] = cls.Params if kind != "section" else cls
         try:
             loaded.params[format_path(loc)] = model.model_validate(params if params is not None else {})
         except ValidationError as exc:
-            problems.extend(problems_from(exc, loc + (("with",) if kind != "section" else ()), lines, source))
+            problems.extend(problems_from(exc, loc + (("with",) if kind != "section" else ()), lines, source, model))
 
     def steps(key: str, items: Any, *path: Any) -> None:
         if not isinstance(items, list):
@@ -232,7 +247,7 @@ def _validate_plugins(
                 continue
             for name_key, kind in _KEYS:
                 if name_key in item:
-                    check((*path, key, i), kind, item[name_key], item.get("with"), name_key)
+                    check((*path, key, i), kind, item[name_key], item.get("with"), name_key, item.get("expect"))
 
     steady = doc.get("steady_state")
     if isinstance(steady, dict):
@@ -247,7 +262,7 @@ def _validate_plugins(
         try:
             loaded.sections[name] = cls.model_validate(block if block is not None else {})
         except ValidationError as exc:
-            problems.extend(problems_from(exc, (name,), lines, source))
+            problems.extend(problems_from(exc, (name,), lines, source, cls))
     load = doc.get("load")
     if isinstance(load, dict):
         driver = load.get("driver", "locust")
@@ -261,4 +276,4 @@ def _validate_plugins(
                 try:
                     loaded.load_params = cls.Params.model_validate(params)
                 except ValidationError as exc:
-                    problems.extend(problems_from(exc, ("load",), lines, source))
+                    problems.extend(problems_from(exc, ("load",), lines, source, cls.Params))

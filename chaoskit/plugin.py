@@ -26,10 +26,15 @@ Faults work in three calls so nothing can be left behind:
 3. ``revert(info, ctx)`` undoes exactly what was injected. It must be idempotent and must work
    from the info alone: ``chaoskit rollback`` calls it in a fresh process after the runner was killed,
    also when ``inject`` was cut short halfway.
+
+Before a run, ``preflight(params, ctx)`` (any plugin; default: nothing to check) reports without side effects
+what the real run would trip over -- a missing file, an unreachable server, an unknown target, a denied
+permission -- so ``chaoskit validate --preflight`` and ``chaoskit run --dry-run`` catch it (exit 6).
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +67,9 @@ class Context:
     log: Callable[[str], None] = lambda message: None
     headers: Callable[[], dict[str, str]] = dict
     """Trace-context headers (``traceparent``, ``baggage``) to send with requests to the system under test."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when the run stops early (signal, abort, halt, timeout) while an ``inject`` may still be running:
+    a long inject should check it between steps and return (or raise) early; its revert follows."""
     timeout: float | None = None
     """Seconds the runner gives the current ``plan``/``inject`` call (the step's ``timeout``); None when unknown.
     A plugin whose work grows with its targets can refuse at plan time a timeout too short for them."""
@@ -90,6 +98,14 @@ class Plugin(ABC, Generic[P]):
     """True for a plugin other plugins use (e.g. the fault behind a section): ``chaoskit list``, the schema and
     the docs leave it out. It still works when named in an experiment."""
 
+    def preflight(self, params: P, ctx: Context) -> list[str]:
+        """Check, without side effects, what this plugin will need when it runs (``plan``, ``observe``,
+        ``start``...): files exist, servers answer, named targets exist, permissions are granted. Return every
+        problem found (plain sentences naming what is missing; the caller adds the step's path), [] when ready.
+        Run by ``chaoskit validate --preflight`` and ``chaoskit run --dry-run``, each call under a timeout.
+        The default checks nothing."""
+        return []
+
     @classmethod
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
@@ -97,6 +113,11 @@ class Plugin(ABC, Generic[P]):
 
 
 class Probe(Plugin[P]):
+    tolerance_hint: ClassVar[str | None] = None
+    """When set, the probe's value alone does not say what a check means (an http probe's value is its status
+    code, which a ``regex`` would silently match): an ``expect`` must name its target, and a bare check
+    (equals, min, max, one_of, regex without jsonpath) is invalid with this text as the hint."""
+
     @abstractmethod
     def observe(self, params: P, ctx: Context) -> Observation:
         """Observe once. Raise :class:`chaoskit.errors.PluginError` when the observation itself fails."""

@@ -89,6 +89,13 @@ def register(secrets: Mapping[str, Any]) -> None:
         _number_text = re.compile(rf"(?<![\d.])(?:{alternatives})(?!\d|\.\d)") if shown else None
 
 
+def forget() -> None:
+    """Forget every registered secret (for test suites that load many unrelated experiments in one process)."""
+    global _texts, _numbers, _number_text
+    with _lock:
+        _texts, _numbers, _number_text = (), frozenset(), None
+
+
 def active() -> bool:
     return bool(_texts) or _number_text is not None
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaoskit.errors import ChaosKitError
-from chaoskit.ledger import Ledger, pending_ledgers, pid_alive
+from chaoskit.ledger import Ledger, ledger_dir, pending_ledgers, pid_alive, stale_temp_files
 from chaoskit.plugin import Context, Fault
 from chaoskit.registry import Registry, default_registry
 from chaoskit.timeouts import call_with_timeout
@@ -20,6 +20,8 @@ class RollbackReport:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     ledgers: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    """Temp files of interrupted ledger writes that were removed."""
 
     @property
     def ok(self) -> bool:
@@ -37,7 +39,8 @@ def rollback(
     ``force`` (its runner will revert on its own)."""
     registry = registry or default_registry()
     report = RollbackReport()
-    for path in ledgers if ledgers is not None else pending_ledgers(directory):
+    paths = ledgers if ledgers is not None else pending_ledgers(directory)
+    for path in paths:
         ledger = Ledger.open(path)
         report.ledgers.append(str(path))
         if (
@@ -63,6 +66,11 @@ def rollback(
                 ledger.update(entry.id, state="reverted")
                 report.reverted.append(label)
         ledger.close_if_clean()
+    folders = {p.parent for p in paths} if ledgers is not None else {directory or ledger_dir()}
+    for folder in sorted(folders):
+        for tmp in stale_temp_files(folder):
+            tmp.unlink(missing_ok=True)
+            report.removed.append(str(tmp))
     return report
 
 

@@ -16,6 +16,7 @@ Reverts run in a ``finally`` with signals shielded, so success, deviation, error
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -33,9 +34,13 @@ from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import ErrorRecord, Journal, Outcome, PhaseRecord
 from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit.preflight import plugins_used
 from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
-from chaoskit.signals import SignalGuard
+from chaoskit.run import halt
+from chaoskit.run.guardian import Guardian
+from chaoskit.run.sentinel import Sentinel
+from chaoskit.signals import SignalGuard, raise_signal, take_pending
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
 
 
@@ -54,7 +59,11 @@ class RunOptions:
 
 
 class AbortRun(Exception):
-    """A safety.abort_when condition triggered (its expect matched)."""
+    """A safety.abort_when condition triggered (its expect matched), or chaoskit was halted."""
+
+
+class GuardianLost(ChaosKitError):
+    """The guardian process ended while the run went on."""
 
 
 class Runner:
@@ -73,7 +82,9 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points)
+        # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
+        wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
+        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = threading.Event()
@@ -94,6 +105,8 @@ class Runner:
         )
         self.act = Activities(self)
         self._rollbacks_done = False
+        self.sentinel: Sentinel | None = None
+        self._live_file: Path | None = None
 
     # -- hooks -------------------------------------------------------------------------------
     def _tracer(self) -> list[Any]:
@@ -162,12 +175,23 @@ class Runner:
     def run(self) -> Journal:
         with self.guard.installed(self.options.handle_signals):
             try:
+                if (early := take_pending()) is not None and self.options.handle_signals:
+                    raise_signal(early)  # a signal that came while chaoskit was loading
+                if not self.options.dry_run and (halted := halt.current()) is not None:
+                    raise AbortRun(halted.refusal())  # before any hook prepares anything
+                if not self.options.dry_run:
+                    self._start_watch()
                 self.emit("chaoskit_run_started", fatal=True)
                 self._execute()
-            except KeyboardInterrupt:
-                self._set(Outcome.INTERRUPTED, "interrupted by SIGINT (Ctrl-C); faults reverted")
-            except Interrupted as exc:
-                self._set(Outcome.INTERRUPTED, f"interrupted by {exc.signame}; faults reverted")
+            except (KeyboardInterrupt, Interrupted) as exc:
+                name = exc.signame if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
+                started = bool(self.journal.phases or self.journal.faults)
+                self._set(
+                    Outcome.INTERRUPTED,
+                    f"interrupted by {name}; faults reverted"
+                    if started
+                    else f"interrupted by {name} before start; nothing was injected",
+                )
             except SafetyStop:
                 self._set(Outcome.ABORTED, f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached")
                 self.emit("chaoskit_aborted", reason=self.journal.reason)
@@ -208,8 +232,8 @@ class Runner:
             self.journal.reason += f" (signals received while reverting, ignored: {', '.join(self.guard.ignored)})"
         self.journal.ended_at = time.time()
         self.journal.exit_code = self.journal.outcome.exit_code if self.journal.outcome else 4
-        if not self.options.dry_run:
-            self.ledger.close_if_clean()
+        clean = self.options.dry_run or self.ledger.close_if_clean()
+        self._end_watch(handoff=not clean and any(a.inject_call and not a.inject_call.finished for a in self.act.late))
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
@@ -237,6 +261,7 @@ class Runner:
             self._start_load()
         steady = exp.steady_state
         if steady.strategy != "skip":
+            self.check_abort()
             phase = self.phase_start("baseline")
             try:
                 ok, why = self.act.check_steady_state("baseline")
@@ -245,6 +270,7 @@ class Runner:
             if not ok:
                 self._set(Outcome.BASELINE_NOT_MET, f"steady state not met before any fault: {why}")
                 return
+        self.check_abort()
         phase = self.phase_start("method")
         try:
             self.act.start_monitor(continuous=steady.strategy == "continuous")
@@ -253,6 +279,7 @@ class Runner:
                 self.act.step(f"method[{i}]", step)
             self.act.finish_method()
             self.check_abort()
+            self.act.stop_monitor(wait=True)
         finally:
             self.act.stop_monitor()
             self.phase_end(phase)
@@ -271,6 +298,45 @@ class Runner:
             reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
             self._set(Outcome.PASSED, "; ".join([reason, *self.continued]))
 
+    # -- halt and guardian -------------------------------------------------------------------
+    def _start_watch(self) -> None:
+        """Register the run as live; start the halt/heartbeat thread (a halt from now on aborts the run)."""
+        live = halt.LiveRun(
+            run_id=self.run_id,
+            pid=os.getpid(),
+            title=self.exp.title,
+            started_at=self.journal.started_at,
+            run_dir=str(self.run_dir()),
+        )
+        self._live_file = halt.register_run(live)
+        self.sentinel = Sentinel(self._on_halt, lambda message: self.record_error("guardian", GuardianLost(message)))
+        self.sentinel.start()
+        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
+            self.ensure_guardian()  # before run-start hooks: they may prepare things (declared proxies) too
+
+    def _on_halt(self, reason: str) -> None:
+        if not self.abort.is_set():
+            self.abort_reason = reason
+            self.abort.set()
+
+    def ensure_guardian(self) -> None:
+        """Start the dead-man guardian (once, before the first inject) unless ``safety.guardian.enabled`` is off."""
+        spec = self.exp.safety.guardian
+        if not spec.enabled or self.sentinel is None or self.sentinel.guardian is not None:
+            return
+        guardian = Guardian.start(
+            self.ledger.path, self.run_dir(), self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
+        )
+        self.sentinel.attach(guardian, spec.heartbeat)
+
+    def _end_watch(self, handoff: bool = False) -> None:
+        if self.sentinel is not None:
+            self.sentinel.stop(handoff)
+            self.sentinel = None
+        if self._live_file is not None:
+            self._live_file.unlink(missing_ok=True)
+            self._live_file = None
+
     def check_abort(self) -> None:
         if self.abort.is_set():
             raise AbortRun(self.abort_reason)
@@ -279,9 +345,7 @@ class Runner:
     def _revert_phase(self) -> None:
         """Revert every fault with signals shielded, so a Ctrl-C cannot cut a revert in half. On the normal
         path a signal that arrived meanwhile takes effect once the reverts are done."""
-        final = self.guard.shielded  # already shielded: the run is ending anyway (``_finish``)
-        self.guard.shielded = True
-        try:
+        with self.guard.deferred():
             phase = self.phase_start("revert")
             try:
                 self.act.revert_all()
@@ -289,12 +353,6 @@ class Runner:
                 self.phase_end(phase)
                 reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
                 self.ctx.observed_since = max(reverted, default=None)
-        finally:
-            self.guard.shielded = final
-        if not final and self.guard.ignored:
-            name = self.guard.ignored.pop(0)
-            self.guard.ignored.clear()
-            raise KeyboardInterrupt if name == "SIGINT" else Interrupted(name)
 
     def _recovery(self) -> bool:
         rec = self.exp.recovery
@@ -302,6 +360,8 @@ class Runner:
         start = time.monotonic()
         try:
             while True:
+                if self.abort.is_set():  # a halt: the faults are reverted already
+                    raise AbortRun(self.abort_reason)
                 polled = time.monotonic()
                 seen = len(self.journal.observations)
                 ok, why = self.act.check_steady_state("recovery")

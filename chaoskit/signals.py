@@ -1,5 +1,11 @@
 """Signal handling for a run: SIGINT and SIGTERM interrupt the run (so faults get reverted), but
-never the reverts themselves: once reverting starts, further signals are noted and ignored."""
+never the reverts themselves: once reverting starts, further signals are noted and ignored.
+
+Outside a run, ``chaoskit run`` holds signals with :func:`capture_early` from its first instant (before the
+heavy imports): a signal while it loads is kept and interrupts the next run before it starts (exit 130, a
+journal "interrupted before start"); a signal after the last journal is written changes nothing (the
+verdict's exit code stands).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,31 @@ from types import FrameType
 from typing import Any
 
 from chaoskit.errors import Interrupted
+
+_pending: list[str] = []
+
+
+def _capture(signum: int, frame: FrameType | None) -> None:
+    _pending.append(signal.Signals(signum).name)
+
+
+def capture_early() -> None:
+    """Keep SIGINT/SIGTERM for the next run instead of dying (main thread of the ``chaoskit run`` process only)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _capture)
+
+
+def take_pending() -> str | None:
+    """The first signal captured since the last call (and forget the others)."""
+    name = _pending[0] if _pending else None
+    _pending.clear()
+    return name
+
+
+def raise_signal(name: str) -> None:
+    if name == "SIGINT":
+        raise KeyboardInterrupt
+    raise Interrupted(name)
 
 
 class SignalGuard:
@@ -27,6 +58,24 @@ class SignalGuard:
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Interrupted(name)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold SIGINT/SIGTERM back for a block that must not be cut in half (a ledger write, the reverts):
+        a signal that arrives meanwhile is raised when the block is over. Inside an already shielded block
+        (the run is ending anyway) signals stay ignored."""
+        if self.shielded:
+            yield
+            return
+        self.shielded = True
+        try:
+            yield
+        finally:
+            self.shielded = False
+        if self.ignored:
+            name = self.ignored.pop(0)
+            self.ignored.clear()
+            raise_signal(name)
 
     @contextmanager
     def installed(self, enabled: bool = True) -> Iterator[SignalGuard]:

@@ -3,6 +3,7 @@ thread only ever blocks in waits that end at the timeout, at the run's deadline,
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import queue
@@ -38,8 +39,10 @@ class Deadline:
 NO_DEADLINE = Deadline(None)
 
 
-class _Job:
-    __slots__ = ("context", "done", "error", "fn", "value", "what")
+class Call:
+    """One call handed to a worker thread: wait for it, or ask to be told when it is over."""
+
+    __slots__ = ("_callbacks", "_lock", "context", "done", "error", "fn", "value", "what")
 
     def __init__(self, fn: Callable[[], Any], what: str) -> None:
         self.fn = fn
@@ -47,8 +50,38 @@ class _Job:
         self.what = what
         self.value: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Lock()
-        self.done.acquire()  # released by the worker when the call is over
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] | None = []  # None once the call is over
+
+    @property
+    def finished(self) -> bool:
+        return self.done.is_set()
+
+    def when_done(self, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` in the worker as soon as the call is over. False (not registered) if it is over."""
+        with self._lock:
+            if self._callbacks is None:
+                return False
+            self._callbacks.append(callback)
+            return True
+
+    def _over(self) -> None:
+        with self._lock:
+            callbacks, self._callbacks = self._callbacks or [], None
+        for callback in callbacks:
+            with contextlib.suppress(Exception):  # callbacks record their own errors; one must not stop the rest
+                callback()
+        self.done.set()
+
+    def result(self, timeout: float, deadline: Deadline = NO_DEADLINE) -> Any:
+        """Wait up to ``timeout`` (capped at ``deadline``); the call's value or its exception."""
+        if not self.done.wait(deadline.cap(timeout)):
+            deadline.check()
+            raise ActivityTimeout(f"{self.what} did not finish within {timeout:g}s and was cancelled")
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 class _Workers:
@@ -59,11 +92,11 @@ class _Workers:
 
     def __init__(self, max_idle: int = 8) -> None:
         self.max_idle = max_idle
-        self.idle: list[queue.SimpleQueue[_Job]] = []
+        self.idle: list[queue.SimpleQueue[Call]] = []
         self.lock = threading.Lock()
         self.fork_safe = False
 
-    def submit(self, job: _Job) -> None:
+    def submit(self, job: Call) -> None:
         with self.lock:
             inbox = self.idle.pop() if self.idle else None
             if not self.fork_safe:  # on first use, not at import: importing chaoskit changes nothing
@@ -74,7 +107,7 @@ class _Workers:
             threading.Thread(target=self._serve, args=(inbox,), name="chaoskit: worker", daemon=True).start()
         inbox.put(job)
 
-    def _serve(self, inbox: queue.SimpleQueue[_Job]) -> None:
+    def _serve(self, inbox: queue.SimpleQueue[Call]) -> None:
         me = threading.current_thread()
         while True:
             job = inbox.get()
@@ -88,7 +121,7 @@ class _Workers:
                 keep = len(self.idle) < self.max_idle
                 if keep:
                     self.idle.append(inbox)  # before release: the caller's next call can reuse this worker
-            job.done.release()
+            job._over()
             del job  # an idle worker keeps nothing of the last call alive
             if not keep:
                 return
@@ -102,18 +135,18 @@ class _Workers:
 _WORKERS = _Workers()
 
 
+def start_call(fn: Callable[[], Any], what: str) -> Call:
+    """Start ``fn`` in a daemon worker thread and return its :class:`Call` (wait with ``result``)."""
+    job = Call(fn, what)
+    _WORKERS.submit(job)
+    return job
+
+
 def call_with_timeout(fn: Callable[[], T], timeout: float, what: str, deadline: Deadline = NO_DEADLINE) -> T:
     """Run ``fn`` in a daemon worker thread. On timeout the thread is abandoned (Python cannot kill it) and
     :class:`ActivityTimeout` is raised, so the run goes on to revert. ``fn`` runs in a copy of the
     caller's context variables (as ``asyncio.to_thread`` does), so it sees the caller's trace context."""
-    job = _Job(fn, what)
-    _WORKERS.submit(job)
-    if not job.done.acquire(True, deadline.cap(timeout)):
-        deadline.check()
-        raise ActivityTimeout(f"{what} did not finish within {timeout:g}s and was cancelled")
-    if job.error is not None:
-        raise job.error
-    return job.value  # type: ignore[no-any-return]
+    return start_call(fn, what).result(timeout, deadline)  # type: ignore[no-any-return]
 
 
 def sleep(seconds: float, stop: threading.Event | None = None, deadline: Deadline = NO_DEADLINE) -> bool:

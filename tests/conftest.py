@@ -101,6 +101,15 @@ def http_service() -> Iterator[HttpService]:
 
 
 @pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Secrets stay hidden for the rest of a process (chaoskit/redaction.py): one test's must not hide another's."""
+    yield
+    from chaoskit.redaction import forget
+
+    forget()
+
+
+@pytest.fixture(autouse=True)
 def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own chaoskit state folder (ledgers), so tests and xdist workers never mix."""
     state = tmp_path_factory.mktemp("state")

@@ -2,4 +2,5 @@
 
 from chaoskit.cli import main
 
-main()
+if __name__ == "__main__":  # importing this module (pkgutil.walk_packages, introspection) must not run the CLI
+    main()

@@ -36,4 +36,6 @@ def rollback(ledgers: tuple[Path, ...], ledger_dir: Path | None, force: bool) ->
         err.print(f"[yellow]skipped[/] {escape(line)} (use --force)", highlight=False)
     for line in report.failed:
         err.print(f"[red]✗ revert failed[/] {escape(line)}", highlight=False)
+    for path in report.removed:
+        err.print(f"removed {escape(path)} (the temp file of an interrupted ledger write)", highlight=False)
     sys.exit(0 if report.ok else 4)

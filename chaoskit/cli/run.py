@@ -22,6 +22,7 @@ Examples:
   chaoskit run exp.yaml --var target_url=http://127.0.0.1:8080 --out runs/
   chaoskit run exp.yaml --dry-run           # validate and resolve targets, inject nothing
   chaoskit run gameday/ --json              # every file in a folder; a JSON verdict on stdout
+  chaoskit run exp.yaml --repeat 5 --out baseline-runs/   # then: chaoskit baseline save baseline-runs/ --to b/
   chaoskit run ctk-experiment.json --rollback-strategy always   # a Chaos Toolkit file, CTK's rules
 
 \b
@@ -36,9 +37,9 @@ Flow of a run: load -> warm-up -> steady state before -> method (faults injected
 
 \b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
-            5 invalid, 130 interrupted, 64 bad command-line usage.
+            5 invalid, 6 preflight failed (--dry-run), 130 interrupted, 64 bad command-line usage.
 With several experiments the exit code is the most severe of their codes, in this order:
-130 interrupted, 4 error, 5 invalid, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
+130 interrupted, 4 error, 5 invalid, 6 preflight failed, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
 
 Result = tuple[Path, "Outcome", "Journal | None", str]
@@ -76,6 +77,13 @@ Result = tuple[Path, "Outcome", "Journal | None", str]
     default=None,
     help="Also write a Markdown summary here (it is appended to $GITHUB_STEP_SUMMARY when that is set).",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
+)
 @ctk_options
 def run(
     paths: tuple[Path, ...],
@@ -88,21 +96,26 @@ def run(
     fail_fast: bool,
     ledger_dir: Path | None,
     summary_md: Path | None,
+    repeat: int,
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.loader import load_experiment
     from chaoskit.model.journal import Outcome
-    from chaoskit.progress import LiveProgress, verdict_line
     from chaoskit.runner import RunOptions, run_experiment
 
-    files = expand_paths(paths)
+    files = [path for path in expand_paths(paths) for _ in range(repeat)]
     flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
     ctk_files = {path for path in files if is_ctk_file(path)}
+    flags.several = len(ctk_files) > 1
     if flags.only_for_ctk() and len(ctk_files) < len(files):
         raise click.UsageError(f"{', '.join(flags.only_for_ctk())}: only for Chaos Toolkit experiments")
     overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
-    hooks: list[Any] = [] if quiet else [LiveProgress(err, verbose)]
+    hooks: list[Any] = []
+    if not quiet:  # rich (the live progress) is imported only when something is shown
+        from chaoskit.progress import LiveProgress, verdict_line
+
+        hooks.append(LiveProgress(err, verbose))
     results: list[Result] = []
     codes: list[int] = []
     for path in files:
@@ -115,10 +128,15 @@ def run(
                     break
                 continue
             loaded = load_experiment(path, overrides)
+            if dry_run:
+                from chaoskit.preflight import preflight
+
+                preflight(loaded)
         except ValidationFailed as exc:
             print_invalid(exc)
-            results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} validation problem(s)"))
-            codes.append(Outcome.INVALID.exit_code)
+            kind = "validation" if exc.exit_code == Outcome.INVALID.exit_code else "preflight"
+            results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} {kind} problem(s)"))
+            codes.append(exc.exit_code)
         else:
             options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
             journal = run_experiment(loaded, options)
@@ -163,8 +181,9 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
 
 
 def worst_exit_code(codes: list[int]) -> int:
-    """The most severe exit code: interrupted, error, invalid, aborted, deviated, baseline-not-met, passed."""
-    for code in (130, 4, 5, 3, 1, 2, 0):
+    """The most severe exit code: interrupted, error, invalid, preflight failed (dry runs), aborted, deviated,
+    baseline-not-met, passed."""
+    for code in (130, 4, 5, 6, 3, 1, 2, 0):
         if code in codes:
             return code
     return 0

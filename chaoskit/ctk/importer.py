@@ -231,8 +231,8 @@ def _plugin(activity: Activity) -> tuple[str, dict[str, Any], list[str]]:
 
 
 def _expect(tolerance: Any, plugin: str) -> tuple[dict[str, Any] | None, list[str]]:
-    if isinstance(tolerance, (bool, str)):
-        return {"equals": tolerance}, []
+    if isinstance(tolerance, (bool, str)):  # on http, name the target: a bare check is invalid there
+        return ({"body": {"equals": tolerance}} if plugin == "http" else {"equals": tolerance}), []
     if isinstance(tolerance, int):
         return ({"status": tolerance} if plugin == "http" else {"equals": tolerance}), []
     if isinstance(tolerance, list):

@@ -9,6 +9,7 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from chaoskit.durations import Duration
 from chaoskit.model.base import StrictModel
+from chaoskit.model.regression import Regression
 from chaoskit.model.tolerance import Expect
 
 PLUGIN_NAME = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
@@ -125,6 +126,26 @@ class Recovery(StrictModel):
     interval: Duration = Field(default=1.0, gt=0, description="Poll interval; the resolution of TTR.")
 
 
+class GuardianSpec(StrictModel):
+    """The dead-man guardian: a separate process that reverts the run's faults when the runner dies or freezes."""
+
+    enabled: bool = Field(default=True, description="Start a guardian before the first inject.")
+    heartbeat: Duration = Field(default=1.0, gt=0, le=60, description="How often the runner signals it is alive.")
+    grace: Duration = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="A runner silent this long (or still running this long after a halt) is killed and its "
+        "faults reverted by the guardian. A killed runner is noticed at once.",
+    )
+
+    @model_validator(mode="after")
+    def _grace_covers_beats(self) -> GuardianSpec:
+        if self.grace < 2 * self.heartbeat:
+            raise ValueError(f"grace ({self.grace:g}s) must be at least twice the heartbeat ({self.heartbeat:g}s)")
+        return self
+
+
 class Safety(StrictModel):
     max_duration: Duration = Field(default=600.0, gt=0, description="Hard cap on the run (before reverts).")
     revert_timeout: Duration = Field(default=30.0, gt=0, description="Cap on each fault's revert.")
@@ -133,6 +154,7 @@ class Safety(StrictModel):
         default_factory=list,
         description="Probes checked every interval during the method; the run aborts when one's expect MATCHES.",
     )
+    guardian: GuardianSpec = Field(default_factory=GuardianSpec, description="The dead-man guardian process.")
 
     @field_validator("abort_when")
     @classmethod
@@ -255,6 +277,9 @@ class Experiment(StrictModel):
         default=None, description="Load to drive during the run: {driver: locust, ...driver parameters}."
     )
     tracing: TracingSpec = Field(default_factory=TracingSpec)
+    regression: Regression | None = Field(
+        default=None, description="What `chaoskit compare` counts as a regression of this experiment."
+    )
     sections: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         exclude=True,

@@ -2,7 +2,9 @@
 
 Every form is explicit: ``equals``, ``min``/``max`` (a range), ``one_of`` (a list of allowed
 values), ``regex``, ``jsonpath`` (select inside a JSON body, then apply the other checks), and for
-HTTP probes ``status`` and ``latency_ms``. A bare list is never guessed to be a range.
+HTTP probes ``status``, ``latency_ms``, ``body`` and ``headers``. A bare list is never guessed to be a range.
+A probe whose value alone means little (``Probe.tolerance_hint``: an http probe's value is its status code)
+refuses bare checks: its ``expect`` must name what it checks.
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ class Expect(Check):
         },
     )  # the schema says what a user may write: one code or a list (_one_status turns one into a list)
     latency_ms: Check | None = Field(default=None, description="Checks on the probe's latency in ms.")
+    body: Check | None = Field(default=None, description="HTTP probes: checks on the response body (text).")
+    headers: dict[str, Check] | None = Field(
+        default=None,
+        description="HTTP probes: checks on response headers by name (case-insensitive); a missing one is null.",
+    )
 
     @field_validator("status", mode="before")
     @classmethod
@@ -102,8 +109,11 @@ class Expect(Check):
 
     @model_validator(mode="after")
     def _not_empty(self) -> Expect:
-        if not (self._has_checks() or self.status is not None or self.latency_ms is not None):
-            raise ValueError("expect needs at least one check: equals, min, max, one_of, regex, status or latency_ms")
+        targets = (self.status, self.latency_ms, self.body, self.headers)
+        if not (self._has_checks() or any(t is not None for t in targets)):
+            raise ValueError(
+                "expect needs at least one check: equals, min, max, one_of, regex, status, latency_ms, body or headers"
+            )
         if self.jsonpath is not None and not self._has_checks():
             raise ValueError("jsonpath selects a value; add a check for it (equals, min, max, one_of, regex)")
         return self
@@ -119,6 +129,12 @@ class Expect(Check):
         if self.latency_ms is not None:
             latency = obs.details.get("latency_ms")
             verdicts.append(self.latency_ms.evaluate(latency, "latency_ms"))
+        if self.body is not None:
+            verdicts.append(self.body.evaluate(obs.details.get("body"), "body"))
+        if self.headers is not None:
+            seen = {str(k).lower(): v for k, v in (obs.details.get("headers") or {}).items()}
+            for name, check in self.headers.items():
+                verdicts.append(check.evaluate(seen.get(name.lower()), f"header {name}"))
         if self._has_checks():
             if self.jsonpath is not None:
                 doc = obs.details.get("json", obs.value)

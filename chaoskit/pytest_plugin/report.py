@@ -90,7 +90,7 @@ def _misses(observations: list[ObservationRecord]) -> dict[tuple[str, str], tupl
     for obs in observations:
         key = (obs.probe, obs.phase)
         totals[key] = totals.get(key, 0) + 1
-        # In the safety phase a *match* (ok) is what stops the run; the runner's reason says so.
+        # A triggered abort condition (phase safety, triggered) is no steady-state miss: the reason names it.
         if obs.ok is False and obs.phase != "safety":
             bad.setdefault(key, []).append(obs)
     return {key: (records, totals[key]) for key, records in bad.items()}

@@ -26,8 +26,8 @@ rollbacks:
 """
 
 
-def start(tmp_path: Path) -> subprocess.Popen[str]:
-    (tmp_path / "exp.yaml").write_text(EXPERIMENT)
+def start(tmp_path: Path, extra: str = "") -> subprocess.Popen[str]:
+    (tmp_path / "exp.yaml").write_text(EXPERIMENT + extra)
     proc = subprocess.Popen(
         [CHAOSKIT, "run", "exp.yaml", "--json"],
         cwd=tmp_path,
@@ -60,7 +60,7 @@ def test_signal_reverts_and_journal_says_interrupted(tmp_path: Path, sig: signal
 
 
 def test_sigkill_leaves_a_ledger_and_rollback_restores_idempotently(tmp_path: Path, isolated_state: Path) -> None:
-    proc = start(tmp_path)
+    proc = start(tmp_path, "safety: {guardian: {enabled: false}}\n")  # no guardian: a person runs rollback
     proc.kill()
     proc.wait(timeout=10)
     assert (tmp_path / "marker").exists()  # the runner could not revert

@@ -63,10 +63,10 @@ def test_core_and_plugin_errors_are_reported_together_with_paths_and_lines(tmp_p
         recovery: {within: 10s, intervall: 1s}
         """,
     )
-    assert found["recovery.intervall"] == (13, "unknown key")
+    assert found["recovery.intervall"] == (13, "unknown key; did you mean 'interval'?")
     assert found["method[0].duration"][0] == 10
     assert "invalid duration 'soon'" in found["method[0].duration"][1]
-    assert found["method[0].with.latncy_ms"] == (9, "unknown key")
+    assert found["method[0].with.latncy_ms"] == (9, "unknown key")  # testkit.marker has nothing like it
     assert found["method[1]"][0] == 11
     assert "exactly one of fault, action, probe or pause (found: fault, pause)" in found["method[1]"][1]
     assert found["method[1].with.path"] == (11, "required key is missing")

@@ -15,7 +15,7 @@ from tests.host.host_helpers import Sleepers, chaoskit_cmd, children, gone, jour
 FILL_MIB = 50
 
 
-def write_experiment(tmp_path: Path, sleepers: Sleepers, fill_dir: Path) -> Path:
+def write_experiment(tmp_path: Path, sleepers: Sleepers, fill_dir: Path, guardian: bool = True) -> Path:
     """Pause the sleepers, stress CPU (1 worker) and memory (50 MiB), fill 50 MiB; hold for a minute."""
     doc = {
         "title": "host faults held until interrupted",
@@ -50,7 +50,7 @@ def write_experiment(tmp_path: Path, sleepers: Sleepers, fill_dir: Path) -> Path
             },
         ],
         "recovery": {"within": "10s", "interval": "250ms"},
-        "safety": {"max_duration": "3m"},
+        "safety": {"max_duration": "3m", "guardian": {"enabled": guardian}},
     }
     path = tmp_path / "held.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -136,7 +136,8 @@ def test_sigkilled_run_is_rolled_back(sleepers: Sleepers, tmp_path: Path, isolat
     sleepers.start(2)
     fill_dir = tmp_path / "fill"
     fill_dir.mkdir()
-    run = start_run(write_experiment(tmp_path, sleepers, fill_dir), tmp_path / "runs")
+    # No guardian: this is the case a person recovers from with `chaoskit rollback`.
+    run = start_run(write_experiment(tmp_path, sleepers, fill_dir, guardian=False), tmp_path / "runs")
     workers = wait_all_injected(run, sleepers, fill_dir)
     run.kill()
     run.communicate(timeout=30)

@@ -29,7 +29,7 @@ from tests.httpfault.conftest import add_proxy
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def experiment(url: str, port: int, upstream: str, hold: str = "30s") -> dict[str, Any]:
+def experiment(url: str, port: int, upstream: str, hold: str = "30s", guardian: bool = True) -> dict[str, Any]:
     return {
         "title": "httpfault end to end",
         "httpfault": {"url": url, "proxies": [{"name": "made", "listen": f"127.0.0.1:{port}", "upstream": upstream}]},
@@ -50,16 +50,16 @@ def experiment(url: str, port: int, upstream: str, hold: str = "30s") -> dict[st
             }
         ],
         "recovery": {"within": "10s", "interval": "250ms"},
-        "safety": {"max_duration": "2m"},
+        "safety": {"max_duration": "2m", "guardian": {"enabled": guardian}},
     }
 
 
 @pytest.fixture
 def exp_file(tmp_path: Path, httpfault: HttpFaultClient, upstream: str) -> Callable[..., tuple[Path, int]]:
-    def make(hold: str = "30s") -> tuple[Path, int]:
+    def make(hold: str = "30s", guardian: bool = True) -> tuple[Path, int]:
         port = free_port()
         path = tmp_path / "exp.yaml"
-        path.write_text(yaml.safe_dump(experiment(httpfault.url, port, upstream, hold)))
+        path.write_text(yaml.safe_dump(experiment(httpfault.url, port, upstream, hold, guardian)))
         return path, port
 
     return make
@@ -170,10 +170,26 @@ def test_a_signal_mid_fault_reverts_everything(
     assert ledgers(isolated_state) == []
 
 
+def test_sigkill_mid_fault_the_guardian_reverts_everything(
+    exp_file: Callable[..., tuple[Path, int]], httpfault: HttpFaultClient, isolated_state: Path
+) -> None:
+    path, port = exp_file()
+    proc = start_run(path)
+    wait_for_rule(httpfault, proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    killed = time.monotonic()
+    while httpfault.rules() or "made" in httpfault.proxies():
+        assert time.monotonic() - killed < 10, "the guardian did not revert the rule and the proxy within 10 s"
+        time.sleep(0.05)
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"http://127.0.0.1:{port}/payments", timeout=5)
+
+
 def test_sigkill_mid_fault_then_rollback(
     cli: Cli, exp_file: Callable[..., tuple[Path, int]], httpfault: HttpFaultClient, isolated_state: Path
 ) -> None:
-    path, port = exp_file()
+    path, port = exp_file(guardian=False)  # nobody reverts for it: `chaoskit rollback` does
     proc = start_run(path)
     wait_for_rule(httpfault, proc)
     proc.kill()
@@ -226,3 +242,15 @@ def test_a_stopped_proxy_process_is_a_clear_error(cli: Cli, tmp_path: Path, upst
     assert result.returncode == 4, result.stderr
     verdict = json.loads(result.stdout)
     assert verdict["outcome"] == "error" and f"no HTTP fault proxy at {url}" in verdict["reason"], verdict
+
+
+def test_dry_run_shows_the_rule_and_the_proxy_and_touches_nothing(
+    cli: Cli, exp_file: Callable[..., tuple[Path, int]], httpfault: HttpFaultClient, isolated_state: Path
+) -> None:
+    path, port = exp_file()
+    result = cli("run", str(path), "--dry-run", cwd=path.parent)
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "abort 503 on POST /payments*" in shown and f"127.0.0.1:{port}" in shown and "created at run start" in shown
+    assert httpfault.rules() == [] and httpfault.proxies() == {}
+    assert ledgers(isolated_state) == []

@@ -67,6 +67,8 @@ class DiskFillFault(Fault[DiskFillParams]):
         written = 0
         try:
             for i in range(params.size_mib):
+                if ctx.cancel.is_set():  # the run is stopping: write no more (revert deletes the file)
+                    raise PluginError(f"host.disk_fill: cancelled after {written} MiB: the run is stopping")
                 if i % 64 == 0 and free_mib(path.parent) < params.min_free_mib + 1:
                     raise PluginError(
                         f"host.disk_fill: stopped after {written} MiB: {path.parent} is down to min_free_mib "

@@ -128,6 +128,8 @@ class _StressFault(Fault[Any]):
         workers: list[dict[str, int]] = []
         try:
             for extra in self.worker_args(params):
+                if ctx.cancel.is_set():  # the run is stopping: start no more workers
+                    raise PluginError(f"host.{self.kind}_stress: cancelled after {len(workers)} worker(s)")
                 workers.append(spawn(self.kind, info["token"], params.max_lifetime, extra, self.ready_timeout(params)))
         except BaseException:
             kill_workers(workers, info["token"])

@@ -231,3 +231,8 @@ class LocustDriver(LoadDriver[LocustParams]):
 
     def warmup(self, params: LocustParams) -> float:
         return params.warmup
+
+    def preflight(self, params: LocustParams, ctx: Context) -> list[str]:
+        from chaoskit_locust.preflight import locust_preflight
+
+        return locust_preflight(params, ctx)

@@ -45,9 +45,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class HttpProbe(Probe[HttpParams]):
-    """HTTP request; value = status code, details: latency_ms, json, body."""
+    """HTTP request; value = status code, details: latency_ms, json, body, headers."""
 
     Params = HttpParams
+    tolerance_hint = (
+        "an http probe's value is its status code, so its expect names what it checks: "
+        "status: 200, body: {regex: 'ok'}, "
+        "jsonpath: '$.status' with equals/min/max/one_of/regex, headers: {Content-Type: {regex: json}}, "
+        "latency_ms: {max: 300}"
+    )
 
     def observe(self, params: HttpParams, ctx: Context) -> Observation:
         headers = {**ctx.headers(), **params.headers}
@@ -67,15 +73,20 @@ class HttpProbe(Probe[HttpParams]):
         start = time.perf_counter()
         try:
             with opener.open(request, timeout=params.timeout) as response:
-                status, raw = response.status, response.read()
+                status, raw, received = response.status, response.read(), dict(response.headers.items())
         except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
+            status, raw, received = exc.code, exc.read(), dict(exc.headers.items())
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise PluginError(f"{params.method} {params.url}: {reason}") from None
         latency_ms = (time.perf_counter() - start) * 1000
         text = raw.decode("utf-8", errors="replace")
-        details: dict[str, Any] = {"status": status, "latency_ms": round(latency_ms, 3), "body": text[:_BODY_KEEP]}
+        details: dict[str, Any] = {
+            "status": status,
+            "latency_ms": round(latency_ms, 3),
+            "body": text[:_BODY_KEEP],
+            "headers": received,
+        }
         with contextlib.suppress(ValueError):
             details["json"] = json.loads(text)
         return Observation(status, details)

@@ -1,0 +1,128 @@
+"""The dead-man guardian with real processes: a real `chaoskit run` is killed, frozen or interrupted, and its
+guardian (a real separate process) reverts the run's fault with no command typed -- or, after a clean end, exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import CHAOSKIT
+
+EXPERIMENT = """\
+title: guarded marker
+method:
+  - fault: testkit.marker
+    name: marker
+    with: {{path: marker}}
+    duration: {duration}
+safety: {{guardian: {{heartbeat: 200ms, grace: {grace}}}}}
+"""
+
+
+def guardians(run_id: str) -> list[int]:
+    """Live guardian processes of this run (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"chaoskit.run.guardian" in argv and run_id.encode() in argv and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def start(tmp_path: Path, duration: str = "60s", grace: str = "10s") -> tuple[subprocess.Popen[str], str]:
+    (tmp_path / "exp.yaml").write_text(EXPERIMENT.format(duration=duration, grace=grace))
+    proc = subprocess.Popen(
+        [CHAOSKIT, "run", "exp.yaml", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, so a test can Ctrl-C the whole group
+    )
+    marker = tmp_path / "marker"
+    deadline = time.monotonic() + 60
+    while not marker.exists() or not marker.read_text():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the fault was never injected"
+        time.sleep(0.02)
+    return proc, marker.read_text()
+
+
+def wait_gone(path: Path, timeout: float) -> float:
+    t0 = time.monotonic()
+    while path.exists():
+        assert time.monotonic() - t0 < timeout, f"{path} still exists after {timeout}s"
+        time.sleep(0.01)
+    return time.monotonic() - t0
+
+
+def record(tmp_path: Path) -> dict[str, object]:
+    """The guardian's record (written just after its reverts)."""
+    deadline = time.monotonic() + 10
+    while not (found := list(tmp_path.glob("chaoskit-runs/*/guardian.json"))):
+        assert time.monotonic() < deadline, "the guardian wrote no record"
+        time.sleep(0.02)
+    (path,) = found
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_sigkill_runner_guardian_reverts_with_no_command(tmp_path: Path, isolated_state: Path) -> None:
+    proc, run_id = start(tmp_path)
+    assert len(guardians(run_id)) == 1
+    proc.kill()
+    proc.wait(timeout=10)
+    took = wait_gone(tmp_path / "marker", timeout=5)  # the issue's bound: reverted within 5 s
+    assert took < 5
+    deadline = time.monotonic() + 10
+    while guardians(run_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert guardians(run_id) == []  # the guardian leaves nothing running
+    rec = record(tmp_path)
+    assert rec["run_id"] == run_id and "ended without finishing" in str(rec["why"])
+    assert rec["reverted"] == [f"marker (testkit.marker, run {run_id})"] and rec["failed"] == []
+    assert list((isolated_state / "ledger").glob("*")) == []  # the ledger is closed: nothing for rollback
+
+
+def test_frozen_runner_is_killed_and_its_fault_reverted(tmp_path: Path) -> None:
+    proc, _ = start(tmp_path, grace="1s")
+    os.kill(proc.pid, signal.SIGSTOP)  # frozen: alive, but no heartbeat
+    try:
+        wait_gone(tmp_path / "marker", timeout=10)
+        assert proc.wait(timeout=10) == -signal.SIGKILL  # killed first, so it cannot inject behind the guardian
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "no heartbeat for 1s" in str(record(tmp_path)["why"])
+
+
+def test_no_guardian_left_after_a_clean_run(tmp_path: Path) -> None:
+    proc, run_id = start(tmp_path, duration="500ms")
+    assert guardians(run_id)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert guardians(run_id) == []
+    assert list(tmp_path.glob("chaoskit-runs/*/guardian.json")) == []  # it had nothing to do
+    assert not (tmp_path / "marker").exists()
+
+
+def test_ctrl_c_to_the_process_group_leaves_the_guardian_out_of_it(tmp_path: Path) -> None:
+    proc, run_id = start(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does; the guardian has its own session
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not (tmp_path / "marker").exists()  # the runner reverted by itself
+    assert guardians(run_id) == []
+    assert list(tmp_path.glob("chaoskit-runs/*/guardian.json")) == []
