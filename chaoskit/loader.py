@@ -125,9 +125,10 @@ def validate_document(
     registry: Registry | None = None,
 ) -> Loaded:
     """Validate a parsed document (a dict). Raises :class:`ValidationFailed` listing every problem."""
+    if not lines:  # data from parse_text (it comes with lines) is already within the limits
+        check_limits(data, {}, source)
     lines = lines or {}
     registry = registry or default_registry()
-    check_limits(data, lines, source)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ValidationFailed(

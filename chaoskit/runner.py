@@ -35,6 +35,7 @@ from chaoskit.loader import Loaded
 from chaoskit.model.journal import ErrorRecord, Journal, Phase, PhaseRecord
 from chaoskit.model.outcome import Ending, Outcome, decide
 from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit.preflight import plugins_used
 from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
@@ -83,7 +84,9 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points)
+        # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
+        wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
+        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
         self.events = Events(self.hooks, self.journal, self.record_error)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)

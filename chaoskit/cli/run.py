@@ -100,17 +100,21 @@ def run(
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
     from chaoskit.model.journal import Outcome
-    from chaoskit.progress import LiveProgress
     from chaoskit.run.gameday import RunResult, run_many
     from chaoskit.runner import RunOptions
 
     files = [path for path in expand_paths(paths) for _ in range(repeat)]
     flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
     ctk_files = {path for path in files if is_ctk_file(path)}
+    flags.several = len(ctk_files) > 1
     if flags.only_for_ctk() and len(ctk_files) < len(files):
         raise click.UsageError(f"{', '.join(flags.only_for_ctk())}: only for Chaos Toolkit experiments")
     overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
-    hooks: list[Any] = [] if quiet else [LiveProgress(err, verbose)]
+    hooks: list[Any] = []
+    if not quiet:  # rich (the live progress) is imported only when something is shown
+        from chaoskit.progress import LiveProgress
+
+        hooks.append(LiveProgress(err, verbose))
 
     def run_ctk_file(path: Path) -> RunResult | None:
         if path not in ctk_files:

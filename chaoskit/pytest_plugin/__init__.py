@@ -153,9 +153,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _load_fixture_plugins(config: pytest.Config) -> None:
-    from importlib.metadata import entry_points
+    from chaoskit.entrypoints import group
 
-    for ep in entry_points(group=FIXTURES_GROUP):
+    for ep in group(FIXTURES_GROUP):
         name = f"chaoskit.{ep.name}"
         if config.pluginmanager.is_blocked(name) or config.pluginmanager.has_plugin(name):
             continue
