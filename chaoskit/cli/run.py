@@ -107,6 +107,7 @@ def run(
     files = [path for path in expand_paths(paths) for _ in range(repeat)]
     flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
     ctk_files = {path for path in files if is_ctk_file(path)}
+    flags.several = len(ctk_files) > 1
     if flags.only_for_ctk() and len(ctk_files) < len(files):
         raise click.UsageError(f"{', '.join(flags.only_for_ctk())}: only for Chaos Toolkit experiments")
     overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
