@@ -84,6 +84,20 @@ Result = tuple[Path, "Outcome", "Journal | None", str]
     show_default=True,
     help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
 )
+@click.option(
+    "--serve",
+    metavar="HOST:PORT",
+    is_flag=False,
+    flag_value="127.0.0.1:8089",
+    default=None,
+    help="Serve a live page (and a HALT button) while the runs go; --serve alone: 127.0.0.1:8089.",
+)
+@click.option(
+    "--serve-token-env",
+    metavar="NAME",
+    default=None,
+    help="An environment variable with the token the live page requires (needed off loopback).",
+)
 @ctk_options
 def run(
     paths: tuple[Path, ...],
@@ -97,6 +111,8 @@ def run(
     ledger_dir: Path | None,
     summary_md: Path | None,
     repeat: int,
+    serve: str | None,
+    serve_token_env: str | None,
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
@@ -116,6 +132,8 @@ def run(
         from chaoskit.progress import LiveProgress, verdict_line
 
         hooks.append(LiveProgress(err, verbose))
+    if serve is not None:
+        hooks.append(_serve(serve, serve_token_env, [path.name for path in files]))
     results: list[Result] = []
     codes: list[int] = []
     for path in files:
@@ -164,6 +182,37 @@ def run(
         ]
         print(json.dumps(verdicts[0] if len(files) == 1 else {"runs": verdicts}, indent=2))
     sys.exit(worst_exit_code(codes))
+
+
+def _serve(address: str, token_env: str | None, queue: list[str]) -> Any:
+    """Start the live view (``--serve``); it stops when the command exits. Returns the state hook to register."""
+    import atexit
+    import os
+
+    from chaoskit.live.server import LiveServer, is_loopback, parse_address
+    from chaoskit.live.state import LiveState
+
+    try:
+        host, port = parse_address(address)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--serve") from None
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        raise click.BadParameter(f"the variable {token_env} is not set or empty", param_hint="--serve-token-env")
+    if not is_loopback(host) and token is None:
+        raise click.BadParameter(
+            f"{host} is not a loopback address: set --serve-token-env NAME (a variable holding a token)",
+            param_hint="--serve",
+        )
+    state = LiveState(queue)
+    try:
+        server = LiveServer((host, port), state, token)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot listen on {address}: {exc.strerror or exc}", param_hint="--serve") from None
+    server.start()
+    atexit.register(server.stop)
+    err.print(f"live view: {server.url}", highlight=False)
+    return state
 
 
 def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str) -> dict[str, Any]:
