@@ -287,7 +287,7 @@ def test_a_halted_chaoskit_refuses_ctk_runs_and_a_halt_stops_a_running_one(tmp_p
     finally:
         run_cli("halt", "--release")
     assert proc.returncode == 3, stderr
-    assert time.monotonic() - halted_at < 15
+    assert time.monotonic() - halted_at < 50  # well before the 60 s pause would have ended
     data = json.loads(journal.read_text())
     assert data["status"] == "aborted" and [r["activity"]["name"] for r in data["run"]] == ["mark the start"]
     assert "stop it" in data["chaoskit"]["reason"] and marker.exists()  # rollbacks are played, as for "aborted"
