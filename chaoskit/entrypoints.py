@@ -19,9 +19,24 @@ def _scan(path: tuple[str, ...]) -> Any:
     return entry_points()
 
 
+_names: dict[int, tuple[object, str]] = {}
+
+
+def distribution(ep: EntryPoint) -> str:
+    """The name of the distribution that registered ``ep``: read from its metadata once per distribution (the
+    standard ``ep.dist.name`` parses the metadata file again on every call)."""
+    dist = ep.dist
+    if dist is None:
+        return "?"
+    known = _names.get(id(dist))
+    if known is None or known[0] is not dist:
+        known = _names[id(dist)] = (dist, str(dist.name))
+    return known[1]
+
+
 def group(name: str) -> tuple[EntryPoint, ...]:
     """The entry points registered under ``name`` (each with its ``dist``), from this process's one scan."""
     return tuple(_scan(tuple(sys.path)).select(group=name))
 
 
-__all__ = ["EntryPoint", "group"]
+__all__ = ["EntryPoint", "distribution", "group"]

@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.ctk.record_ctk import EXPERIMENTS, HERE, cases, environment, left_behind, prepare_toxiproxy, summary
+from tests.ctk.record_ctk import (
+    EXPERIMENTS,
+    HERE,
+    cases,
+    environment,
+    k8s_left_behind,
+    left_behind,
+    prepare_kubernetes,
+    prepare_toxiproxy,
+    summary,
+)
 from tests.ctk.service import Service
 
 CASES = cases()
@@ -46,6 +56,11 @@ def test_same_verdict_as_chaos_toolkit(
     toxiproxy = request.getfixturevalue("toxiproxy") if case.get("needs") == "toxiproxy" else None
     if toxiproxy is not None:
         env |= prepare_toxiproxy(toxiproxy, service.url)
+    k8s = case.get("needs") == "kubernetes"
+    if k8s:
+        core, apps = request.getfixturevalue("core"), request.getfixturevalue("apps")
+        namespace = request.getfixturevalue("namespace")
+        env |= prepare_kubernetes(core, apps, namespace, request.getfixturevalue("kubeconfig"))
     journal_path = tmp_path / "ctk-journal.json"
     proc = run_cli(
         "run",
@@ -58,7 +73,7 @@ def test_same_verdict_as_chaos_toolkit(
         case["file"],
         cwd=EXPERIMENTS,
         env=env,
-        timeout=90,
+        timeout=180,
     )
     want = expected(name)
     if want["status"] is None:
@@ -75,3 +90,5 @@ def test_same_verdict_as_chaos_toolkit(
         # where CTK leaves a fault its rollbacks did not undo (expected/<case>.json: left_behind), chaoskit
         # reverts it through its ledger: nothing is left, whatever the strategy or the status
         assert left_behind(toxiproxy) == {"enabled": True, "toxics": []}
+    if k8s:
+        assert k8s_left_behind(core, apps, namespace) == {"replicas": 2, "cordoned": 0}
