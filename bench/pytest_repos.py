@@ -17,6 +17,10 @@ Run from the repo root (PyPI access needed; the sdists and venvs are kept under
 ``${CHAOSKIT_CACHE:-~/.cache/chaoskit}/bench/pytest-repos``)::
 
     .venv/bin/python bench/pytest_repos.py [--runs 5] [--json results.json]
+    .venv/bin/python bench/pytest_repos.py --only itsdangerous --callgrind   # + instructions of one whole run
+
+``--callgrind`` adds the instructions of one whole ``pytest -q`` run per environment (valgrind's callgrind; the
+count does not depend on the machine's load, unlike the wall times; about 50x slower, so best with ``--only``).
 """
 
 from __future__ import annotations
@@ -138,7 +142,7 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def bench_project(name: str, runs: int, pytest_version: str) -> dict[str, Any]:
+def bench_project(name: str, runs: int, pytest_version: str, callgrind: bool = False) -> dict[str, Any]:
     requirement, test_requirements = PROJECTS[name]
     project = sdist(requirement)
     base = [f"pytest=={pytest_version}", *test_requirements, str(project)]
@@ -175,6 +179,13 @@ def bench_project(name: str, runs: int, pytest_version: str) -> dict[str, Any]:
             "counts": results[side]["counts"][0],
             "counts_stable": all(c == results[side]["counts"][0] for c in results[side]["counts"]),
         }
+    if callgrind:
+        from callgrind import instructions
+
+        cmd = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        report["instructions"] = {
+            side: instructions([str(python), *cmd], env=clean_env(), cwd=project) for side, python in pythons.items()
+        }
     report["counts_identical"] = results["with"]["counts"] == results["without"]["counts"]
     report["run_ratio"] = report["with"]["run_s"]["median"] / report["without"]["run_s"]["median"]
     report["run_cpu_ratio"] = report["with"]["run_cpu_s"]["median"] / report["without"]["run_cpu_s"]["median"]
@@ -199,6 +210,12 @@ def show(report: dict[str, Any]) -> None:
         f"  with/without (medians): collection x{report['collect_ratio']:.3f}, whole run x{report['run_ratio']:.3f} "
         f"wall, x{report['run_cpu_ratio']:.3f} CPU; counts identical in every round: {report['counts_identical']}"
     )
+    if "instructions" in report:
+        ins = report["instructions"]
+        print(
+            f"  instructions of one whole run (callgrind): without {ins['without']:,}, with {ins['with']:,} "
+            f"(x{ins['with'] / ins['without']:.4f})"
+        )
     print(f"  modules chaoskit adds to the session: {', '.join(report['modules_added']) or 'none'}")
 
 
@@ -206,12 +223,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="measured rounds per environment (default 5)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--callgrind", action="store_true", help="also count instructions of one whole run")
     parser.add_argument("--only", choices=sorted(PROJECTS), action="append", help="bench only this project")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     pytest_version = importlib.metadata.version("pytest")
-    reports = [bench_project(name, args.runs, pytest_version) for name in (args.only or sorted(PROJECTS))]
+    reports = [
+        bench_project(name, args.runs, pytest_version, args.callgrind) for name in (args.only or sorted(PROJECTS))
+    ]
     for report in reports:
         show(report)
     if args.json:

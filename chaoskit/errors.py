@@ -43,12 +43,21 @@ class ValidationFailed(ChaosKitError):
     """The experiment is invalid. Carries every problem found, all at once."""
 
     exit_code = 5
+    verdict = "is invalid"
 
     def __init__(self, problems: list[Problem], source: str | None = None) -> None:
         self.problems = problems
         self.source = source
-        head = f"{source or 'experiment'} is invalid ({len(problems)} problem{'s' * (len(problems) != 1)})"
+        head = f"{source or 'experiment'} {self.verdict} ({len(problems)} problem{'s' * (len(problems) != 1)})"
         super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class PreflightFailed(ValidationFailed):
+    """A valid experiment that would fail when run: a plugin's preflight found what is missing (every problem,
+    each with the step's path). ``validate --preflight`` and ``run --dry-run`` exit with 6."""
+
+    exit_code = 6
+    verdict = "failed preflight"
 
 
 class PluginError(ChaosKitError):

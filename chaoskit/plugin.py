@@ -26,6 +26,10 @@ Faults work in three calls so nothing can be left behind:
 3. ``revert(info, ctx)`` undoes exactly what was injected. It must be idempotent and must work
    from the info alone: ``chaoskit rollback`` calls it in a fresh process after the runner was killed,
    also when ``inject`` was cut short halfway.
+
+Before a run, ``preflight(params, ctx)`` (any plugin; default: nothing to check) reports without side effects
+what the real run would trip over -- a missing file, an unreachable server, an unknown target, a denied
+permission -- so ``chaoskit validate --preflight`` and ``chaoskit run --dry-run`` catch it (exit 6).
 """
 
 from __future__ import annotations
@@ -93,6 +97,14 @@ class Plugin(ABC, Generic[P]):
     internal: ClassVar[bool] = False
     """True for a plugin other plugins use (e.g. the fault behind a section): ``chaoskit list``, the schema and
     the docs leave it out. It still works when named in an experiment."""
+
+    def preflight(self, params: P, ctx: Context) -> list[str]:
+        """Check, without side effects, what this plugin will need when it runs (``plan``, ``observe``,
+        ``start``...): files exist, servers answer, named targets exist, permissions are granted. Return every
+        problem found (plain sentences naming what is missing; the caller adds the step's path), [] when ready.
+        Run by ``chaoskit validate --preflight`` and ``chaoskit run --dry-run``, each call under a timeout.
+        The default checks nothing."""
+        return []
 
     @classmethod
     def summary(cls) -> str:

@@ -13,6 +13,7 @@ from typing import NoReturn
 import click
 
 from chaoskit import __version__
+from chaoskit.cli.compare import baseline, compare, history
 from chaoskit.cli.console import err, escape, print_invalid
 from chaoskit.cli.ctk import import_ctk
 from chaoskit.cli.halt import halt
@@ -42,7 +43,20 @@ def cli() -> None:
     """
 
 
-COMMANDS: list[click.Command] = [run, validate, report, list_plugins, schema, rollback, halt, init, import_ctk]
+COMMANDS: list[click.Command] = [
+    run,
+    validate,
+    report,
+    list_plugins,
+    schema,
+    rollback,
+    halt,
+    init,
+    import_ctk,
+    compare,
+    baseline,
+    history,
+]
 for _command in COMMANDS:
     cli.add_command(_command)
 

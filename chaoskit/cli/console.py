@@ -67,6 +67,6 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def print_invalid(exc: ValidationFailed) -> None:
-    err.print(f"[bold red]✗ {escape(exc.source or 'experiment')}[/] is invalid:", highlight=False)
+    err.print(f"[bold red]✗ {escape(exc.source or 'experiment')}[/] {exc.verdict}:", highlight=False)
     for problem in exc.problems:
         err.print(f"  - {escape(str(problem))}", highlight=False)

@@ -25,7 +25,15 @@ from chaoskit.errors import ValidationFailed
     help="Chaos Toolkit files: configuration/secrets (JSON/YAML) or a .env file.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON on stdout.")
-def validate(paths: tuple[Path, ...], variables: tuple[str, ...], var_files: tuple[Path, ...], as_json: bool) -> None:
+@click.option(
+    "--preflight",
+    is_flag=True,
+    help="Also ask each plugin, without side effects, what the run would need (files, servers, targets, "
+    "permissions); a problem there exits 6.",
+)
+def validate(
+    paths: tuple[Path, ...], variables: tuple[str, ...], var_files: tuple[Path, ...], as_json: bool, preflight: bool
+) -> None:
     """Check experiment files: the core format and every plugin's parameters (Chaos Toolkit files: CTK's
     format and what CTK checks before a run). Exit 5 when invalid."""
     from chaoskit.loader import load_experiment
@@ -41,7 +49,11 @@ def validate(paths: tuple[Path, ...], variables: tuple[str, ...], var_files: tup
             if path in ctk_files:
                 validate_ctk(path, CtkFlags(variables=variables, var_files=var_files), quiet=as_json)
             else:
-                load_experiment(path, overrides)
+                loaded = load_experiment(path, overrides)
+                if preflight:
+                    from chaoskit.preflight import preflight as check
+
+                    check(loaded)
         except ValidationFailed as exc:
             if not as_json:
                 print_invalid(exc)
@@ -49,13 +61,16 @@ def validate(paths: tuple[Path, ...], variables: tuple[str, ...], var_files: tup
                 {
                     "file": str(path),
                     "valid": False,
+                    "exit_code": exc.exit_code,
                     "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in exc.problems],
                 }
             )
         else:
             if not as_json:
-                err.print(f"[green]✓[/] {escape(str(path))} is valid", highlight=False)
-            report.append({"file": str(path), "valid": True, "problems": []})
+                ready = " and passed preflight" if preflight and path not in ctk_files else ""
+                err.print(f"[green]✓[/] {escape(str(path))} is valid{ready}", highlight=False)
+            report.append({"file": str(path), "valid": True, "exit_code": 0, "problems": []})
     if as_json:
         print(json.dumps(report, indent=2))
-    sys.exit(0 if all(r["valid"] for r in report) else ValidationFailed.exit_code)
+    codes = {r["exit_code"] for r in report}
+    sys.exit(ValidationFailed.exit_code if ValidationFailed.exit_code in codes else max(codes))

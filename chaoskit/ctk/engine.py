@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,15 +29,14 @@ from typing import Any
 from chaoskit.ctk.journal import CtkJournal
 from chaoskit.ctk.load import LoadedCtk
 from chaoskit.ctk.model import Activity
-from chaoskit.ctk.providers import ActivityFailed, CallContext, run_provider
+from chaoskit.ctk.providers import ActivityFailed, CallContext, dynamic_configuration, run_provider
 from chaoskit.ctk.tolerance import ToleranceError, within_tolerance
 from chaoskit.ctk.trace import CtkTrace
 from chaoskit.ctk.values import substitute
+from chaoskit.ctk.watch import Halted, Watch
 from chaoskit.errors import Interrupted
 from chaoskit.signals import SignalGuard
 from chaoskit.timeouts import sleep
-
-DRY_MODES = ("probes", "actions", "activities", "pause")
 
 
 @dataclass
@@ -51,6 +51,8 @@ class CtkOptions:
     ledger_dir: Path | None = None
     out_dir: Path | None = None
     """chaoskit's journal, report and trace go to ``out_dir/ctk-<run id>`` (None: no trace)."""
+    progress: Callable[[str], None] | None = None
+    """Told one line per activity as it ends (live progress on the terminal)."""
 
 
 @dataclass
@@ -59,6 +61,7 @@ class _State:
     deviated: bool = False
     gate_failed: bool = False
     fail_fast_stop: bool = False
+    halted: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -82,7 +85,11 @@ class CtkRun:
             self.exp.title, loaded.source, self.journal.data["experiment"], self.run_dir if out_dir else None
         )
         self.journal.run_id = self.trace.run_id
+        self.watch = Watch(self.trace.run_id, self.exp.title)
         self.extensions = Extensions(loaded, self.options.ledger_dir, self.trace.run_id, self.trace.fault)
+        self.extensions.before_first_fault = lambda ledger: self.watch.ensure_guardian(
+            ledger, self.run_dir() if out_dir else None
+        )
         self.calls = CallContext(
             loaded.configuration,
             loaded.secrets,
@@ -100,6 +107,29 @@ class CtkRun:
     def run(self) -> CtkJournal:
         started = time.time()
         self.trace.started()
+        refusal = self.watch.refusal()
+        if refusal is not None:
+            self.state.status, self.state.halted = "aborted", True
+            self.state.errors.append(refusal)
+        else:
+            self._guarded(started)
+        status = (
+            self.state.status if self.state.status in ("completed", "failed", "aborted", "interrupted") else "completed"
+        )
+        self.journal.finish(status, self.state.deviated, started, self.state.errors, self.extensions.records)
+        self.journal.gate_failed = self.state.gate_failed
+        self.journal.halted = self.state.halted
+        self.journal.fail_fast_stop = self.state.fail_fast_stop
+        self.journal.signals_ignored = list(self.guard.ignored)
+        self.trace.finished(self.journal.outcome, self.journal.reason)
+        self.journal.errors.extend(self.trace.errors)
+        self.journal.trace_id = self.trace.journal.trace_id
+        self.journal.artifacts.update(self.trace.journal.artifacts)
+        self.journal.refresh()
+        return self.journal
+
+    def _guarded(self, started: float) -> None:
+        self.watch.start(started, self.run_dir() if self.options.out_dir else None)
         with self.guard.installed(self.options.handle_signals):
             try:
                 self._dynamic_configuration()
@@ -111,45 +141,17 @@ class CtkRun:
             finally:
                 self.guard.shielded = True
                 self._revert_leftovers()
-        status = (
-            self.state.status if self.state.status in ("completed", "failed", "aborted", "interrupted") else "completed"
-        )
-        self.journal.finish(status, self.state.deviated, started, self.state.errors, self.extensions.records)
-        self.journal.gate_failed = self.state.gate_failed
-        self.journal.fail_fast_stop = self.state.fail_fast_stop
-        self.journal.signals_ignored = list(self.guard.ignored)
-        self.trace.finished(self.journal.outcome, self.journal.reason)
-        self.journal.errors.extend(self.trace.errors)
-        self.journal.trace_id = self.trace.journal.trace_id
-        self.journal.artifacts.update(self.trace.journal.artifacts)
-        self.journal.refresh()
-        return self.journal
+                self.watch.stop()
+                self.state.errors.extend(f"guardian: {e}" for e in self.watch.errors)
+
+    def _halted(self, exc: Halted) -> None:
+        self.state.status, self.state.halted = "aborted", True
+        self.state.errors.append(str(exc))
 
     def _dynamic_configuration(self) -> None:
-        """CTK's dynamic configuration: a configuration value declared as a probe gets the probe's output
-        (python: the return value; process: stdout, stripped, when it exits 0; http: the body). A probe that
-        fails leaves the value out, as CTK does, and the reason is recorded."""
-        conf = dict(self.calls.configuration)
-        for key, value in self.exp.configuration.items():
-            if not (isinstance(value, dict) and value.get("type") == "probe"):
-                continue
-            conf.pop(key, None)
-            probe = Activity.model_validate(value)
-            self.calls.configuration = conf
-            try:
-                output = run_provider(probe, self.calls)
-            except ActivityFailed as exc:
-                self.state.errors.append(f"dynamic configuration {key!r} was not loaded: {exc}")
-                continue
-            kind = probe.provider.type if probe.provider else "python"
-            if kind == "process" and output["status"] != 0:
-                self.state.errors.append(f"dynamic configuration {key!r}: the process exited {output['status']}")
-            elif kind == "process":
-                conf[key] = output.get("stdout", "").strip()
-            else:
-                conf[key] = output.get("body") if kind == "http" else output
-        self.calls.configuration = conf
-        self.extensions.configuration = conf
+        conf, errors = dynamic_configuration(self.exp.configuration, self.calls)
+        self.calls.configuration = self.extensions.configuration = conf
+        self.state.errors.extend(errors)
 
     def _interrupted(self, what: str) -> None:
         self.state.status = "interrupted"
@@ -183,6 +185,8 @@ class CtkRun:
                     self._after()
         except (KeyboardInterrupt, Interrupted) as exc:
             self._interrupted("SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else exc.signame)
+        except Halted as exc:
+            self._halted(exc)
         finally:
             stop_continuous.set()
             if continuous is not None:
@@ -200,11 +204,20 @@ class CtkRun:
             state["probes"].append(run)
             met = self._tolerance(probe, run, dry, state)
             self.trace.activity_finished("probe", run, phase)
+            self._report(phase, run)
             if not met:
                 state["steady_state_met"] = False
                 return state
         state["steady_state_met"] = True
         return state
+
+    def _report(self, phase: str, run: dict[str, Any]) -> None:
+        if self.options.progress is None:
+            return
+        activity = run.get("activity", {})
+        met = run.get("tolerance_met")
+        verdict = run.get("status", "?") + ("" if met is None else ", tolerance met" if met else ", tolerance NOT met")
+        self.options.progress(f"{phase:<9} {activity.get('type', '?'):<6} {activity.get('name', '?')}: {verdict}")
 
     def _tolerance(self, probe: Activity, run: dict[str, Any], dry: bool, state: dict[str, Any]) -> bool:
         run["tolerance_met"] = run["status"] != "failed"
@@ -252,8 +265,6 @@ class CtkRun:
             self.state.status = self._judge(state)
 
     def _continuously(self, stop: threading.Event) -> None:
-        failed = 0
-        iteration = 1
         try:
             while not stop.is_set():
                 if self.state.status in ("failed", "interrupted", "aborted"):
@@ -261,14 +272,14 @@ class CtkRun:
                 state = self.hypothesis("during")
                 with self._lock:
                     self.journal.data["steady_states"]["during"].append(state)
-                if not state["steady_state_met"]:
-                    failed += 1
-                    if self.options.fail_fast and failed * 100 / iteration >= 0:
-                        self.state.status = "failed"
-                        self.state.fail_fast_stop = True
-                        break
-                iteration += 1
+                if not state["steady_state_met"] and self.options.fail_fast:
+                    # CTK's --fail-fast has a ratio of 0: the first deviation stops the run
+                    self.state.status = "failed"
+                    self.state.fail_fast_stop = True
+                    break
                 stop.wait(self.options.frequency)
+        except Halted as exc:
+            self._halted(exc)
         except Exception as exc:  # CTK: an unexpected error in the continuous hypothesis aborts the run
             self.state.status = "aborted"
             self.state.errors.append(f"continuous hypothesis: {type(exc).__name__}: {exc}")
@@ -291,6 +302,9 @@ class CtkRun:
                     break
         except (KeyboardInterrupt, Interrupted):
             raise
+        except Halted as exc:
+            self._halted(exc)
+            return False
         except Exception as exc:  # CTK: an unexpected error in the method aborts the run
             self.state.status = "aborted"
             self.state.errors.append(f"method: {type(exc).__name__}: {exc}")
@@ -338,6 +352,8 @@ class CtkRun:
     ) -> dict[str, Any]:
         """CTK's execute_activity: pauses, the call, and the run record (appended to ``runs`` when it starts).
         ``traced``: report the end to the trace here (hypothesis probes do it once their tolerance is known)."""
+        if phase != "rollbacks":
+            self.watch.check()
         if activity.ref is not None:
             activity = self.exp.activities_by_name()[activity.ref]
         dry = self.options.dry
@@ -375,10 +391,10 @@ class CtkRun:
             run["duration"] = (end - start).total_seconds()
             if traced:
                 self.trace.activity_finished(kind, run, phase)
+                self._report(phase, run)
         self._pause(pauses.get("after"), dry, is_dry)
         return run
 
-    @staticmethod
-    def _pause(seconds: Any, dry: str | None, is_dry: bool) -> None:
+    def _pause(self, seconds: Any, dry: str | None, is_dry: bool) -> None:
         if seconds and dry != "pause" and not is_dry:
-            sleep(float(seconds))
+            sleep(float(seconds), stop=self.watch.halted)

@@ -108,6 +108,8 @@ class Extensions:
         self.registry = default_registry()
         self.run_id = run_id
         self.on_fault = on_fault
+        self.before_first_fault: Callable[[Path], None] = lambda ledger: None
+        """Called with the ledger's path before the first fault is injected (the guardian starts there)."""
         """Told when a fault is in place (True) and when it is reverted or its revert failed (False)."""
         self.records: list[FaultRecord] = []
         self.injected: list[Injected] = []
@@ -163,6 +165,7 @@ class Extensions:
             info = adjust(info)
         if self.ledger is None:
             self.ledger = Ledger.create(self.run_id, self.loaded.experiment.title, self.ledger_dir)
+            self.before_first_fault(self.ledger.path)
         entry = LedgerEntry(id=uuid.uuid4().hex[:8], plugin=plugin_name, name=label, info=info)
         self.ledger.add(entry)
         record = FaultRecord(

@@ -61,6 +61,32 @@ def run_provider(activity: Activity, ctx: CallContext) -> Any:
     return _http(provider, activity, ctx)
 
 
+def dynamic_configuration(declared: Mapping[str, Any], ctx: CallContext) -> tuple[dict[str, Any], list[str]]:
+    """CTK's dynamic configuration: a value declared as a probe gets the probe's output (python: the return
+    value; process: stdout, stripped, when it exits 0; http: the body). A probe that fails leaves the value out,
+    as in CTK; the reasons are returned."""
+    conf = dict(ctx.configuration)
+    errors: list[str] = []
+    for key, value in declared.items():
+        if not (isinstance(value, dict) and value.get("type") == "probe"):
+            continue
+        conf.pop(key, None)
+        probe = Activity.model_validate(value)
+        try:
+            output = run_provider(probe, CallContext(conf, ctx.secrets, ctx.work_dir))
+        except ActivityFailed as exc:
+            errors.append(f"dynamic configuration {key!r} was not loaded: {exc}")
+            continue
+        kind = probe.provider.type if probe.provider else "python"
+        if kind == "process" and output["status"] != 0:
+            errors.append(f"dynamic configuration {key!r}: the process exited {output['status']}")
+        elif kind == "process":
+            conf[key] = output.get("stdout", "").strip()
+        else:
+            conf[key] = output.get("body") if kind == "http" else output
+    return conf, errors
+
+
 def _timeout(value: Any, activity: Activity, ctx: CallContext) -> float:
     value = substitute(value, ctx.configuration, ctx.secrets)
     if isinstance(value, list | tuple) and value:

@@ -9,6 +9,7 @@ from pydantic import Field, JsonValue, field_validator, model_validator
 
 from chaoskit.durations import Duration
 from chaoskit.model.base import StrictModel
+from chaoskit.model.regression import Regression
 from chaoskit.model.tolerance import Expect
 
 PLUGIN_NAME = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
@@ -276,6 +277,9 @@ class Experiment(StrictModel):
         default=None, description="Load to drive during the run: {driver: locust, ...driver parameters}."
     )
     tracing: TracingSpec = Field(default_factory=TracingSpec)
+    regression: Regression | None = Field(
+        default=None, description="What `chaoskit compare` counts as a regression of this experiment."
+    )
     sections: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         exclude=True,

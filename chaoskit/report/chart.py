@@ -23,7 +23,7 @@ PANELS: list[Panel] = [
 ]
 
 
-def _nice_max(value: float) -> float:
+def nice_max(value: float) -> float:
     """The smallest 1, 2, 2.5 or 5 times a power of ten that is >= value (an axis top)."""
     if value <= 0:
         return 1.0
@@ -67,7 +67,7 @@ def probe_latencies(facts: Facts) -> dict[str, list[tuple[float, float]]]:
 
 def _probe_panel(latencies: dict[str, list[tuple[float, float]]], y0: float, x: Callable[[float], float]) -> str:
     plot_w = WIDTH - LEFT - RIGHT
-    y_max = _nice_max(max((v for points in latencies.values() for _, v in points), default=0.0))
+    y_max = nice_max(max((v for points in latencies.values() for _, v in points), default=0.0))
     parts = [
         '<g id="panel-probe-latency" class="panel">',
         f'<rect class="frame" x="{LEFT}" y="{y0}" width="{plot_w}" height="{PANEL_H}"/>',
@@ -128,7 +128,7 @@ def timeline_svg(facts: Facts) -> str:
     for n, (pid, title, get, fmt, color) in enumerate(panels):
         y0 = top + n * (PANEL_H + GAP)
         values = [(p.t, v) for p in facts.series if (v := get(p)) is not None]
-        y_max = _nice_max(max((v for _, v in values), default=0.0))
+        y_max = nice_max(max((v for _, v in values), default=0.0))
         parts.append(f'<g id="{pid}" class="panel">')
         parts.append(f'<rect class="frame" x="{LEFT}" y="{y0}" width="{plot_w}" height="{PANEL_H}"/>')
         parts.append(f'<text class="panel-title" x="{LEFT + 6}" y="{y0 + 13}">{escape(title)}</text>')

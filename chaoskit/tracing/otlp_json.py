@@ -3,10 +3,12 @@ encoding (the protobuf JSON mapping with lowerCamelCase keys, trace and span ids
 integers as strings and enums as integers, as the OTLP specification requires). An OTLP/HTTP receiver
 accepts the file as it is (``POST /v1/traces`` with ``Content-Type: application/json``).
 
-Encoded here, straight from the SDK's spans to JSON-able dicts, instead of through the OTLP exporter's
-protobuf messages and ``MessageToDict`` (about 1 ms per span; this is ~20x cheaper). The output is the same
-document, key for key and in the same order (fields in field-number order, defaults left out as the
-protobuf JSON mapping does): ``tests/tracing/test_otlp_json.py`` compares the two on real runs.
+Each span is encoded to its compact JSON text as it ends, straight from the SDK's span (not through the
+OTLP exporter's protobuf messages, ``MessageToDict`` and ``json.dumps``: about 5x fewer instructions, see
+``bench/trace_writer.py``), and only that text is kept until the run writes the file. The file is the
+same document the SDK's path writes, byte for byte (fields in field-number order, defaults left out as the
+protobuf JSON mapping does, ``json.dumps``'s compact ASCII form): ``tests/tracing/test_otlp_json.py``
+compares the two on every span feature and on a real run.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import json
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from json.encoder import encode_basestring_ascii as _q  # json.dumps's own (C) string encoder
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from chaoskit.redaction import scrub
+from chaoskit.redaction import active, scrub
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
@@ -33,26 +36,32 @@ if TYPE_CHECKING:
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200  # SpanFlags masks
 
 
-def _value(value: Any) -> dict[str, Any]:
-    """An ``AnyValue``."""
+def _value(value: Any) -> str:
+    """An ``AnyValue`` (the exact common types first; then the SDK encoder's order of checks)."""
+    kind = type(value)
+    if kind is str:
+        return '{"stringValue":' + _q(value) + "}"
+    if kind is int:
+        return '{"intValue":"' + str(value) + '"}'
+    if kind is float and math.isfinite(value):
+        return '{"doubleValue":' + repr(value) + "}"
     if value is None:
-        return {}
+        return "{}"
     if isinstance(value, bool):
-        return {"boolValue": value}
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
     if isinstance(value, str):
-        return {"stringValue": value}
+        return '{"stringValue":' + _q(value) + "}"
     if isinstance(value, int):
-        return {"intValue": str(value)}
+        return '{"intValue":"' + int.__repr__(value) + '"}'
     if isinstance(value, float):
-        return {"doubleValue": value if math.isfinite(value) else _special(value)}
+        return '{"doubleValue":' + (float.__repr__(value) if math.isfinite(value) else _q(_special(value))) + "}"
     if isinstance(value, bytes):
-        return {"bytesValue": base64.b64encode(value).decode()} if value else {"bytesValue": ""}
+        return '{"bytesValue":"' + base64.b64encode(value).decode() + '"}'
     if isinstance(value, Sequence):
-        values = [_value(v) for v in value]
-        return {"arrayValue": {"values": values} if values else {}}
+        return '{"arrayValue":' + ('{"values":[' + ",".join(map(_value, value)) + "]}" if value else "{}") + "}"
     if isinstance(value, Mapping):
-        pairs = [{"key": str(k), "value": _value(v)} for k, v in value.items()]
-        return {"kvlistValue": {"values": pairs} if pairs else {}}
+        pairs = ",".join('{"key":' + _q(str(k)) + ',"value":' + _value(v) + "}" for k, v in value.items())
+        return '{"kvlistValue":' + ('{"values":[' + pairs + "]}" if pairs else "{}") + "}"
     raise TypeError(f"cannot encode {type(value).__name__} {value!r} as an OTLP attribute value")
 
 
@@ -60,164 +69,275 @@ def _special(value: float) -> str:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
-def _attributes(attributes: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    out = []
-    for key, value in (attributes or {}).items():
-        kind = type(value)  # the common scalars first, without a call
-        if kind is str:
-            encoded: dict[str, Any] = {"stringValue": value}
-        elif kind is int:
-            encoded = {"intValue": str(value)}
-        elif kind is bool:
-            encoded = {"boolValue": value}
-        elif kind is float and math.isfinite(value):
-            encoded = {"doubleValue": value}
-        else:
-            encoded = _value(value)
-        out.append({"key": key, "value": encoded})
-    return out
+def _attributes(attributes: Mapping[str, Any]) -> str:
+    return "[" + ",".join('{"key":' + _q(k) + ',"value":' + _value(v) + "}" for k, v in attributes.items()) + "]"
 
 
 def _flags(parent: SpanContext | None) -> int:
     return _HAS_IS_REMOTE | _IS_REMOTE if parent is not None and parent.is_remote else _HAS_IS_REMOTE
 
 
-def _put(out: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``key`` unless ``value`` is its type's default (the protobuf JSON mapping leaves those out)."""
-    if value:
-        out[key] = value
-
-
-def encode_span(span: ReadableSpan) -> dict[str, Any]:
-    """One span as an OTLP/JSON ``Span`` (inlined: this runs once per span)."""
+def encode_span(span: ReadableSpan) -> str:
+    """One span as the compact JSON text of an OTLP/JSON ``Span`` (inlined: this runs once per span)."""
     context = span.get_span_context()
     assert context is not None
-    out: dict[str, Any] = {"traceId": f"{context.trace_id:032x}", "spanId": f"{context.span_id:016x}"}
+    parts = ['{"traceId":"', f"{context.trace_id:032x}", '","spanId":"', f"{context.span_id:016x}", '"']
     if context.trace_state:
-        out["traceState"] = ",".join(f"{k}={v}" for k, v in context.trace_state.items())
+        parts += [',"traceState":', _q(",".join(f"{k}={v}" for k, v in context.trace_state.items()))]
     parent = span.parent
     if parent is not None and parent.span_id:
-        out["parentSpanId"] = f"{parent.span_id:016x}"
+        parts += [',"parentSpanId":"', f"{parent.span_id:016x}", '"']
     if span.name:
-        out["name"] = span.name
-    out["kind"] = span.kind.value + 1  # OTLP's SpanKind counts from UNSPECIFIED = 0
+        parts += [',"name":', _q(span.name)]
+    parts += [',"kind":', str(span.kind.value + 1)]  # OTLP's SpanKind counts from UNSPECIFIED = 0
     if span.start_time:
-        out["startTimeUnixNano"] = str(span.start_time)
+        parts += [',"startTimeUnixNano":"', str(span.start_time), '"']
     if span.end_time:
-        out["endTimeUnixNano"] = str(span.end_time)
-    if span.attributes:
-        out["attributes"] = _attributes(span.attributes)
+        parts += [',"endTimeUnixNano":"', str(span.end_time), '"']
+    attributes = span.attributes
+    if attributes:
+        parts += [',"attributes":', _attributes(attributes)]
     if span.dropped_attributes:
-        out["droppedAttributesCount"] = span.dropped_attributes
+        parts += [',"droppedAttributesCount":', str(span.dropped_attributes)]
     if span.events:
-        out["events"] = [_event(event) for event in span.events]
+        parts += [',"events":[', ",".join(map(_event, span.events)), "]"]
     if span.dropped_events:
-        out["droppedEventsCount"] = span.dropped_events
+        parts += [',"droppedEventsCount":', str(span.dropped_events)]
     if span.links:
-        out["links"] = [_link(link) for link in span.links]
+        parts += [',"links":[', ",".join(map(_link, span.links)), "]"]
     if span.dropped_links:
-        out["droppedLinksCount"] = span.dropped_links
-    status: dict[str, Any] = {}
-    if span.status.description:
-        status["message"] = span.status.description
-    if span.status.status_code.value:
-        status["code"] = span.status.status_code.value
-    out["status"] = status
-    out["flags"] = _IS_REMOTE | _HAS_IS_REMOTE if parent is not None and parent.is_remote else _HAS_IS_REMOTE
-    return out
+        parts += [',"droppedLinksCount":', str(span.dropped_links)]
+    status = span.status
+    if status.description and status.status_code.value:
+        parts += [',"status":{"message":', _q(status.description), ',"code":', str(status.status_code.value), "}"]
+    elif status.description:
+        parts += [',"status":{"message":', _q(status.description), "}"]
+    elif status.status_code.value:
+        parts += [',"status":{"code":', str(status.status_code.value), "}"]
+    else:
+        parts.append(',"status":{}')
+    parts += [',"flags":', str(_flags(parent)), "}"]
+    return "".join(parts)
 
 
-def _event(event: Event) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    _put(out, "timeUnixNano", str(event.timestamp) if event.timestamp else "")
-    _put(out, "name", event.name)
-    _put(out, "attributes", _attributes(event.attributes))
-    _put(out, "droppedAttributesCount", event.dropped_attributes)
-    return out
+def _event(event: Event) -> str:
+    parts = []
+    if event.timestamp:
+        parts.append(f'"timeUnixNano":"{event.timestamp}"')
+    if event.name:
+        parts.append('"name":' + _q(event.name))
+    if event.attributes:
+        parts.append('"attributes":' + _attributes(event.attributes))
+    if event.dropped_attributes:
+        parts.append(f'"droppedAttributesCount":{event.dropped_attributes}')
+    return "{" + ",".join(parts) + "}"
 
 
-def _link(link: Link) -> dict[str, Any]:
-    out: dict[str, Any] = {"traceId": f"{link.context.trace_id:032x}", "spanId": f"{link.context.span_id:016x}"}
-    _put(out, "attributes", _attributes(link.attributes))
-    _put(out, "droppedAttributesCount", link.dropped_attributes)
-    out["flags"] = _flags(link.context)
-    return out
+def _link(link: Link) -> str:
+    parts = [f'"traceId":"{link.context.trace_id:032x}"', f'"spanId":"{link.context.span_id:016x}"']
+    if link.attributes:
+        parts.append('"attributes":' + _attributes(link.attributes))
+    if link.dropped_attributes:
+        parts.append(f'"droppedAttributesCount":{link.dropped_attributes}')
+    parts.append(f'"flags":{_flags(link.context)}')
+    return "{" + ",".join(parts) + "}"
 
 
-def _resource(resource: Resource) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    _put(out, "attributes", _attributes(resource.attributes))
-    return out
+def _resource(resource: Resource) -> str:
+    return '{"attributes":' + _attributes(resource.attributes) + "}" if resource.attributes else "{}"
 
 
-def _scope(scope: InstrumentationScope | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _scope(scope: InstrumentationScope | None) -> str:
+    parts = []
     if scope is not None:
-        _put(out, "name", scope.name)
-        _put(out, "version", scope.version)
-        _put(out, "attributes", _attributes(scope.attributes))
-    return out
+        if scope.name:
+            parts.append('"name":' + _q(scope.name))
+        if scope.version:
+            parts.append('"version":' + _q(scope.version))
+        if scope.attributes:
+            parts.append('"attributes":' + _attributes(scope.attributes))
+    return "{" + ",".join(parts) + "}"
 
 
-def otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
-    """``spans`` as an OTLP/JSON ``ExportTraceServiceRequest`` (a JSON-able dict), grouped by resource and
-    instrumentation scope in the order they first appear."""
-    return assemble((span.resource, span.instrumentation_scope or None, encode_span(span)) for span in spans)
+Group = tuple["Resource", "InstrumentationScope | None"]
 
 
-def assemble(encoded: Iterable[tuple[Resource, InstrumentationScope | None, dict[str, Any]]]) -> dict[str, Any]:
-    """Encoded spans (with their resource and scope) as one ``ExportTraceServiceRequest``. Grouped by
-    identity first (an SDK ``Resource`` hashes by serialising its attributes, on every call), then equality."""
-    by_id: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    keys: dict[tuple[int, int], tuple[Resource, InstrumentationScope | None]] = {}
-    for resource, scope, span in encoded:
+def otlp_json(spans: Sequence[ReadableSpan]) -> str:
+    """``spans`` as the compact JSON text of an OTLP/JSON ``ExportTraceServiceRequest``."""
+    return document(
+        resource_spans((span.resource, span.instrumentation_scope or None, encode_span(span)) for span in spans)
+    )
+
+
+def document(resource_spans: Sequence[str]) -> str:
+    """``ExportTraceServiceRequest`` text from ``ResourceSpans`` texts."""
+    return '{"resourceSpans":[' + ",".join(resource_spans) + "]}" if resource_spans else "{}"
+
+
+def resource_spans(encoded: Iterable[tuple[Resource, InstrumentationScope | None, str]]) -> list[str]:
+    """Encoded spans (with their resource and scope) as ``ResourceSpans`` texts, grouped by resource, then
+    scope, in the order they first appear. Grouped by identity first (an SDK ``Resource`` hashes by
+    serialising its attributes, on every call), then by equality."""
+    by_id: dict[tuple[int, int], list[str]] = {}
+    keys: dict[tuple[int, int], Group] = {}
+    for resource, scope, text in encoded:
         key = (id(resource), id(scope))
         if key not in by_id:
             by_id[key], keys[key] = [], (resource, scope)
-        by_id[key].append(span)
-    groups: dict[Resource, dict[InstrumentationScope | None, list[dict[str, Any]]]] = {}
-    for key, found in by_id.items():
+        by_id[key].append(text)
+    groups: dict[Resource, dict[InstrumentationScope | None, list[str]]] = {}
+    for key, texts in by_id.items():
         resource, scope = keys[key]
-        groups.setdefault(resource, {}).setdefault(scope, []).extend(found)
-    resource_spans = []
+        groups.setdefault(resource, {}).setdefault(scope, []).extend(texts)
+    out = []
     for resource, by_scope in groups.items():
         scope_spans = []
-        for scope, spans in by_scope.items():
-            entry: dict[str, Any] = {"scope": _scope(scope), "spans": spans}
-            _put(entry, "schemaUrl", scope.schema_url if scope is not None else "")
-            scope_spans.append(entry)
-        item: dict[str, Any] = {"resource": _resource(resource), "scopeSpans": scope_spans}
-        _put(item, "schemaUrl", resource.schema_url)
-        resource_spans.append(item)
-    return {"resourceSpans": resource_spans} if resource_spans else {}
+        for scope, texts in by_scope.items():
+            schema = f',"schemaUrl":{_q(scope.schema_url)}' if scope is not None and scope.schema_url else ""
+            scope_spans.append('{"scope":' + _scope(scope) + ',"spans":[' + ",".join(texts) + "]" + schema + "}")
+        schema = f',"schemaUrl":{_q(resource.schema_url)}' if resource.schema_url else ""
+        out.append(
+            '{"resource":' + _resource(resource) + ',"scopeSpans":[' + ",".join(scope_spans) + "]" + schema + "}"
+        )
+    return out
+
+
+SPOOL = "trace.partial.jsonl"
+"""The spans of a run in progress, next to where its ``trace.json`` will be: one line per finished span,
+``{"g": <group>, "span": <OTLP/JSON Span>}``, where a line ``{"g": <group>, "resource": ..., "scope": ...}``
+before a group's first span names its resource and instrumentation scope. Appended and flushed span by span,
+so a run that dies (SIGKILL, OOM) leaves a readable partial trace; removed once ``trace.json`` is written."""
 
 
 class OtlpJsonFileExporter(SpanExporter):
-    """Keeps the run's finished spans; :meth:`write` puts them in one OTLP JSON file."""
+    """Encodes each finished span as it arrives. Until :meth:`spool` names a file (the runner does at run
+    start) it keeps the texts in memory; after that each one goes to the file (:data:`SPOOL`) and memory keeps
+    nothing per span, whatever the run's length. :meth:`write` puts them in one OTLP JSON file."""
 
     def __init__(self) -> None:
-        self._spans: list[ReadableSpan] = []
+        self._groups: dict[tuple[int, int], int] = {}
+        self._keys: list[Group] = []  # held, so that the ids above stay theirs
+        self._encoded: list[tuple[int, str]] = []  # (group, span text) until there is a spool
+        self._spool: Path | None = None
+        self._out: TextIO | None = None
+        self._count = 0
+        self._written = False
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def _group(self, span: ReadableSpan) -> tuple[int, bool]:
+        resource, scope = span.resource, span.instrumentation_scope or None
+        key = (id(resource), id(scope))
+        index = self._groups.get(key)
+        if index is not None:
+            return index, False
+        index = self._groups[key] = len(self._keys)
+        self._keys.append((resource, scope))
+        return index, True
+
+    def _line(self, group: int, text: str) -> str:
+        return '{"g":' + str(group) + ',"span":' + _hidden(text) + "}\n"
+
+    def _header(self, group: int) -> str:
+        resource, scope = self._keys[group]
+        return (
+            '{"g":' + str(group) + ',"resource":' + _hidden(_resource(resource)) + ',"scope":' + _scope(scope) + "}\n"
+        )
+
+    def spool(self, path: Path) -> None:
+        """From now on, append each span to ``path`` (and the ones kept so far), flushed span by span."""
         with self._lock:
-            self._spans.extend(spans)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = path.open("a", encoding="utf-8")
+            for group in range(len(self._keys)):
+                out.write(self._header(group))
+            out.writelines(self._line(group, text) for group, text in self._encoded)
+            out.flush()
+            self._spool, self._out, self._encoded = path, out, []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        encoded = [(span, encode_span(span)) for span in spans]
+        with self._lock:
+            for span, text in encoded:
+                group, new = self._group(span)
+                self._count += 1
+                if self._out is None:
+                    self._encoded.append((group, text))
+                    continue
+                if new:
+                    self._out.write(self._header(group))
+                self._out.write(self._line(group, text))
+            if self._out is not None:
+                self._out.flush()
         return SpanExportResult.SUCCESS
+
+    def _spans(self, group: int) -> Iterator[str]:
+        """The span texts of one group, from memory or, streaming, from the spool file."""
+        if self._spool is None:
+            yield from (_hidden(text) for g, text in self._encoded if g == group)
+            return
+        prefix = '{"g":' + str(group) + ',"span":'
+        with self._spool.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith(prefix) and line.endswith("}\n"):  # a torn last line is left out
+                    yield line[len(prefix) : -2]
 
     def write(self, path: Path, received: Sequence[dict[str, Any]] = ()) -> int:
         """Write every span kept so far to ``path`` (atomically), followed by ``received`` (OTLP/JSON
-        ``resourceSpans`` entries: the application's spans the run received); return how many of ours."""
+        ``resourceSpans`` entries: the application's spans the run received); return how many of ours.
+        Streams from the spool: memory stays flat however many spans the run made."""
         with self._lock:
-            spans = list(self._spans)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        document = otlp_json(spans)
-        if received:
-            document.setdefault("resourceSpans", []).extend(received)
-        document = scrub(document, numbers=False)  # secrets hidden (chaoskit.redaction)
-        tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")  # compact: 3x smaller
-        os.replace(tmp, path)
-        return len(spans)
+            if self._out is not None:
+                self._out.flush()
+            count = self._count
+            by_resource: dict[Resource, list[tuple[InstrumentationScope | None, int]]] = {}
+            for group, (resource, scope) in enumerate(self._keys):
+                by_resource.setdefault(resource, []).append((scope, group))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            with tmp.open("w", encoding="utf-8") as out:
+                if not by_resource and not received:
+                    out.write("{}")
+                else:
+                    out.write('{"resourceSpans":[')
+                    for i, (resource, scopes) in enumerate(by_resource.items()):
+                        out.write("," if i else "")
+                        self._write_resource(out, resource, scopes)
+                    for i, entry in enumerate(received):
+                        out.write("," if i or by_resource else "")
+                        out.write(_hidden(json.dumps(entry, separators=(",", ":"))))
+                    out.write("]}")
+            os.replace(tmp, path)
+            self._written = True
+        return count
+
+    def _write_resource(
+        self, out: TextIO, resource: Resource, scopes: list[tuple[InstrumentationScope | None, int]]
+    ) -> None:
+        out.write('{"resource":' + _hidden(_resource(resource)) + ',"scopeSpans":[')
+        for j, (scope, group) in enumerate(scopes):
+            out.write(("," if j else "") + '{"scope":' + _scope(scope) + ',"spans":[')
+            for k, text in enumerate(self._spans(group)):
+                out.write(("," if k else "") + text)
+            schema = f',"schemaUrl":{_q(scope.schema_url)}' if scope is not None and scope.schema_url else ""
+            out.write("]" + schema + "}")
+        schema = f',"schemaUrl":{_q(resource.schema_url)}' if resource.schema_url else ""
+        out.write("]" + schema + "}")
 
     def shutdown(self) -> None:
-        pass
+        """Close the spool; once ``trace.json`` is written it is no longer needed."""
+        with self._lock:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+            if self._spool is not None and self._written:
+                self._spool.unlink(missing_ok=True)
+
+
+def _hidden(text: str) -> str:
+    """JSON text with secrets hidden (chaoskit.redaction) in its values only (numbers stay typed)."""
+    if not active():
+        return text
+    return json.dumps(scrub(json.loads(text), numbers=False), separators=(",", ":"))
+
+
+__all__ = ["SPOOL", "OtlpJsonFileExporter", "document", "encode_span", "otlp_json", "resource_spans"]

@@ -167,3 +167,32 @@ def test_an_unmapped_extension_call_is_named(tmp_path: Path) -> None:
     proc = run_cli("validate", str(experiment(tmp_path, method, [])), env={"TOXIPROXY_URL": "http://127.0.0.1:1"})
     assert proc.returncode == 5
     assert "chaostoxi.proxy.actions.modify_proxy" in proc.stderr and "no chaoskit equivalent" in proc.stderr
+
+
+def test_sigkill_of_the_runner_the_guardian_reverts_the_toxic(
+    toxiproxy: ToxiproxyClient, echo: EchoServer, tmp_path: Path
+) -> None:
+    toxiproxy.create_proxy("ctkdb", "127.0.0.1:0", echo.address)
+    method = [
+        call("slow", TOXI, "create_latency_toxic", for_proxy="ctkdb", toxic_name="slow-db", latency=100),
+        {"type": "action", "name": "hold", "provider": {"type": "process", "path": "sleep", "arguments": ["20"]}},
+    ]
+    path = experiment(tmp_path, method, rollbacks())
+    proc = subprocess.Popen(
+        [CHAOSKIT, "run", str(path), "--journal-path", str(tmp_path / "ctk.json"), "--out", str(tmp_path / "runs")],
+        env={**os.environ, "TOXIPROXY_URL": toxiproxy.url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not toxiproxy.proxy("ctkdb").toxics and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert toxiproxy.proxy("ctkdb").toxics, "the toxic was never injected"
+    time.sleep(0.5)  # the guardian starts before the inject; let it settle
+    proc.kill()
+    proc.communicate(timeout=10)
+    deadline = time.monotonic() + 20
+    while toxiproxy.proxy("ctkdb").toxics and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert toxiproxy.proxy("ctkdb").toxics == (), "the guardian did not revert the toxic"

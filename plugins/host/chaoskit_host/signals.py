@@ -16,6 +16,7 @@ from chaoskit.errors import PluginError
 from chaoskit.plugin import Context, Fault
 from chaoskit_host import procfs
 from chaoskit_host.targets import TargetParams, describe_targets, resolve
+from chaoskit_host.targets import preflight as targets_preflight
 
 
 def signal_name(value: Any) -> str:
@@ -108,6 +109,9 @@ class KillFault(Fault[KillParams]):
 
     Params = KillParams
 
+    def preflight(self, params: KillParams, ctx: Context) -> list[str]:
+        return targets_preflight(params, ctx)
+
     def plan(self, params: KillParams, ctx: Context) -> dict[str, Any]:
         info = {**resolve(params, ctx, "host.kill"), "signal": params.signal, "revertible": False}
         if params.down_for is not None:  # the revert restarts, from this info alone (also `chaoskit rollback`)
@@ -172,6 +176,9 @@ class PauseFault(Fault[PauseParams]):
     """Freeze the selected processes (SIGSTOP); revert resumes them (SIGCONT), only the same processes."""
 
     Params = PauseParams
+
+    def preflight(self, params: PauseParams, ctx: Context) -> list[str]:
+        return targets_preflight(params, ctx)
 
     def plan(self, params: PauseParams, ctx: Context) -> dict[str, Any]:
         info = resolve(params, ctx, "host.pause")

@@ -116,6 +116,14 @@ def matches(selector: Selector, ctx: Context) -> tuple[list[Proc], str]:
     return sorted(found, key=lambda p: p.pid), note
 
 
+def preflight(params: TargetParams, ctx: Context) -> list[str]:
+    """Preflight of a fault on processes: the pidfile holds a pid, the port has a listener, something matches."""
+    procs, note = matches(params, ctx)
+    if procs or params.allow_no_match:
+        return []
+    return [f"no process matches {params.searched()}" + (f": {note}" if note else "")]
+
+
 def choose(procs: list[Proc], params: TargetParams, seed: int) -> list[Proc]:
     """Pick the targets among the matches: reproducible for a given seed and candidate set."""
     total = len(procs)

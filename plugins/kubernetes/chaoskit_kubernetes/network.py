@@ -83,6 +83,11 @@ class NetworkPartitionFault(Fault[PartitionParams]):
 
     Params = PartitionParams
 
+    def preflight(self, params: PartitionParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
+
     def plan(self, params: PartitionParams, ctx: Context) -> dict[str, Any]:
         sec = section(ctx)
         sec.allow(params.namespace, "k8s.network_partition")

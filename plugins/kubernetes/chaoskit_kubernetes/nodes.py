@@ -83,6 +83,11 @@ class NodeCordonFault(Fault[NodeParams]):
 
     Params = NodeParams
 
+    def preflight(self, params: NodeParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
+
     def plan(self, params: NodeParams, ctx: Context) -> dict[str, Any]:
         return _plan(params, ctx, "k8s.node_cordon")
 
@@ -104,6 +109,11 @@ class NodeDrainFault(Fault[DrainParams]):
     PodDisruptionBudget refuses are retried until the drain's timeout, like kubectl drain."""
 
     Params = DrainParams
+
+    def preflight(self, params: DrainParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
 
     def plan(self, params: DrainParams, ctx: Context) -> dict[str, Any]:
         info = _plan(params, ctx, "k8s.node_drain")

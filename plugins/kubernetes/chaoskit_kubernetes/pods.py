@@ -66,6 +66,11 @@ class PodKillFault(Fault[PodKillParams]):
 
     Params = PodKillParams
 
+    def preflight(self, params: PodKillParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
+
     def plan(self, params: PodKillParams, ctx: Context) -> dict[str, Any]:
         info = _plan(params, ctx, "k8s.pod_kill")
         info["grace_period_s"] = 0 if params.force else params.grace_period_s
@@ -124,6 +129,11 @@ class PodEvictFault(Fault[PodEvictParams]):
     """Evict pods through the eviction API; a PodDisruptionBudget that forbids it fails the fault clearly."""
 
     Params = PodEvictParams
+
+    def preflight(self, params: PodEvictParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
 
     def plan(self, params: PodEvictParams, ctx: Context) -> dict[str, Any]:
         info = _plan(params, ctx, "k8s.pod_evict")

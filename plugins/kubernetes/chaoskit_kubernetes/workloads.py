@@ -42,6 +42,11 @@ class DeploymentScaleFault(Fault[ScaleParams]):
 
     Params = ScaleParams
 
+    def preflight(self, params: ScaleParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
+
     def plan(self, params: ScaleParams, ctx: Context) -> dict[str, Any]:
         conn, scale = _target(params, ctx, "k8s.deployment_scale")
         return {
@@ -84,6 +89,11 @@ class RolloutRestartFault(Fault[DeploymentParams]):
     """Restart a Deployment's pods with a rolling update (like `kubectl rollout restart`); nothing to revert."""
 
     Params = DeploymentParams
+
+    def preflight(self, params: DeploymentParams, ctx: Context) -> list[str]:
+        from chaoskit_kubernetes.preflight import kube_preflight
+
+        return kube_preflight(self, params, ctx)
 
     def plan(self, params: DeploymentParams, ctx: Context) -> dict[str, Any]:
         conn, scale = _target(params, ctx, "k8s.rollout_restart")

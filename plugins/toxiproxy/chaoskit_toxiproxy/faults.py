@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, model_validator
@@ -17,7 +18,7 @@ from pydantic import Field, model_validator
 from chaoskit.errors import PluginError
 from chaoskit.model.base import StrictModel
 from chaoskit.plugin import Context, Fault
-from chaoskit_toxiproxy.client import Proxy, ProxyNotFound, ToxiproxyClient
+from chaoskit_toxiproxy.client import Proxy, ProxyNotFound, ToxiproxyClient, ToxiproxyError
 from chaoskit_toxiproxy.section import NAME, ToxiproxySection, section
 
 Stream = Literal["upstream", "downstream", "both"]
@@ -107,6 +108,15 @@ def resolve_proxy(sec: ToxiproxySection, name: str, ctx: Context) -> tuple[Proxy
     )
 
 
+def proxy_preflight(params: ProxyParams, ctx: Context) -> list[str]:
+    """Preflight of a fault on a proxy: the server answers, and the proxy exists there or is declared."""
+    try:
+        resolve_proxy(section(ctx), params.proxy, replace(ctx, dry_run=True))
+    except ToxiproxyError as exc:
+        return [str(exc)]
+    return []
+
+
 P = TypeVar("P", bound=ToxicParams)
 
 
@@ -117,6 +127,9 @@ class ToxicFault(Fault[P]):
 
     def attributes(self, params: P) -> dict[str, int]:
         raise NotImplementedError
+
+    def preflight(self, params: P, ctx: Context) -> list[str]:
+        return proxy_preflight(params, ctx)
 
     def plan(self, params: P, ctx: Context) -> dict[str, Any]:
         sec = section(ctx)
@@ -241,6 +254,9 @@ class DownFault(Fault[ProxyParams]):
     """Disable a proxy: the dependency behind it is unreachable (connections refused)."""
 
     Params = ProxyParams
+
+    def preflight(self, params: ProxyParams, ctx: Context) -> list[str]:
+        return proxy_preflight(params, ctx)
 
     def plan(self, params: ProxyParams, ctx: Context) -> dict[str, Any]:
         sec = section(ctx)
