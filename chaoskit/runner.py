@@ -84,6 +84,7 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
+        self._errors_lock = threading.Lock()  # before the hooks: setting up the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
         self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
@@ -139,14 +140,19 @@ class Runner:
 
     def record_error(self, where: str, exc: BaseException) -> None:
         """Add an error to the journal. The same error from the same place is recorded once (a hook called
-        every 250 ms that keeps failing must not flood the journal)."""
+        every 250 ms that keeps failing must not flood the journal). Called from any thread: the check and the
+        append happen under one lock."""
         message = self.redact(str(exc))
-        if any(e.where == where and e.type == type(exc).__name__ and e.message == message for e in self.journal.errors):
-            return
-        tb = "".join(traceback.format_exception(exc))
-        self.journal.errors.append(
-            ErrorRecord(where=where, type=type(exc).__name__, message=message, traceback=self.redact(tb))
+        record = ErrorRecord(
+            where=where,
+            type=type(exc).__name__,
+            message=message,
+            traceback=self.redact("".join(traceback.format_exception(exc))),
         )
+        with self._errors_lock:
+            if any(e.where == where and e.type == record.type and e.message == message for e in self.journal.errors):
+                return
+            self.journal.errors.append(record)
 
     def redact(self, text: str) -> str:
         return scrub_text(text)
