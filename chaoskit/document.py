@@ -23,7 +23,7 @@ to the pytest fixture), so every path into validation is bounded.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import re
 from typing import Any
 
 import yaml
@@ -101,7 +101,7 @@ def parse_text(text: str, source: str | None = None) -> tuple[Any, LineMap]:
     problems: list[Problem] = []
     loader = _Loader(text)
     try:
-        data = _build(loader, lines, problems, source)
+        data, aliased = _build(loader, lines, problems, source)
     except _Stop as stop:
         raise ValidationFailed([stop.problem], source) from None
     except yaml.YAMLError as exc:
@@ -113,16 +113,18 @@ def parse_text(text: str, source: str | None = None) -> tuple[Any, LineMap]:
         loader.dispose()
     if problems:
         raise ValidationFailed(problems, source)
-    check_limits(data, lines, source)
+    if aliased:  # the parse bounded depth, list length and size; aliases can still multiply what a walk sees
+        check_limits(data, lines, source)
     return data, lines
 
 
-def _build(loader: Any, lines: LineMap, problems: list[Problem], source: str | None) -> Any:
-    anchors: dict[str, Any] = {}
+def _build(loader: Any, lines: LineMap, problems: list[Problem], source: str | None) -> tuple[Any, bool]:
+    anchors: dict[str, Any] = {}  # also tells the caller whether aliases were used (then sizes need a walk)
     open_anchors: set[str] = set()
     stack: list[_Frame] = []
     result: Any = None
     documents = 0
+    aliased = False
 
     def stop(path: tuple[Any, ...], message: str, line: int | None) -> _Stop:
         return _Stop(Problem(format_path(path), message, line, source))
@@ -164,30 +166,28 @@ def _build(loader: Any, lines: LineMap, problems: list[Problem], source: str | N
         top.seen.add(key)
         top.value[key] = value
 
-    for event in _events(loader):
+    while loader.check_event():
+        event = loader.get_event()
         line = event.start_mark.line + 1
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise stop((), "a file holds one experiment; found a second YAML document ('---')", line)
-        elif isinstance(event, yaml.ScalarEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
             if event.anchor is not None and event.anchor in open_anchors:
                 raise stop(child_path() if stack else (), f"anchor &{event.anchor} is defined twice", line)
             is_key = bool(stack) and isinstance(stack[-1].value, dict) and not stack[-1].has_key
             path = stack[-1].path if is_key else child_path() if stack else ()
-            value = _scalar(loader, event, path, line, source, is_key)
+            value = _scalar(loader, event, path, line, source, is_key, problems)
             if event.anchor is not None:
                 anchors[event.anchor] = value
             if not is_key:
                 lines[path] = line
             add(value, line)
-        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             path = child_path() if stack else ()
             if stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key:
                 raise stop(stack[-1].path, _KEY_SHAPE, line)
             if len(stack) >= MAX_DEPTH:
                 raise stop(path, f"nested deeper than {MAX_DEPTH} levels", line)
-            is_map = isinstance(event, yaml.MappingStartEvent)
+            is_map = kind is yaml.MappingStartEvent
             tag = event.tag
             if tag is not None and tag not in (_MAP_TAG if is_map else _SEQ_TAG, "!"):
                 raise stop(path, f"unsupported tag {tag!r}: {_PLAIN}", line)
@@ -197,7 +197,7 @@ def _build(loader: Any, lines: LineMap, problems: list[Problem], source: str | N
                 open_anchors.add(event.anchor)
             lines[path] = line
             stack.append(_Frame(path, {} if is_map else [], event.anchor, line))
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             frame = stack.pop()
             value = frame.value
             if isinstance(value, dict) and frame.merges:
@@ -208,7 +208,11 @@ def _build(loader: Any, lines: LineMap, problems: list[Problem], source: str | N
                 open_anchors.discard(frame.anchor)
                 anchors[frame.anchor] = value
             add(value, frame.line)
-        elif isinstance(event, yaml.AliasEvent):
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise stop((), "a file holds one experiment; found a second YAML document ('---')", line)
+        elif kind is yaml.AliasEvent:
             path = child_path() if stack else ()
             name = event.anchor
             if name in open_anchors:
@@ -217,22 +221,29 @@ def _build(loader: Any, lines: LineMap, problems: list[Problem], source: str | N
                 raise stop(path, f"alias *{name} has no anchor &{name} before it", line)
             if not (stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key):
                 lines[path] = line
+            aliased = True
             add(anchors[name], line)
-    return result
+    return result, aliased
 
 
 class _MergeKey(str):
     """The ``<<`` merge key (a str subclass so it hashes, but never equal to a real key by identity check)."""
 
 
-def _events(loader: Any) -> Iterator[Any]:
-    while loader.check_event():
-        yield loader.get_event()
+_FIRST_CHARS = frozenset(k for k in _Loader.yaml_implicit_resolvers if k)  # a plain scalar not starting so is text
+_SMALL_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,14})")  # at most 15 digits: always within +/- 2**53
 
 
-def _scalar(loader: Any, event: Any, path: tuple[Any, ...], line: int, source: str | None, is_key: bool) -> Any:
+def _scalar(
+    loader: Any, event: Any, path: tuple[Any, ...], line: int, source: str | None, is_key: bool, problems: list[Problem]
+) -> Any:
     value: str = event.value
     tag = event.tag
+    if tag is None:  # the common cases first: this runs for every scalar of the file
+        if not event.implicit[0] or (value and value[0] not in _FIRST_CHARS):
+            return value
+        if _SMALL_INT.fullmatch(value):
+            return int(value)
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
     if tag == _MERGE and is_key:
@@ -249,6 +260,9 @@ def _scalar(loader: Any, event: Any, path: tuple[Any, ...], line: int, source: s
         result = loader.yaml_constructors[tag](loader, node)
     except (yaml.YAMLError, ValueError) as exc:
         raise _Stop(Problem(format_path(path), f"cannot read {value[:40]!r}: {exc}", line, source)) from None
+    why = number_problem(result)
+    if why is not None:
+        problems.append(Problem(format_path(path), f"{_show(result)} {why}", line, source))
     return result
 
 

@@ -3,17 +3,23 @@
 Register an object with these methods under the ``chaoskit.hooks`` entry point group, or pass it
 to :func:`chaoskit.run_experiment` (``hooks=[...]``). A hook that raises is recorded on the run's
 journal as an error (``where: hook ...``) and shown; it never stops the reverts.
+
+As in pluggy, an implementation may declare only the arguments it uses (``def chaoskit_phase_started(self,
+phase)``). Hooks are called from the run's main thread and also from the monitor thread, background actions
+and worker threads: an implementation must not assume the main thread (see :mod:`chaoskit.run.events`).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
 
 hookspec = pluggy.HookspecMarker("chaoskit")
@@ -32,7 +38,7 @@ class HookSpecs:
 
     @hookspec
     def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
-        """A phase starts: load, baseline, method, revert, recovery, rollbacks."""
+        """A phase starts: warmup, baseline, method, revert, recovery, rollbacks (see ``Phase``)."""
 
     @hookspec
     def chaoskit_phase_finished(self, journal: Journal, phase: str) -> None:
@@ -70,19 +76,27 @@ class HookSpecs:
 
 
 @functools.cache
-def _entry_point_hooks() -> tuple[tuple[str, Any], ...]:
-    """Hook objects registered under ``chaoskit.hooks``, loaded once per process (scanning every installed
-    distribution for entry points costs milliseconds, and a game day makes many runs)."""
-    return tuple((ep.name, ep.load()) for ep in importlib.metadata.entry_points(group="chaoskit.hooks"))
+def _hook(ep: EntryPoint) -> Any:
+    """A hook object registered under ``chaoskit.hooks``, loaded once per process (a game day makes many runs)."""
+    return ep.load()
 
 
-def make_manager(extra: list[Any] | None = None, entry_points: bool = True) -> pluggy.PluginManager:
+def make_manager(
+    extra: list[Any] | None = None, entry_points: bool = True, wanted: Callable[[str], bool] | None = None
+) -> pluggy.PluginManager:
+    """A hook manager with ``extra`` and (``entry_points``) the ``chaoskit.hooks`` of every installed
+    distribution that ``wanted(distribution name)`` accepts (all when it is None); the others stay unimported."""
     pm = pluggy.PluginManager("chaoskit")
     pm.add_hookspecs(HookSpecs)
     if entry_points:
-        for name, plugin in _entry_point_hooks():
-            if pm.get_plugin(name) is None and not pm.is_registered(plugin):
-                pm.register(plugin, name=name)
+        from chaoskit.entrypoints import distribution, group
+
+        for ep in group("chaoskit.hooks"):
+            if pm.get_plugin(ep.name) is not None or (wanted is not None and not wanted(distribution(ep))):
+                continue
+            plugin = _hook(ep)
+            if not pm.is_registered(plugin):
+                pm.register(plugin, name=ep.name)
     for plugin in extra or []:
         pm.register(plugin)
     return pm

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.errors import PreflightFailed, Problem
-from chaoskit.loader import Loaded
+from chaoskit.loader import Loaded, line_of, loc_of
 from chaoskit.plugin import Context, Plugin
 from chaoskit.registry import Kind, Registry, default_registry
 from chaoskit.timeouts import call_with_timeout
 
-CHECK_TIMEOUT = 15.0
+CHECK_TIMEOUT = 60.0
 """The longest one plugin's preflight of one step may take (a locustfile import in a child, a slow API)."""
 
 
-def _steps(loaded: Loaded) -> list[tuple[str, Kind, str]]:
+def plugin_steps(loaded: Loaded) -> list[tuple[str, Kind, str]]:
     """(path, kind, plugin name) of every step that names a plugin."""
     exp = loaded.experiment
     out: list[tuple[str, Kind, str]] = []
@@ -34,6 +34,16 @@ def _steps(loaded: Loaded) -> list[tuple[str, Kind, str]]:
             if step.plugin is not None and step.kind != "pause":
                 out.append((f"{where}[{i}]", step.kind, step.plugin))
     return out
+
+
+def plugins_used(loaded: Loaded) -> set[tuple[Kind, str]]:
+    """(kind, name) of every plugin the experiment uses: its steps' plugins, its sections, its load driver."""
+    used: set[tuple[Kind, str]] = {(kind, name) for _, kind, name in plugin_steps(loaded)}
+    used |= {("section", name) for name in loaded.sections}
+    load = loaded.experiment.load
+    if load is not None:
+        used.add(("load", str(load.get("driver", "locust"))))
+    return used
 
 
 def context(loaded: Loaded) -> Context:
@@ -58,9 +68,10 @@ def preflight(loaded: Loaded, registry: Registry | None = None, timeout: float =
             found = call_with_timeout(lambda: plugin.preflight(params, ctx), timeout, f"preflight of {where}")
         except Exception as exc:  # a broken check is a problem to show, not a crash
             found = [f"the preflight check itself failed: {type(exc).__name__}: {exc}"]
-        problems.extend(Problem(path, message, source=loaded.source) for message in found)
+        line = line_of(loaded.lines, loc_of(path))
+        problems.extend(Problem(path, message, line, loaded.source) for message in found)
 
-    for path, kind, name in _steps(loaded):
+    for path, kind, name in plugin_steps(loaded):
         plugin = registry.instance(kind, name)
         check(f"{path}.with", plugin, loaded.params[path], f"{path} ({name})")
     load = loaded.experiment.load

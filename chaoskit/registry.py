@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any, Literal
 
+from chaoskit.entrypoints import distribution
+from chaoskit.entrypoints import group as entry_point_group
 from chaoskit.errors import PluginConflict, PluginError, PluginNotFound
 from chaoskit.plugin import Action, Fault, LoadDriver, Plugin, Probe
 
@@ -47,8 +50,8 @@ class Registry:
         if kind in self._entries:
             return self._entries[kind]
         found: dict[str, tuple[Entry, EntryPoint | None]] = {}
-        for ep in entry_points(group=GROUPS[kind]):
-            dist = ep.dist.name if ep.dist is not None else "?"
+        for ep in entry_point_group(GROUPS[kind]):
+            dist = distribution(ep)
             entry = Entry(kind, ep.name, ep.value, dist)
             if ep.name in found:
                 other = found[ep.name][0]
@@ -107,6 +110,21 @@ class Registry:
         return cached
 
 
+    def wanted_hooks(self, used: Iterable[tuple[Kind, str]]) -> Callable[[str], bool]:
+        """Which distributions' ``chaoskit.hooks`` to load for an experiment that uses these (kind, name)
+        plugins: a distribution that registers plugins only when the experiment uses one of them (the
+        Kubernetes plugin's hooks stay unimported in a run that uses no Kubernetes fault, probe or section);
+        a distribution of hooks alone (notifications, reporting) always."""
+        with_plugins = {e.distribution for kind in _PLUGIN_KINDS for e in self.entries(kind).values()}
+        used_by_run = set()
+        for kind, name in used:
+            entry = self.entries(kind).get(name)
+            if entry is not None:
+                used_by_run.add(entry.distribution)
+        return lambda dist: dist not in with_plugins or dist in used_by_run
+
+
+_PLUGIN_KINDS: tuple[Kind, ...] = ("probe", "action", "fault", "load", "section")
 _default: Registry | None = None
 
 

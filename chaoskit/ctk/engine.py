@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,8 +38,6 @@ from chaoskit.errors import Interrupted
 from chaoskit.signals import SignalGuard
 from chaoskit.timeouts import sleep
 
-DRY_MODES = ("probes", "actions", "activities", "pause")
-
 
 @dataclass
 class CtkOptions:
@@ -52,6 +51,8 @@ class CtkOptions:
     ledger_dir: Path | None = None
     out_dir: Path | None = None
     """chaoskit's journal, report and trace go to ``out_dir/ctk-<run id>`` (None: no trace)."""
+    progress: Callable[[str], None] | None = None
+    """Told one line per activity as it ends (live progress on the terminal)."""
 
 
 @dataclass
@@ -203,11 +204,20 @@ class CtkRun:
             state["probes"].append(run)
             met = self._tolerance(probe, run, dry, state)
             self.trace.activity_finished("probe", run, phase)
+            self._report(phase, run)
             if not met:
                 state["steady_state_met"] = False
                 return state
         state["steady_state_met"] = True
         return state
+
+    def _report(self, phase: str, run: dict[str, Any]) -> None:
+        if self.options.progress is None:
+            return
+        activity = run.get("activity", {})
+        met = run.get("tolerance_met")
+        verdict = run.get("status", "?") + ("" if met is None else ", tolerance met" if met else ", tolerance NOT met")
+        self.options.progress(f"{phase:<9} {activity.get('type', '?'):<6} {activity.get('name', '?')}: {verdict}")
 
     def _tolerance(self, probe: Activity, run: dict[str, Any], dry: bool, state: dict[str, Any]) -> bool:
         run["tolerance_met"] = run["status"] != "failed"
@@ -255,8 +265,6 @@ class CtkRun:
             self.state.status = self._judge(state)
 
     def _continuously(self, stop: threading.Event) -> None:
-        failed = 0
-        iteration = 1
         try:
             while not stop.is_set():
                 if self.state.status in ("failed", "interrupted", "aborted"):
@@ -264,14 +272,14 @@ class CtkRun:
                 state = self.hypothesis("during")
                 with self._lock:
                     self.journal.data["steady_states"]["during"].append(state)
-                if not state["steady_state_met"]:
-                    failed += 1
-                    if self.options.fail_fast and failed * 100 / iteration >= 0:
-                        self.state.status = "failed"
-                        self.state.fail_fast_stop = True
-                        break
-                iteration += 1
+                if not state["steady_state_met"] and self.options.fail_fast:
+                    # CTK's --fail-fast has a ratio of 0: the first deviation stops the run
+                    self.state.status = "failed"
+                    self.state.fail_fast_stop = True
+                    break
                 stop.wait(self.options.frequency)
+        except Halted as exc:
+            self._halted(exc)
         except Exception as exc:  # CTK: an unexpected error in the continuous hypothesis aborts the run
             self.state.status = "aborted"
             self.state.errors.append(f"continuous hypothesis: {type(exc).__name__}: {exc}")
@@ -383,6 +391,7 @@ class CtkRun:
             run["duration"] = (end - start).total_seconds()
             if traced:
                 self.trace.activity_finished(kind, run, phase)
+                self._report(phase, run)
         self._pause(pauses.get("after"), dry, is_dry)
         return run
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chaoskit import __version__
-from chaoskit.config import REDACTED, redact_text
+from chaoskit import __version__, redaction
+from chaoskit.config import REDACTED
 from chaoskit.ledger import dump_json
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome, PhaseRecord
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 class CtkJournal:
     def __init__(self, loaded: LoadedCtk) -> None:
         self.loaded = loaded
-        self.secrets = {f"{s}.{n}": v for s, vals in loaded.secrets.items() for n, v in vals.items()}
         experiment = json.loads(json.dumps(loaded.document, default=str))
         if isinstance(experiment.get("secrets"), dict):
             experiment["secrets"] = {
@@ -135,12 +134,12 @@ class CtkJournal:
             words += "; " + "; ".join(self.errors)
         if self.signals_ignored:
             words += f" (signals received while reverting, ignored: {', '.join(self.signals_ignored)})"
-        return redact_text(words, self.secrets)
+        return redaction.scrub_text(words)
 
     # -- writing -------------------------------------------------------------------------------------
     def ctk_document(self) -> Any:
         """The CTK-shaped journal, JSON-safe, secrets redacted."""
-        return _redact(json.loads(json.dumps(self.data, default=str)), self.secrets)
+        return redaction.scrub(json.loads(json.dumps(self.data, default=str)))
 
     def write_ctk(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +176,7 @@ class CtkJournal:
             if doc[phase]:
                 journal.phases.append(_phase("method" if phase == "run" else phase, doc[phase]))
             journal.activities.extend(_activities("method" if phase == "run" else "rollbacks", doc[phase]))
+        journal.phases.sort(key=lambda phase: phase.started_at)
         if run_dir is not None:
             journal.artifacts["journal"] = str(run_dir / "journal.json")
         return journal
@@ -226,15 +226,3 @@ def _activities(phase: str, runs: list[dict[str, Any]]) -> list[ActivityRecord]:
         )
         for r in runs
     ]
-
-
-def _redact(node: Any, secrets: dict[str, Any]) -> Any:
-    if not secrets:
-        return node
-    if isinstance(node, str):
-        return redact_text(node, secrets)
-    if isinstance(node, dict):
-        return {k: _redact(v, secrets) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_redact(v, secrets) for v in node]
-    return node

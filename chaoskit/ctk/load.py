@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chaoskit import redaction
 from chaoskit.ctk.model import (
     HYPOTHESIS_STRATEGIES,
     ROLLBACK_STRATEGIES,
@@ -80,6 +81,13 @@ def validate_ctk(
     configuration, config_problems = load_configuration(experiment.configuration, overrides, env)
     secrets, secret_problems = load_secrets(experiment.secrets, file_secrets, env)
     problems += config_problems + secret_problems
+    for scope, values in secrets.items():
+        for name, value in values.items():
+            why = redaction.problem(value)
+            if why is not None:
+                problems.append(Problem(f"secrets.{scope}.{name}", why))
+            else:
+                redaction.register({f"{scope}.{name}": value})  # hidden from every output from now on
 
     rollback, hypothesis = experiment.strategies()
     if rollback not in ROLLBACK_STRATEGIES:
@@ -167,7 +175,7 @@ def _check_python(where: str, provider: PythonProvider, activity: Activity, work
 
 
 def _loc(path: str) -> tuple[Any, ...]:
-    from chaoskit.loader import _loc as loader_loc
+    from chaoskit.loader import loc_of as loader_loc
 
     return loader_loc(path)
 

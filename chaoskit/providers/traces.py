@@ -1,6 +1,8 @@
 """``trace.error_rate``, ``trace.latency`` and ``trace.count``: what the application's own spans say, over the last
 ``last`` seconds. They read the spans the run receives (``tracing.receive``); filter on service, span name (a
-glob), kind and attributes. With no matching span in the window the value is None (a tolerance then fails)."""
+glob), kind and attributes. With no matching span in the window the value is None (a tolerance then fails).
+Once the faults are reverted (``ctx.observed_since``) the window holds only the whole seconds after the last
+revert, so recovery is never judged on spans from the fault window."""
 
 from __future__ import annotations
 
@@ -50,12 +52,18 @@ def _window(name: str, params: TraceWindow, ctx: Context) -> WindowStats:
     if store is None:
         raise PluginError(f"probe {name} reads received spans, but this run receives none (set tracing.receive)")
     end = time.time()
-    return store.window(end - params.last, end + 1, params.span_filter())
+    start = end - params.last
+    if ctx.observed_since is not None and ctx.observed_since > start:
+        # after the last revert: only spans that ended after it (whole seconds), never fault-time spans
+        return store.window(ctx.observed_since, end + 1, params.span_filter(), inner=True)
+    return store.window(start, end + 1, params.span_filter())
 
 
-def _details(stats: WindowStats, params: TraceWindow) -> dict[str, Any]:
+def _details(stats: WindowStats, params: TraceWindow, ctx: Context) -> dict[str, Any]:
+    since = ctx.observed_since
     return {
         "window_s": params.last,
+        "after_last_revert": since is not None,
         "spans": stats.count,
         "errors": stats.errors,
         "filter": params.model_dump(include={"service", "name", "kind", "attributes"}, exclude_none=True),
@@ -69,7 +77,7 @@ class TraceErrorRateProbe(Probe[TraceWindow]):
 
     def observe(self, params: TraceWindow, ctx: Context) -> Observation:
         stats = _window("trace.error_rate", params, ctx)
-        return Observation(stats.error_rate, _details(stats, params))
+        return Observation(stats.error_rate, _details(stats, params, ctx))
 
 
 class TraceLatencyProbe(Probe[LatencyParams]):
@@ -82,7 +90,7 @@ class TraceLatencyProbe(Probe[LatencyParams]):
         value = stats.percentile(params.percentile)
         return Observation(
             None if value is None else round(value, 3),
-            {**_details(stats, params), "percentile": params.percentile},
+            {**_details(stats, params, ctx), "percentile": params.percentile},
         )
 
 
@@ -100,4 +108,4 @@ class TraceCountProbe(Probe[CountParams]):
             value = stats.max_per_parent
         else:
             value = stats.count
-        return Observation(value, {**_details(stats, params), "per": params.per, "parents": len(stats.parents)})
+        return Observation(value, {**_details(stats, params, ctx), "per": params.per, "parents": len(stats.parents)})

@@ -55,6 +55,7 @@ class Settings:
     patterns: tuple[str, ...] = ("*.chaos.yaml",)
     runs_root: Path = Path("chaoskit-test-runs")
     variables: tuple[str, ...] = ()
+    baseline: Path | None = None
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -105,6 +106,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME=VALUE",
         help="A configuration value for every experiment that declares NAME (like chaoskit run --var).",
     )
+    group.addoption(
+        "--chaos-baseline",
+        dest="chaoskit_baseline",
+        default=None,
+        metavar="DIR",
+        help="Compare each chaos test's run with this baseline (chaoskit baseline save); a regression fails it.",
+    )
     parser.addini("chaos", type="bool", default=False, help="Run chaos tests, as --chaos does.")
     parser.addini(
         "chaos_files",
@@ -128,6 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
         patterns=tuple(config.getini("chaos_files")),
         runs_root=Path(runs_dir),
         variables=tuple(config.getoption("chaoskit_vars") or ()),
+        baseline=Path(config.getoption("chaoskit_baseline")) if config.getoption("chaoskit_baseline") else None,
     )
     config.stash[SETTINGS] = settings
     if settings.variables:
@@ -144,9 +153,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _load_fixture_plugins(config: pytest.Config) -> None:
-    from importlib.metadata import entry_points
+    from chaoskit.entrypoints import group
 
-    for ep in entry_points(group=FIXTURES_GROUP):
+    for ep in group(FIXTURES_GROUP):
         name = f"chaoskit.{ep.name}"
         if config.pluginmanager.is_blocked(name) or config.pluginmanager.has_plugin(name):
             continue

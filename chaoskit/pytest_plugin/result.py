@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from chaoskit.errors import ChaosKitError
 
 if TYPE_CHECKING:
+    from chaoskit.compare.rules import Comparison
     from chaoskit.model.journal import Journal, ObservationRecord, Outcome
 
 
@@ -208,3 +209,25 @@ class ChaosResult:
             import pytest
 
             pytest.fail(self.report(), pytrace=False)
+
+    def compare(self, baseline: str | Path, thresholds: Mapping[str, Any] | None = None) -> Comparison:
+        """This run against the baseline runs of its experiment (a baseline folder or file, run folders, journals;
+        see ``chaoskit compare``). ``thresholds``: a ``regression:`` block that wins over the experiment's own.
+        Raises :class:`chaoskit.compare.summary.NotComparable` when the baseline has no run of this experiment."""
+        from chaoskit.compare.rules import compare_runs, resolve
+        from chaoskit.compare.summary import by_experiment, load_runs, summarize
+
+        current = summarize(self.journal)
+        base = by_experiment(load_runs(Path(baseline))).get(current.experiment, [])
+        rules = resolve([self.journal.experiment.get("regression"), dict(thresholds or {})])
+        return compare_runs(base, current, rules)
+
+    def assert_no_regression(self, baseline: str | Path, thresholds: Mapping[str, Any] | None = None) -> None:
+        """Fail the test with the comparison table when this run regressed against ``baseline``."""
+        comparison = self.compare(baseline, thresholds)
+        if comparison.regressed:
+            import pytest
+
+            from chaoskit.compare.render import markdown
+
+            pytest.fail(markdown([comparison], []), pytrace=False)

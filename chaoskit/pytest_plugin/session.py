@@ -175,7 +175,28 @@ class Chaos:
         self.results.append(result)
         self._record(journal, result.journal_path)
         _reraise_interrupt(journal)
+        baseline = self.settings.baseline
+        if baseline is not None:
+            self._gate(result, baseline)
         return result
+
+    def _gate(self, result: ChaosResult, baseline: Path) -> None:
+        """``--chaos-baseline``: compare with the baseline; JUnit gets the numbers; a regression fails the test."""
+        from chaoskit.compare.render import markdown
+        from chaoskit.compare.summary import NotComparable
+
+        props = self.node.user_properties
+        try:
+            comparison = result.compare(baseline)
+        except NotComparable as exc:
+            props.append(("chaoskit.compare", "not comparable"))
+            pytest.fail(f"chaoskit: not comparable with the baseline {baseline}: {exc}", pytrace=False)
+        props.append(("chaoskit.compare", "regression" if comparison.regressed else "no regression"))
+        for f in comparison.findings:
+            if f.regression or f.metric in ("ttr_s", "load_ttr_s"):
+                props.append((f"chaoskit.compare.{f.metric}", f"{f.baseline} -> {f.current}"))
+        if comparison.regressed:
+            pytest.fail(markdown([comparison], []), pytrace=False)
 
     def _record(self, journal: Journal, path: Path | None) -> None:
         """JUnit XML properties (pytest's ``--junitxml`` writes ``user_properties``)."""

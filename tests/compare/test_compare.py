@@ -17,6 +17,7 @@ from chaoskit.compare.summary import load_runs, save_baseline, summarize
 from chaoskit.model.base import StrictModel
 from chaoskit.model.journal import Journal, Outcome
 from chaoskit.plugin import Context, Fault
+from chaoskit.pytest_plugin.result import ChaosResult
 from tests.conftest import HttpService, run_cli
 from tests.load.loadkit import run_doc, write_locustfile
 
@@ -89,6 +90,11 @@ def test_unchanged_passes_and_a_slower_service_is_flagged(
     finding = flagged[fault_p95]
     assert finding.current is not None and finding.baseline is not None and finding.current > finding.baseline + 150
     assert not any(m.startswith("before the fault") for m in flagged)  # only the fault window got worse
+
+    # the pytest API: the experiment's own regression: block applies
+    ChaosResult(same).assert_no_regression(baseline)
+    with pytest.raises(pytest.fail.Exception, match=r"fault test\.slow\.p95_ms .*REGRESSION"):
+        ChaosResult(slower).assert_no_regression(baseline)
 
     # the CLI on the same files: exit 1, the metric named, JSON says which direction
     current = Path(slower.artifacts["journal"]).parent

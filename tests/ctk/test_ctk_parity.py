@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.ctk.record_ctk import EXPERIMENTS, HERE, cases, environment, summary
+from tests.ctk.record_ctk import (
+    EXPERIMENTS,
+    HERE,
+    cases,
+    environment,
+    k8s_left_behind,
+    left_behind,
+    prepare_kubernetes,
+    prepare_toxiproxy,
+    summary,
+)
 from tests.ctk.service import Service
 
 CASES = cases()
@@ -31,15 +41,26 @@ def service() -> Iterator[Service]:
 
 def expected(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((HERE / "expected" / f"{name}.json").read_text())
-    for key in ("recorded_with", "command", "error"):
+    for key in ("recorded_with", "command", "error", "left_behind"):
         data.pop(key, None)
     return data
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_same_verdict_as_chaos_toolkit(name: str, service: Service, tmp_path: Path) -> None:
+def test_same_verdict_as_chaos_toolkit(
+    name: str, service: Service, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     case = CASES[name]
     service.reset()
+    env = environment(service.url)
+    toxiproxy = request.getfixturevalue("toxiproxy") if case.get("needs") == "toxiproxy" else None
+    if toxiproxy is not None:
+        env |= prepare_toxiproxy(toxiproxy, service.url)
+    k8s = case.get("needs") == "kubernetes"
+    if k8s:
+        core, apps = request.getfixturevalue("core"), request.getfixturevalue("apps")
+        namespace = request.getfixturevalue("namespace")
+        env |= prepare_kubernetes(core, apps, namespace, request.getfixturevalue("kubeconfig"))
     journal_path = tmp_path / "ctk-journal.json"
     proc = run_cli(
         "run",
@@ -51,8 +72,8 @@ def test_same_verdict_as_chaos_toolkit(name: str, service: Service, tmp_path: Pa
         *case.get("flags", []),
         case["file"],
         cwd=EXPERIMENTS,
-        env=environment(service.url),
-        timeout=90,
+        env=env,
+        timeout=180,
     )
     want = expected(name)
     if want["status"] is None:
@@ -65,3 +86,9 @@ def test_same_verdict_as_chaos_toolkit(name: str, service: Service, tmp_path: Pa
     assert journal_path.exists(), proc.stderr
     got = summary(json.loads(journal_path.read_text()), proc.returncode)
     assert got == want, proc.stderr
+    if toxiproxy is not None:
+        # where CTK leaves a fault its rollbacks did not undo (expected/<case>.json: left_behind), chaoskit
+        # reverts it through its ledger: nothing is left, whatever the strategy or the status
+        assert left_behind(toxiproxy) == {"enabled": True, "toxics": []}
+    if k8s:
+        assert k8s_left_behind(core, apps, namespace) == {"replicas": 2, "cordoned": 0}

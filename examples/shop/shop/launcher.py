@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaoskit.ports import NotListening, wait_listening
+from chaoskit.ports import NotListening, free_port, wait_listening
 
 BACKENDS = ("inventory-1", "inventory-2", "payments")
 
@@ -137,6 +137,9 @@ class ShopInfo:
     pidfiles: dict[str, str] = field(default_factory=dict)
     statusfiles: dict[str, str] = field(default_factory=dict)
     spans_dir: str = ""
+    otlp_receive: str = ""
+    """HOST:PORT the services also export their spans to (OTLP/HTTP): the address of the receiver that the
+    experiments judging spans start (``tracing.receive``). Chosen ahead, since the services need it at start."""
     launcher_pid: int = 0
     pids: dict[str, int] = field(default_factory=dict)
     """Processes the launcher started (toxiproxy, supervisors, storefront); each supervisor's service is in
@@ -161,6 +164,7 @@ class Shop:
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.info: ShopInfo | None = None
         self._logs: list[Any] = []
+        self.otlp_receive = ""
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         # Own session: a terminal's Ctrl-C reaches the launcher (and chaoskit, which reverts first), not the shop,
@@ -168,6 +172,8 @@ class Shop:
         log = (self.state_dir / "logs" / f"{name}.log").open("ab")
         self._logs.append(log)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": os.environ.get("TOXIPROXY_LOG_LEVEL", "warn")}
+        if self.otlp_receive:  # spans also go to the OTLP receiver an experiment opens (none between experiments)
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{self.otlp_receive}"
         proc = subprocess.Popen(
             argv,
             stdout=log,
@@ -195,7 +201,16 @@ class Shop:
         run = self.state_dir / "run"
         for stale in run.glob("*.port"):
             stale.unlink()  # a port file names the port a restarted service binds again: start afresh
-        info = ShopInfo(storefront_url="", toxiproxy_url=None, spans_dir=str(spans), launcher_pid=os.getpid())
+        # Chosen ahead (chaoskit.ports.free_port, the one racy helper): the services need it when they start, and
+        # the receiver listens only while an experiment that judges spans runs.
+        self.otlp_receive = f"127.0.0.1:{free_port()}"
+        info = ShopInfo(
+            storefront_url="",
+            toxiproxy_url=None,
+            spans_dir=str(spans),
+            otlp_receive=self.otlp_receive,
+            launcher_pid=os.getpid(),
+        )
         if self.use_toxiproxy:
             proxy = self._spawn("toxiproxy", [find_toxiproxy(), "-host", "127.0.0.1", "-port", "0"])
             try:
@@ -291,7 +306,7 @@ class Shop:
         """Environment variables the shop's experiments read in their ``configuration``."""
         assert self.info is not None, "start the shop first"
         info = self.info
-        env = {"SHOP_URL": info.storefront_url, "SHOP_STATE_DIR": str(self.state_dir)}
+        env = {"SHOP_URL": info.storefront_url, "SHOP_STATE_DIR": str(self.state_dir), "SHOP_OTLP": info.otlp_receive}
         if info.toxiproxy_url:
             env["TOXIPROXY_URL"] = info.toxiproxy_url
         if info.httpfault_url:

@@ -18,7 +18,7 @@ import heapq
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,8 +225,6 @@ class PodView:
                 backoff = min(backoff * 2, 5.0)
 
     def _watch(self, what: str) -> None:
-        from kubernetes.watch.watch import iter_resp_lines
-
         response = self.conn.call(
             what,
             self.conn.core().list_namespaced_pod,
@@ -245,11 +243,10 @@ class PodView:
             self._live, self._error = True, None
             self._cond.notify_all()
         try:
-            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
+            for line in lines(response):
                 if self._stop.is_set():
                     return
-                if line:
-                    self._apply(json.loads(line), time.monotonic())
+                self._apply(json.loads(line), time.monotonic())
             clean = True
         finally:
             self._response = None
@@ -273,6 +270,18 @@ class PodView:
             self._set(str(meta.get("name")), state)
             self.events += 1
             self._settle(stamp)
+
+
+def lines(response: Any) -> Iterator[bytes]:
+    """The non-empty lines of a streamed (chunked) response as they arrive, in linear time (the client's own
+    splitter copies the rest of its buffer for every line: quadratic when many events come in one chunk)."""
+    rest = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        yield from (p for p in parts if p)
+    if rest:
+        yield rest
 
 
 _views: dict[tuple[Any, ...], PodView] = {}

@@ -21,8 +21,8 @@ class Access(NamedTuple):
     namespaced: bool = True
 
     def text(self, namespace: str | None) -> str:
-        what = self.resource + (f"/{self.subresource}" if self.subresource else "")
-        what = f"{what}.{self.group}" if self.group else what
+        what = f"{self.resource}.{self.group}" if self.group else self.resource
+        what += f"/{self.subresource}" if self.subresource else ""
         return f"{self.verb} {what}" + (f" in namespace {namespace}" if namespace else " (cluster-wide)")
 
 
