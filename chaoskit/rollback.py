@@ -42,6 +42,7 @@ def rollback(
     paths = ledgers if ledgers is not None else pending_ledgers(directory)
     for path in paths:
         ledger = Ledger.open(path)
+        had_temp = ledger.temp_path.exists()  # a write the killed run did not finish (our writes reuse the name)
         report.ledgers.append(str(path))
         if (
             not force
@@ -65,7 +66,8 @@ def rollback(
             else:
                 ledger.update(entry.id, state="reverted")
                 report.reverted.append(label)
-        ledger.close_if_clean()
+        if ledger.close_if_clean() and had_temp:
+            report.removed.append(str(ledger.temp_path))
     folders = {p.parent for p in paths} if ledgers is not None else {directory or ledger_dir()}
     for folder in sorted(folders):
         for tmp in stale_temp_files(folder):
