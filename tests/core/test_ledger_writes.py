@@ -40,7 +40,8 @@ def test_rollback_removes_the_temp_files_a_killed_run_left(tmp_path: Path, isola
         "from pathlib import Path\n"
         "from chaoskit.ledger import Ledger, LedgerEntry\n"
         "ledger = Ledger.create('dead', 't', Path(sys.argv[1]))\n"
-        f"ledger.add(LedgerEntry(id='m', plugin='testkit.marker', name='m', info={{'path': {str(tmp_path / 'm')!r}}}))\n"
+        f"info = {{'path': {str(tmp_path / 'm')!r}}}\n"
+        "ledger.add(LedgerEntry(id='m', plugin='testkit.marker', name='m', info=info))\n"
         "ledger.temp_path.write_text('half a write')  # as if killed inside the next write\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
@@ -60,10 +61,9 @@ def test_rollback_removes_the_temp_files_a_killed_run_left(tmp_path: Path, isola
 def test_a_signal_inside_a_deferred_block_is_raised_when_it_ends() -> None:
     guard = SignalGuard()
     done: list[str] = []
-    with guard.installed(), pytest.raises(KeyboardInterrupt):
-        with guard.deferred():
-            os.kill(os.getpid(), signal.SIGINT)  # delivered here, held back
-            done.append("ledger entry")
-            done.append("fault stack")
+    with guard.installed(), pytest.raises(KeyboardInterrupt), guard.deferred():
+        os.kill(os.getpid(), signal.SIGINT)  # delivered here, held back
+        done.append("ledger entry")
+        done.append("fault stack")
     assert done == ["ledger entry", "fault stack"]
     assert json.dumps(guard.ignored) == "[]"
