@@ -14,20 +14,18 @@ from typing import TYPE_CHECKING, Any
 from chaoskit.conditions import describe as describe_condition
 from chaoskit.errors import ChaosKitError, RevertFailed, StepFailed
 from chaoskit.ledger import LedgerEntry
-from chaoskit.model.experiment import ProbeSpec, Step
-from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord
+from chaoskit.model.experiment import Step
+from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord, Phase
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
-from chaoskit.reasons import probe_line
 from chaoskit.redaction import scrub
+from chaoskit.run.monitor import Monitor
 from chaoskit.timeouts import NO_DEADLINE, Call, Deadline, call_with_timeout, sleep, start_call
 
 if TYPE_CHECKING:
-    from chaoskit.runner import Runner
+    from chaoskit.run.view import RunView
 
 
-MONITOR_JOIN_S = 0.2
-"""How long stopping the monitor waits for a probe in flight before abandoning it."""
 INFLIGHT_WAIT_S = 1.0
 """How long a revert waits for the same fault's inject to return (with ``ctx.cancel`` set) before it reverts
 anyway; that inject is then reverted again when it returns."""
@@ -55,16 +53,15 @@ def _jsonable(value: Any) -> Any:
 
 
 class Activities:
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: RunView) -> None:
         self.r = runner
         self.active: list[ActiveFault] = []
         self.late: list[ActiveFault] = []
         """Reverted while their inject was still running: reverted again when it returns."""
         self._background: list[threading.Thread] = []
-        self._monitor: threading.Thread | None = None
-        self._monitor_stop = threading.Event()
-        self._monitor_stale = threading.Event()  # set once the monitor is abandoned: its late results are dropped
-        self._continuous: list[tuple[ProbeSpec, ObservationRecord]] = []
+        self.monitor = Monitor(
+            self.observe, runner.exp.safety, runner.exp.steady_state, runner.request_abort, runner.record_error
+        )
 
     # -- probes ------------------------------------------------------------------------------
     def observe(
@@ -137,92 +134,15 @@ class Activities:
                 misses.append(f"{spec.label}: {rec.reason}")
         return not misses, "; ".join(misses)
 
-    # -- the monitor thread ------------------------------------------------------------------
+    # -- the monitor thread (chaoskit.run.monitor) ---------------------------------------------
     def start_monitor(self, continuous: bool) -> None:
-        abort_when = self.r.exp.safety.abort_when
-        if not continuous and not abort_when:
-            return
-        self._monitor_stop.clear()
-        self._monitor_stale.clear()
-        self._monitor = threading.Thread(
-            target=self._watch, args=(continuous, abort_when), name="chaoskit: monitor", daemon=True
-        )
-        self._monitor.start()
+        self.monitor.start(continuous)
 
     def stop_monitor(self, wait: bool = False) -> None:
-        """Stop the monitor. With ``wait`` (the method ended normally) a probe in flight may finish and count,
-        up to its timeout but never past ``safety.max_duration``. Otherwise (an interrupt, an abort, the
-        deadline) it is not waited for: the thread is abandoned after a short join, and what it observes
-        afterwards is dropped."""
-        if self._monitor is None:
-            return
-        limit = MONITOR_JOIN_S
-        if wait:
-            probes = [*self.r.exp.safety.abort_when, *self.r.exp.steady_state.probes]
-            limit = self.r.deadline.cap(max((p.timeout for p in probes), default=0.0) + 1) + MONITOR_JOIN_S
-        self._monitor_stop.set()
-        self._monitor.join(timeout=limit)
-        self._monitor_stale.set()
-        self._monitor = None
-
-    def _watch(self, continuous: bool, abort_when: list[ProbeSpec]) -> None:
-        r = self.r
-        steady = r.exp.steady_state
-        next_abort = next_steady = time.monotonic()
-        while not self._monitor_stop.is_set():
-            now = time.monotonic()
-            try:
-                if abort_when and now >= next_abort:
-                    next_abort = now + r.exp.safety.interval
-                    for i, spec in enumerate(abort_when):
-                        rec = self.observe(
-                            f"safety.abort_when[{i}]",
-                            spec.label,
-                            spec.probe,
-                            spec.timeout,
-                            spec.expect,
-                            "safety",
-                            NO_DEADLINE,
-                            abort_condition=True,
-                            stale=self._monitor_stale,
-                        )
-                        if self._monitor_stale.is_set():
-                            return
-                        if rec.triggered:
-                            r.abort_reason = f"safety.abort_when[{i}] ({spec.label}) {rec.reason}"
-                            r.abort.set()
-                            return
-                if continuous and now >= next_steady:
-                    next_steady = now + steady.frequency
-                    for i, spec in enumerate(steady.probes):
-                        rec = self.observe(
-                            f"steady_state.probes[{i}]",
-                            spec.label,
-                            spec.probe,
-                            spec.timeout,
-                            spec.expect,
-                            "method",
-                            NO_DEADLINE,
-                            stale=self._monitor_stale,
-                        )
-                        if self._monitor_stale.is_set():
-                            return
-                        self._continuous.append((spec, rec))
-            except Exception as exc:  # never let the monitor die silently
-                r.record_error("monitor", exc)
-            wake = min(next_abort if abort_when else float("inf"), next_steady if continuous else float("inf"))
-            self._monitor_stop.wait(max(0.0, wake - time.monotonic()))
+        self.monitor.stop(self.r.deadline, wait)
 
     def continuous_misses(self) -> list[str]:
-        """One reason line per steady-state probe that missed during the method (continuous checks)."""
-        by_probe: dict[str, tuple[ProbeSpec, list[ObservationRecord]]] = {}
-        for spec, rec in list(self._continuous):
-            by_probe.setdefault(spec.label, (spec, []))[1].append(rec)
-        return [
-            probe_line(label, "during the method", records, spec.expect)
-            for label, (spec, records) in by_probe.items()
-            if any(r.ok is False for r in records)
-        ]
+        return self.monitor.continuous_misses()
 
     # -- steps -------------------------------------------------------------------------------
     def step(self, path: str, step: Step, under_deadline: bool = True) -> None:
@@ -232,7 +152,7 @@ class Activities:
             self.hold(step.pause, step.label, deadline)
         elif step.kind == "probe":
             assert step.probe is not None
-            rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, "method", deadline)
+            rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, Phase.METHOD, deadline)
             if step.expect is not None and not rec.ok:
                 self.r.deviations.append(f"{step.label}: {rec.reason}")
         elif step.kind == "action":
@@ -276,7 +196,7 @@ class Activities:
         plugin = r.registry.instance("action", step.action)
         assert isinstance(plugin, Action)
         params = r.loaded.params[path]
-        phase = r.journal.phases[-1].name if r.journal.phases else "method"
+        phase = r.journal.phases[-1].name if r.journal.phases else Phase.METHOD
         record = ActivityRecord(name=step.label, plugin=step.action, phase=phase, started_at=time.time())
         r.journal.activities.append(record)
         r.emit("chaoskit_activity_started", kind="action", name=step.label, phase=phase)
@@ -309,7 +229,7 @@ class Activities:
         plugin = r.registry.instance("fault", step.fault)
         assert isinstance(plugin, Fault)
         params = r.loaded.params[path]
-        r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase="method")
+        r.emit("chaoskit_activity_started", kind="fault", name=step.label, phase=Phase.METHOD)
         r.ensure_guardian()
         ctx = dataclasses.replace(r.ctx, timeout=step.timeout)  # the same cancel event as the run's
         try:
@@ -482,7 +402,7 @@ class Activities:
                 ActivityRecord(
                     name=step.label,
                     plugin=step.fault,
-                    phase="dry-run",
+                    phase=Phase.DRY_RUN,
                     started_at=time.time(),
                     ended_at=time.time(),
                     result=f"would inject: {plugin.describe(info)}",

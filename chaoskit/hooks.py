@@ -3,6 +3,10 @@
 Register an object with these methods under the ``chaoskit.hooks`` entry point group, or pass it
 to :func:`chaoskit.run_experiment` (``hooks=[...]``). A hook that raises is recorded on the run's
 journal as an error (``where: hook ...``) and shown; it never stops the reverts.
+
+As in pluggy, an implementation may declare only the arguments it uses (``def chaoskit_phase_started(self,
+phase)``). Hooks are called from the run's main thread and also from the monitor thread, background actions
+and worker threads: an implementation must not assume the main thread (see :mod:`chaoskit.run.events`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class HookSpecs:
 
     @hookspec
     def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
-        """A phase starts: load, baseline, method, revert, recovery, rollbacks."""
+        """A phase starts: warmup, baseline, method, revert, recovery, rollbacks (see ``Phase``)."""
 
     @hookspec
     def chaoskit_phase_finished(self, journal: Journal, phase: str) -> None:

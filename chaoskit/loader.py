@@ -29,6 +29,7 @@ __all__ = [
     "format_path",
     "line_of",
     "load_experiment",
+    "loc_of",
     "parse_text",
     "problems_from",
     "read_document",
@@ -48,11 +49,13 @@ class Loaded:
     sections: dict[str, BaseModel] = field(default_factory=dict)
     load_params: BaseModel | None = None
     source: str | None = None
+    lines: LineMap = field(default_factory=dict)
+    """File line of each path (for problems found after validation, e.g. by preflight)."""
 
     def shown_params(self, path: str) -> dict[str, Any]:
         """The ``with:`` block at ``path`` as journals may show it: secrets redacted."""
         node: Any = self.redacted
-        for part in _loc(path):
+        for part in loc_of(path):
             try:
                 node = node[part]
             except (KeyError, IndexError, TypeError):
@@ -136,7 +139,7 @@ def validate_document(
         )
     res = resolve_document(data, overrides, env)
     resolved = _labels_redacted(res.document, res.redacted) if res.secrets else res.document
-    problems = [Problem(p.path, p.message, line_of(lines, _loc(p.path)), source) for p in res.problems]
+    problems = [Problem(p.path, p.message, line_of(lines, loc_of(p.path)), source) for p in res.problems]
 
     core_fields = {f.alias or name for name, f in Experiment.model_fields.items()} - {"sections"}
     sections = {k: v for k, v in resolved.items() if k not in core_fields and k in registry.entries("section")}
@@ -151,7 +154,14 @@ def validate_document(
                 p = Problem(p.path, f"unknown key{hint}", p.line, source)
             problems.append(p)
 
-    loaded = Loaded(experiment, res.redacted, res.configuration, res.secrets, source=source)  # type: ignore[arg-type]
+    loaded = Loaded(
+        experiment,  # type: ignore[arg-type]
+        res.redacted,
+        res.configuration,
+        res.secrets,
+        source=source,
+        lines=lines,
+    )
     _validate_plugins(resolved, sections, loaded, lines, source, registry, problems)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.path))
@@ -194,7 +204,7 @@ def _labels_redacted(resolved: dict[str, Any], redacted: dict[str, Any]) -> dict
     return out
 
 
-def _loc(path: str) -> tuple[Any, ...]:
+def loc_of(path: str) -> tuple[Any, ...]:
     out: list[Any] = []
     for part in path.replace("[", ".[").split("."):
         if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.errors import PreflightFailed, Problem
-from chaoskit.loader import Loaded
+from chaoskit.loader import Loaded, line_of, loc_of
 from chaoskit.plugin import Context, Plugin
 from chaoskit.registry import Kind, Registry, default_registry
 from chaoskit.timeouts import call_with_timeout
 
-CHECK_TIMEOUT = 15.0
+CHECK_TIMEOUT = 60.0
 """The longest one plugin's preflight of one step may take (a locustfile import in a child, a slow API)."""
 
 
@@ -68,7 +68,8 @@ def preflight(loaded: Loaded, registry: Registry | None = None, timeout: float =
             found = call_with_timeout(lambda: plugin.preflight(params, ctx), timeout, f"preflight of {where}")
         except Exception as exc:  # a broken check is a problem to show, not a crash
             found = [f"the preflight check itself failed: {type(exc).__name__}: {exc}"]
-        problems.extend(Problem(path, message, source=loaded.source) for message in found)
+        line = line_of(loaded.lines, loc_of(path))
+        problems.extend(Problem(path, message, line, loaded.source) for message in found)
 
     for path, kind, name in plugin_steps(loaded):
         plugin = registry.instance(kind, name)

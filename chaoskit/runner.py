@@ -1,6 +1,6 @@
 """The run: baseline, method, reverts, recovery, rollbacks -- and the journal, on every path out.
 
-The flow (see ARCHITECTURE.md)::
+The flow (see docs/architecture.md)::
 
     load (optional) -> warm-up -> steady state BEFORE (miss => baseline-not-met, nothing injected)
     -> method (faults: ledger entry, inject, hold; probes keep running in a monitor thread)
@@ -32,12 +32,14 @@ from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
-from chaoskit.model.journal import ErrorRecord, Journal, Outcome, PhaseRecord
+from chaoskit.model.journal import ErrorRecord, Journal, Phase, PhaseRecord
+from chaoskit.model.outcome import Ending, Outcome, decide
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit.preflight import plugins_used
 from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
+from chaoskit.run.events import Events
 from chaoskit.run.guardian import Guardian
 from chaoskit.run.sentinel import Sentinel
 from chaoskit.signals import SignalGuard, raise_signal, take_pending
@@ -82,9 +84,11 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
+        self._errors_lock = threading.Lock()  # before the hooks: setting up the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
         self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
+        self.events = Events(self.hooks, self.journal, self.record_error)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = threading.Event()
@@ -94,6 +98,7 @@ class Runner:
         """Method steps that failed with ``on_error: continue`` (named in the reason, whatever the outcome)."""
         self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
+        self.ending = Ending(dry_run=self.options.dry_run, ledger=str(self.ledger.path))
         work_dir = Path(loaded.source).resolve().parent if loaded.source else Path.cwd()
         self.ctx = Context(
             run_id=self.run_id,
@@ -123,17 +128,8 @@ class Runner:
             return []
 
     def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]:
-        """Call every implementation of ``hook`` on its own; a failing one is recorded, never swallowed.
-        With ``fatal`` (run start: a plugin preparing the system), a ChaosKitError also ends the run as ``error``."""
-        results = []
-        for impl in getattr(self.hooks.hook, hook).get_hookimpls():
-            try:
-                results.append(impl.function(journal=self.journal, **kwargs))
-            except Exception as exc:
-                self.record_error(f"hook {hook} ({impl.plugin_name})", exc)
-                if fatal and isinstance(exc, ChaosKitError):
-                    raise
-        return results
+        """Call every implementation of ``hook`` (see :class:`chaoskit.run.events.Events`)."""
+        return self.events.emit(hook, fatal, **kwargs)
 
     def _propagation_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -144,14 +140,19 @@ class Runner:
 
     def record_error(self, where: str, exc: BaseException) -> None:
         """Add an error to the journal. The same error from the same place is recorded once (a hook called
-        every 250 ms that keeps failing must not flood the journal)."""
+        every 250 ms that keeps failing must not flood the journal). Called from any thread: the check and the
+        append happen under one lock."""
         message = self.redact(str(exc))
-        if any(e.where == where and e.type == type(exc).__name__ and e.message == message for e in self.journal.errors):
-            return
-        tb = "".join(traceback.format_exception(exc))
-        self.journal.errors.append(
-            ErrorRecord(where=where, type=type(exc).__name__, message=message, traceback=self.redact(tb))
+        record = ErrorRecord(
+            where=where,
+            type=type(exc).__name__,
+            message=message,
+            traceback=self.redact("".join(traceback.format_exception(exc))),
         )
+        with self._errors_lock:
+            if any(e.where == where and e.type == record.type and e.message == message for e in self.journal.errors):
+                return
+            self.journal.errors.append(record)
 
     def redact(self, text: str) -> str:
         return scrub_text(text)
@@ -167,9 +168,9 @@ class Runner:
         record.ended_at = time.time()
         self.emit("chaoskit_phase_finished", phase=record.name)
 
-    def _set(self, outcome: Outcome, reason: str) -> None:
-        self.journal.outcome = outcome
-        self.journal.reason = reason
+    def _stop(self, outcome: Outcome, reason: str) -> None:
+        """The run is cut short (interrupted, aborted, error); :func:`decide` gives this precedence."""
+        self.ending.stopped = (outcome, reason)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Journal:
@@ -186,21 +187,22 @@ class Runner:
             except (KeyboardInterrupt, Interrupted) as exc:
                 name = exc.signame if isinstance(exc, Interrupted) else "SIGINT (Ctrl-C)"
                 started = bool(self.journal.phases or self.journal.faults)
-                self._set(
+                self._stop(
                     Outcome.INTERRUPTED,
                     f"interrupted by {name}; faults reverted"
                     if started
                     else f"interrupted by {name} before start; nothing was injected",
                 )
             except SafetyStop:
-                self._set(Outcome.ABORTED, f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached")
-                self.emit("chaoskit_aborted", reason=self.journal.reason)
+                reason = f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached"
+                self._stop(Outcome.ABORTED, reason)
+                self.emit("chaoskit_aborted", reason=reason)
             except AbortRun as exc:
-                self._set(Outcome.ABORTED, str(exc))
+                self._stop(Outcome.ABORTED, str(exc))
                 self.emit("chaoskit_aborted", reason=str(exc))
             except Exception as exc:
                 self.record_error("run", exc)
-                self._set(
+                self._stop(
                     Outcome.ERROR,
                     self.redact(str(exc))
                     if isinstance(exc, ChaosKitError)
@@ -218,20 +220,14 @@ class Runner:
         if not self._rollbacks_done and not self.options.dry_run:
             self._rollbacks()
         self._stop_load()
-        failed = [f for f in self.journal.faults if f.revert_error]
-        if failed:
-            names = ", ".join(f.name for f in failed)
-            self._set(
-                Outcome.ERROR,
-                f"revert failed for {names}; run `chaoskit rollback` "
-                f"(ledger {self.ledger.path}) -- " + (self.journal.reason or ""),
-            )
-        if self.journal.outcome is None:
-            self._set(Outcome.ERROR, "the run ended without an outcome")
-        if self.guard.ignored:
-            self.journal.reason += f" (signals received while reverting, ignored: {', '.join(self.guard.ignored)})"
+        ending = self.ending
+        ending.deviations = [*self.act.continuous_misses(), *self.deviations]
+        ending.ttr_s, ending.notes = self.journal.ttr_s, self.continued
+        ending.revert_failed = [f.name for f in self.journal.faults if f.revert_error]
+        ending.ignored_signals = list(self.guard.ignored)
+        self.journal.outcome, self.journal.reason = decide(ending)
         self.journal.ended_at = time.time()
-        self.journal.exit_code = self.journal.outcome.exit_code if self.journal.outcome else 4
+        self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
         self._end_watch(handoff=not clean and any(a.inject_call and not a.inject_call.finished for a in self.act.late))
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
@@ -255,23 +251,22 @@ class Runner:
         exp = self.exp
         if self.options.dry_run:
             self.act.dry_run()
-            self._set(Outcome.PASSED, "dry run: validated and resolved; nothing was injected")
             return
         if self.loaded.load_params is not None:
             self._start_load()
         steady = exp.steady_state
         if steady.strategy != "skip":
             self.check_abort()
-            phase = self.phase_start("baseline")
+            phase = self.phase_start(Phase.BASELINE)
             try:
-                ok, why = self.act.check_steady_state("baseline")
+                ok, why = self.act.check_steady_state(Phase.BASELINE)
             finally:
                 self.phase_end(phase)
             if not ok:
-                self._set(Outcome.BASELINE_NOT_MET, f"steady state not met before any fault: {why}")
+                self.ending.baseline_missed = why
                 return
         self.check_abort()
-        phase = self.phase_start("method")
+        phase = self.phase_start(Phase.METHOD)
         try:
             self.act.start_monitor(continuous=steady.strategy == "continuous")
             for i, step in enumerate(exp.method):
@@ -284,23 +279,20 @@ class Runner:
             self.act.stop_monitor()
             self.phase_end(phase)
         self._revert_phase()
-        recovered = True
         if steady.strategy in ("default", "continuous"):
-            recovered = self._recovery()  # before the rollbacks: the system heals by itself or not at all
+            # before the rollbacks: the system heals by itself or not at all
+            self.ending.recovered = self._recovery()
         self._rollbacks()
-        if self.journal.outcome is not None:
-            return
-        deviations = [*self.act.continuous_misses(), *self.deviations]
-        if deviations or not recovered:
-            self._set(Outcome.DEVIATED, "; ".join([*deviations, *self.continued]))
-        else:
-            ttr = self.journal.ttr_s
-            reason = "steady state held" + (f"; recovered in {ttr:.3g}s" if ttr is not None else "")
-            self._set(Outcome.PASSED, "; ".join([reason, *self.continued]))
 
     # -- halt and guardian -------------------------------------------------------------------
     def _start_watch(self) -> None:
-        """Register the run as live; start the halt/heartbeat thread (a halt from now on aborts the run)."""
+        """Start the halt/heartbeat thread (a halt from now on aborts the run) and, when the run can change
+        anything, the guardian -- before run-start hooks, which may prepare things (declared proxies); then
+        register the run as live (the guardian removes that file if the runner dies)."""
+        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
+        self.sentinel.start()
+        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
+            self.ensure_guardian(wait=False)
         live = halt.LiveRun(
             run_id=self.run_id,
             pid=os.getpid(),
@@ -309,25 +301,30 @@ class Runner:
             run_dir=str(self.run_dir()),
         )
         self._live_file = halt.register_run(live)
-        self.sentinel = Sentinel(self._on_halt, lambda message: self.record_error("guardian", GuardianLost(message)))
-        self.sentinel.start()
-        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
-            self.ensure_guardian()  # before run-start hooks: they may prepare things (declared proxies) too
 
-    def _on_halt(self, reason: str) -> None:
+    def _guardian_lost(self, message: str) -> None:
+        self.record_error("guardian", GuardianLost(message))
+
+    def request_abort(self, reason: str) -> None:
+        """Stop the run as ``aborted`` (a halt, an abort condition): waits wake up, the method stops."""
         if not self.abort.is_set():
             self.abort_reason = reason
             self.abort.set()
 
-    def ensure_guardian(self) -> None:
-        """Start the dead-man guardian (once, before the first inject) unless ``safety.guardian.enabled`` is off."""
+    def ensure_guardian(self, wait: bool = True) -> None:
+        """Start the dead-man guardian unless ``safety.guardian.enabled`` is off; with ``wait`` (before the first
+        inject) make sure it is up."""
         spec = self.exp.safety.guardian
-        if not spec.enabled or self.sentinel is None or self.sentinel.guardian is not None:
+        if not spec.enabled or self.sentinel is None:
             return
-        guardian = Guardian.start(
-            self.ledger.path, self.run_dir(), self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
-        )
-        self.sentinel.attach(guardian, spec.heartbeat)
+        guardian = self.sentinel.guardian
+        if guardian is None:
+            guardian = Guardian.start(
+                self.ledger.path, self.run_dir(), self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
+            )
+            self.sentinel.attach(guardian, spec.heartbeat)
+        if wait:
+            guardian.wait_ready()
 
     def _end_watch(self, handoff: bool = False) -> None:
         if self.sentinel is not None:
@@ -346,7 +343,7 @@ class Runner:
         """Revert every fault with signals shielded, so a Ctrl-C cannot cut a revert in half. On the normal
         path a signal that arrived meanwhile takes effect once the reverts are done."""
         with self.guard.deferred():
-            phase = self.phase_start("revert")
+            phase = self.phase_start(Phase.REVERT)
             try:
                 self.act.revert_all()
             finally:
@@ -356,7 +353,7 @@ class Runner:
 
     def _recovery(self) -> bool:
         rec = self.exp.recovery
-        phase = self.phase_start("recovery")
+        phase = self.phase_start(Phase.RECOVERY)
         start = time.monotonic()
         try:
             while True:
@@ -364,7 +361,7 @@ class Runner:
                     raise AbortRun(self.abort_reason)
                 polled = time.monotonic()
                 seen = len(self.journal.observations)
-                ok, why = self.act.check_steady_state("recovery")
+                ok, why = self.act.check_steady_state(Phase.RECOVERY)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
                     # than the poll started: count that wait in the TTR.
@@ -384,7 +381,7 @@ class Runner:
         self._rollbacks_done = True
         if not self.exp.rollbacks:
             return
-        phase = self.phase_start("rollbacks")
+        phase = self.phase_start(Phase.ROLLBACKS)
         try:
             for i, step in enumerate(self.exp.rollbacks):
                 path = f"rollbacks[{i}]"
@@ -392,8 +389,8 @@ class Runner:
                     self.act.step(path, step, under_deadline=False)
                 except Exception as exc:
                     self.record_error(path, exc)
-                    if self.journal.outcome is None:
-                        self._set(Outcome.ERROR, f"rollback {step.label} failed: {self.redact(str(exc))}")
+                    if self.ending.rollback_failed is None:
+                        self.ending.rollback_failed = f"rollback {step.label} failed: {self.redact(str(exc))}"
         finally:
             self.phase_end(phase)
 
@@ -404,7 +401,7 @@ class Runner:
         driver = self.registry.instance("load", name)
         assert isinstance(driver, LoadDriver) and self.loaded.load_params is not None
         params = self.loaded.load_params
-        phase = self.phase_start("warmup")
+        phase = self.phase_start(Phase.WARMUP)
         try:
             self.load_run = call_with_timeout(
                 lambda: driver.start(params, self.ctx), 120, f"load driver {name} start", self.deadline
@@ -429,8 +426,8 @@ class Runner:
                 result = call_with_timeout(call, 60, what)
             except Exception as exc:
                 self.record_error(what, exc)
-                if self.journal.outcome in (None, Outcome.PASSED):
-                    self._set(Outcome.ERROR, f"load driver failed ({what}): {self.redact(str(exc))}")
+                if self.ending.load_failed is None:
+                    self.ending.load_failed = f"load driver failed ({what}): {self.redact(str(exc))}"
             else:
                 if what == "load report":
                     self.journal.load = result

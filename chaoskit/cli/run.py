@@ -14,7 +14,8 @@ from chaoskit.cli.ctk import CtkFlags, ctk_options, is_ctk_file, run_ctk
 from chaoskit.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from chaoskit.model.journal import Journal, Outcome
+    from chaoskit.model.journal import Journal
+    from chaoskit.run.gameday import GameDay, RunResult
 
 EPILOG_RUN = """\b
 Examples:
@@ -41,8 +42,6 @@ Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
 With several experiments the exit code is the most severe of their codes, in this order:
 130 interrupted, 4 error, 5 invalid, 6 preflight failed, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
-
-Result = tuple[Path, "Outcome", "Journal | None", str]
 
 
 @click.command(epilog=EPILOG_RUN)
@@ -84,6 +83,20 @@ Result = tuple[Path, "Outcome", "Journal | None", str]
     show_default=True,
     help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
 )
+@click.option(
+    "--serve",
+    metavar="HOST:PORT",
+    is_flag=False,
+    flag_value="127.0.0.1:8089",
+    default=None,
+    help="Serve a live page (and a HALT button) while the runs go; --serve alone: 127.0.0.1:8089.",
+)
+@click.option(
+    "--serve-token-env",
+    metavar="NAME",
+    default=None,
+    help="An environment variable with the token the live page requires (needed off loopback).",
+)
 @ctk_options
 def run(
     paths: tuple[Path, ...],
@@ -97,12 +110,14 @@ def run(
     ledger_dir: Path | None,
     summary_md: Path | None,
     repeat: int,
+    serve: str | None,
+    serve_token_env: str | None,
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
-    from chaoskit.loader import load_experiment
     from chaoskit.model.journal import Outcome
-    from chaoskit.runner import RunOptions, run_experiment
+    from chaoskit.run.gameday import RunResult, run_many
+    from chaoskit.runner import RunOptions
 
     files = [path for path in expand_paths(paths) for _ in range(repeat)]
     flags = CtkFlags(variables=variables, fail_fast=fail_fast, **ctk)
@@ -113,65 +128,90 @@ def run(
     overrides = parse_vars(variables) if len(ctk_files) < len(files) else {}
     hooks: list[Any] = []
     if not quiet:  # rich (the live progress) is imported only when something is shown
-        from chaoskit.progress import LiveProgress, verdict_line
+        from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err, verbose))
-    results: list[Result] = []
-    codes: list[int] = []
-    for path in files:
-        try:
-            if path in ctk_files:
-                outcome, ctk_journal, reason, code = run_ctk(path, flags, out_dir, dry_run, ledger_dir, quiet)
-                results.append((path, outcome, ctk_journal, reason))
-                codes.append(code)
-                if outcome == Outcome.INTERRUPTED or (fail_fast and code != 0):
-                    break
-                continue
-            loaded = load_experiment(path, overrides)
-            if dry_run:
-                from chaoskit.preflight import preflight
+    if serve is not None:
+        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files]))
 
-                preflight(loaded)
-        except ValidationFailed as exc:
-            print_invalid(exc)
-            kind = "validation" if exc.exit_code == Outcome.INVALID.exit_code else "preflight"
-            results.append((path, Outcome.INVALID, None, f"{len(exc.problems)} {kind} problem(s)"))
-            codes.append(exc.exit_code)
-        else:
-            options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
-            journal = run_experiment(loaded, options)
-            _report(journal)
-            if not quiet:
-                err.print(verdict_line(journal), highlight=False)
-                for fault in journal.faults if dry_run else []:
-                    err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
-                err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
-                if "trace" in journal.artifacts:
-                    err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
-                if "report" in journal.artifacts:
-                    err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
-            results.append((path, journal.outcome or Outcome.ERROR, journal, journal.reason))
-            codes.append((journal.outcome or Outcome.ERROR).exit_code)
-        if results[-1][1] == Outcome.INTERRUPTED or (fail_fast and results[-1][1] != Outcome.PASSED):
-            break
+    def run_ctk_file(path: Path) -> RunResult | None:
+        if path not in ctk_files:
+            return None
+        outcome, ctk_journal, reason, code = run_ctk(path, flags, out_dir, dry_run, ledger_dir, quiet)
+        return RunResult(path, outcome, ctk_journal, reason, code)
+
+    def show(result: RunResult) -> None:
+        if result.outcome == Outcome.INVALID:
+            print_invalid(ValidationFailed(result.problems, str(result.path)))
+        elif result.path not in ctk_files and result.journal is not None and not quiet:
+            _show_run(result.journal, dry_run)
+
+    options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
+    day = run_many(files, options, overrides, fail_fast, run_ctk_file, show)
+    for warning in day.warnings:
+        err.print(f"[yellow]{escape(warning)}[/]")
     if len(files) > 1 and not quiet:
-        _summary(results, len(files))
-    index = _write_index(results, out_dir, worst_exit_code(codes), quiet) if len(files) > 1 else None
-    _write_summary_md(results, summary_md, index)
+        _summary(day)
+        if day.index is not None:
+            err.print(f"game day index: {day.index}", highlight=False)
+    _write_summary_md(day, summary_md)
     if as_json:
-        verdicts = [
-            _verdict(p, o, j, r) | {"exit_code": code} for (p, o, j, r), code in zip(results, codes, strict=True)
-        ]
+        verdicts = [_verdict(r) for r in day.results]
         print(json.dumps(verdicts[0] if len(files) == 1 else {"runs": verdicts}, indent=2))
-    sys.exit(worst_exit_code(codes))
+    sys.exit(day.exit_code)
 
 
-def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str) -> dict[str, Any]:
+def _show_run(journal: Journal, dry_run: bool) -> None:
+    from chaoskit.progress import verdict_line
+
+    err.print(verdict_line(journal), highlight=False)
+    for fault in journal.faults if dry_run else []:
+        err.print(f"  would inject {escape(fault.name)}: {escape(fault.target)}")
+    err.print(f"  journal: {journal.artifacts.get('journal')}", highlight=False)
+    if "trace" in journal.artifacts:
+        err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
+    if "report" in journal.artifacts:
+        err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
+
+
+def serve_live(address: str, token_env: str | None, queue: list[str]) -> Any:
+    """Start the live view (``--serve``); it stops when the command exits. Returns the state hook to register."""
+    import atexit
+    import os
+
+    from chaoskit.live.server import LiveServer, is_loopback, parse_address
+    from chaoskit.live.state import LiveState
+
+    try:
+        host, port = parse_address(address)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--serve") from None
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        raise click.BadParameter(f"the variable {token_env} is not set or empty", param_hint="--serve-token-env")
+    if not is_loopback(host) and token is None:
+        raise click.BadParameter(
+            f"{host} is not a loopback address: set --serve-token-env NAME (a variable holding a token)",
+            param_hint="--serve",
+        )
+    state = LiveState(queue)
+    try:
+        server = LiveServer((host, port), state, token)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot listen on {address}: {exc.strerror or exc}", param_hint="--serve") from None
+    server.start()
+    atexit.register(server.stop)
+    err.print(f"live view: {server.url}", highlight=False)
+    return state
+
+
+def _verdict(result: RunResult) -> dict[str, Any]:
+    journal = result.journal
     return {
-        "file": str(path),
-        "outcome": outcome.value,
-        "exit_code": outcome.exit_code,
-        "reason": reason,
+        "file": str(result.path),
+        "outcome": result.outcome.value,
+        "exit_code": result.exit_code,
+        "reason": result.reason,
         "ttr_s": journal.ttr_s if journal else None,
         "load_ttr_s": (journal.load or {}).get("ttr_s") if journal else None,
         "run_id": journal.run_id if journal else None,
@@ -180,59 +220,20 @@ def _verdict(path: Path, outcome: Outcome, journal: Journal | None, reason: str)
     }
 
 
-def worst_exit_code(codes: list[int]) -> int:
-    """The most severe exit code: interrupted, error, invalid, preflight failed (dry runs), aborted, deviated,
-    baseline-not-met, passed."""
-    for code in (130, 4, 5, 6, 3, 1, 2, 0):
-        if code in codes:
-            return code
-    return 0
-
-
-def _report(journal: Journal) -> None:
-    """The HTML report next to the journal; a failure to write it is shown, never fatal to the verdict."""
-    from chaoskit.report import report_run
-
-    try:
-        report_run(journal)
-    except Exception as exc:
-        err.print(f"[yellow]could not write the HTML report:[/] {escape(f'{type(exc).__name__}: {exc}')}")
-
-
-def _write_index(results: list[Result], out_dir: Path, exit_code: int, quiet: bool) -> str | None:
-    """A game day's index.html next to the runs (the summary table, each report linked); never fatal."""
-    from chaoskit.report.index import write_index
-
-    try:
-        path = write_index(_rows(results), out_dir, exit_code)
-    except OSError as exc:
-        err.print(f"[yellow]could not write the game day's index.html:[/] {escape(str(exc))}")
-        return None
-    if not quiet:
-        err.print(f"game day index: {path}", highlight=False)
-    return str(path)
-
-
-def _rows(results: list[Result]) -> list[Any]:
-    from chaoskit.report import row
-
-    return [row(path.stem, journal, outcome, reason) for path, outcome, journal, reason in results]
-
-
-def _summary(results: list[Result], planned: int) -> None:
+def _summary(day: GameDay) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from chaoskit.progress import OUTCOME_STYLE
 
-    table = Table(title=f"game day: {len(results)} of {planned} experiments run")
+    table = Table(title=f"game day: {len(day.results)} of {day.planned} experiments run")
     for col in ("experiment", "outcome", "score", "TTR", "errors", "p95 ms"):
         table.add_column(col, no_wrap=col in ("outcome", "score", "errors", "p95 ms"))
     table.add_column("finding", overflow="fold", ratio=1)
-    for r in _rows(results):
+    for r in day.rows():
         base, fault = r.baseline, r.fault
-        errors = f"{_pct(base and base.error_rate)}→{_pct(fault and fault.error_rate)}"
-        p95 = f"{_ms(base and base.p95_ms)}→{_ms(fault and fault.p95_ms)}"
+        errors = f"{_pct(base.error_rate if base else None)}→{_pct(fault.error_rate if fault else None)}"
+        p95 = f"{_ms(base.p95_ms if base else None)}→{_ms(fault.p95_ms if fault else None)}"
         table.add_row(
             escape(r.name),
             f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome.value}[/]",
@@ -255,21 +256,22 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.2g}%"
 
 
-def _write_summary_md(results: list[Result], path: Path | None, index: str | None = None) -> None:
+def _write_summary_md(day: GameDay, path: Path | None) -> None:
     import os
 
     from chaoskit.report import gameday_markdown, run_markdown
 
     targets = [p for p in (path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
+    results, index = day.results, str(day.index) if day.index else None
     if not targets or not results:
         return
     for i, target in enumerate(targets):
         # the --summary-md file links the reports relative to itself; the CI job summary gets absolute paths
         base = Path(target).parent if i == 0 and path else None
-        if len(results) == 1 and results[0][2] is not None:
-            text = run_markdown(results[0][2], base)
+        if len(results) == 1 and results[0].journal is not None:
+            text = run_markdown(results[0].journal, base)
         else:
-            text = gameday_markdown(_rows(results), base=base, index=index)
+            text = gameday_markdown(day.rows(), base=base, index=index)
         try:
             with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
                 fh.write(text + "\n")

@@ -175,7 +175,7 @@ def _check_python(where: str, provider: PythonProvider, activity: Activity, work
 
 
 def _loc(path: str) -> tuple[Any, ...]:
-    from chaoskit.loader import _loc as loader_loc
+    from chaoskit.loader import loc_of as loader_loc
 
     return loader_loc(path)
 

@@ -7,32 +7,25 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from chaoskit.model.outcome import EXIT_CODES as EXIT_CODES
+from chaoskit.model.outcome import Outcome as Outcome
+
 JOURNAL_SCHEMA = "chaoskit.journal/1"
 
 
-class Outcome(StrEnum):
-    PASSED = "passed"
-    DEVIATED = "deviated"
-    BASELINE_NOT_MET = "baseline-not-met"
-    ABORTED = "aborted"
-    ERROR = "error"
-    INVALID = "invalid"
-    INTERRUPTED = "interrupted"
+class Phase(StrEnum):
+    """The phases of a run, in order (``PhaseRecord.name``, ``ObservationRecord.phase``, hook arguments).
+    ``safety`` names observations of ``safety.abort_when`` probes (taken during the method); ``dry-run`` the
+    activities of a dry run."""
 
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self]
-
-
-EXIT_CODES: dict[Outcome, int] = {
-    Outcome.PASSED: 0,
-    Outcome.DEVIATED: 1,
-    Outcome.BASELINE_NOT_MET: 2,
-    Outcome.ABORTED: 3,
-    Outcome.ERROR: 4,
-    Outcome.INVALID: 5,
-    Outcome.INTERRUPTED: 130,
-}
+    WARMUP = "warmup"
+    BASELINE = "baseline"
+    METHOD = "method"
+    REVERT = "revert"
+    RECOVERY = "recovery"
+    ROLLBACKS = "rollbacks"
+    SAFETY = "safety"
+    DRY_RUN = "dry-run"
 
 
 class _Record(BaseModel):

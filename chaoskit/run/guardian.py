@@ -49,6 +49,7 @@ class Guardian:
 
     proc: subprocess.Popen[bytes]
     beat_fd: int
+    ready: bool = False
 
     @classmethod
     def start(
@@ -59,8 +60,9 @@ class Guardian:
         heartbeat: float,
         grace: float,
         halt_file: Path,
-        timeout: float = 30.0,
     ) -> Guardian:
+        """Start the guardian process; it guards from the moment it runs (a runner that dies before then is
+        noticed as soon as it does). :meth:`wait_ready` confirms it is up."""
         read_fd, write_fd = os.pipe()
         # The guardian imports what the runner imports (plugins that only sit on this process's sys.path too).
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -82,23 +84,24 @@ class Guardian:
         finally:
             os.close(read_fd)
         os.set_blocking(write_fd, False)  # a stopped guardian must never block the runner's heartbeat
-        guardian = cls(proc, write_fd)
+        return cls(proc, write_fd)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait (once) until the guardian says it is up; a guardian that is not is stopped and an error."""
+        if self.ready:
+            return
+        proc = self.proc
         assert proc.stdout is not None
-        try:
-            line = _read_line(proc.stdout, timeout)
-        except BaseException:  # Ctrl-C while waiting: no guardian is left behind
-            guardian.stop(wait=1.0)
-            raise
-        finally:
-            proc.stdout.close()
+        line = _read_line(proc.stdout, timeout)  # Ctrl-C meanwhile: the run ends and stops its guardian
         if line.strip() != READY:
-            guardian.stop(wait=1.0)
+            self.stop(wait=1.0)
             raise GuardianError(
                 f"the guardian process (pid {proc.pid}) did not report ready within {timeout:g}s"
                 + (f" (it exited with {proc.returncode})" if proc.returncode is not None else "")
                 + "; set safety.guardian.enabled: false to run without one"
             )
-        return guardian
+        proc.stdout.close()
+        self.ready = True
 
     @property
     def pid(self) -> int:
@@ -124,6 +127,8 @@ class Guardian:
                 os.write(self.beat_fd, HANDOFF if handoff else DONE)
             os.close(self.beat_fd)
             self.beat_fd = -1
+        if self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.proc.stdout.close()
         if handoff:
             return
         try:
@@ -183,6 +188,7 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
     if os.getppid() == runner:  # still our parent, so not a reused pid: stop it before reverting its faults
         with contextlib.suppress(OSError):
             os.kill(runner, signal.SIGKILL)
+    live_file.unlink(missing_ok=True)  # the runner is gone: `chaoskit halt` no longer lists the run
     from chaoskit.rollback import rollback
 
     reverted: list[str] = []
@@ -205,7 +211,6 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
         "finished_at": time.time(),
         "ledgers": [str(p) for p in ledgers],
     }
-    live_file.unlink(missing_ok=True)  # the run is over: `chaoskit halt` no longer lists it
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / ".guardian.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -225,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)  # only the runner's end (or SIGKILL/SIGTERM) ends the guardian
-    print(READY, flush=True)
-    sys.stdout.close()
+    with contextlib.suppress(OSError):  # the runner may be gone already (killed before it read this): guard anyway
+        print(READY, flush=True)
+        sys.stdout.close()
     why = watch(0, args.runner, args.heartbeat, args.grace, args.halt_file)
     if why is None:
         return 0

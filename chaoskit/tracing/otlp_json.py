@@ -18,10 +18,10 @@ import json
 import math
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _q  # json.dumps's own (C) string encoder
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -202,37 +202,142 @@ def resource_spans(encoded: Iterable[tuple[Resource, InstrumentationScope | None
     return out
 
 
+SPOOL = "trace.partial.jsonl"
+"""The spans of a run in progress, next to where its ``trace.json`` will be: one line per finished span,
+``{"g": <group>, "span": <OTLP/JSON Span>}``, where a line ``{"g": <group>, "resource": ..., "scope": ...}``
+before a group's first span names its resource and instrumentation scope. Appended and flushed span by span,
+so a run that dies (SIGKILL, OOM) leaves a readable partial trace; removed once ``trace.json`` is written."""
+
+
 class OtlpJsonFileExporter(SpanExporter):
-    """Encodes each finished span as it arrives and keeps its text (a few hundred bytes, not the SDK's span
-    object); :meth:`write` puts them in one OTLP JSON file."""
+    """Encodes each finished span as it arrives. Until :meth:`spool` names a file (the runner does at run
+    start) it keeps the texts in memory; after that each one goes to the file (:data:`SPOOL`) and memory keeps
+    nothing per span, whatever the run's length. :meth:`write` puts them in one OTLP JSON file."""
 
     def __init__(self) -> None:
-        self._encoded: list[tuple[Resource, InstrumentationScope | None, str]] = []
+        self._groups: dict[tuple[int, int], int] = {}
+        self._keys: list[Group] = []  # held, so that the ids above stay theirs
+        self._encoded: list[tuple[int, str]] = []  # (group, span text) until there is a spool
+        self._spool: Path | None = None
+        self._out: TextIO | None = None
+        self._count = 0
+        self._written = False
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        encoded = [(span.resource, span.instrumentation_scope or None, encode_span(span)) for span in spans]
+    def _group(self, span: ReadableSpan) -> tuple[int, bool]:
+        resource, scope = span.resource, span.instrumentation_scope or None
+        key = (id(resource), id(scope))
+        index = self._groups.get(key)
+        if index is not None:
+            return index, False
+        index = self._groups[key] = len(self._keys)
+        self._keys.append((resource, scope))
+        return index, True
+
+    def _line(self, group: int, text: str) -> str:
+        return '{"g":' + str(group) + ',"span":' + _hidden(text) + "}\n"
+
+    def _header(self, group: int) -> str:
+        resource, scope = self._keys[group]
+        return (
+            '{"g":' + str(group) + ',"resource":' + _hidden(_resource(resource)) + ',"scope":' + _scope(scope) + "}\n"
+        )
+
+    def spool(self, path: Path) -> None:
+        """From now on, append each span to ``path`` (and the ones kept so far), flushed span by span."""
         with self._lock:
-            self._encoded.extend(encoded)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = path.open("a", encoding="utf-8")
+            for group in range(len(self._keys)):
+                out.write(self._header(group))
+            out.writelines(self._line(group, text) for group, text in self._encoded)
+            out.flush()
+            self._spool, self._out, self._encoded = path, out, []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        encoded = [(span, encode_span(span)) for span in spans]
+        with self._lock:
+            for span, text in encoded:
+                group, new = self._group(span)
+                self._count += 1
+                if self._out is None:
+                    self._encoded.append((group, text))
+                    continue
+                if new:
+                    self._out.write(self._header(group))
+                self._out.write(self._line(group, text))
+            if self._out is not None:
+                self._out.flush()
         return SpanExportResult.SUCCESS
+
+    def _spans(self, group: int) -> Iterator[str]:
+        """The span texts of one group, from memory or, streaming, from the spool file."""
+        if self._spool is None:
+            yield from (_hidden(text) for g, text in self._encoded if g == group)
+            return
+        prefix = '{"g":' + str(group) + ',"span":'
+        with self._spool.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith(prefix) and line.endswith("}\n"):  # a torn last line is left out
+                    yield line[len(prefix) : -2]
 
     def write(self, path: Path, received: Sequence[dict[str, Any]] = ()) -> int:
         """Write every span kept so far to ``path`` (atomically), followed by ``received`` (OTLP/JSON
-        ``resourceSpans`` entries: the application's spans the run received); return how many of ours."""
+        ``resourceSpans`` entries: the application's spans the run received); return how many of ours.
+        Streams from the spool: memory stays flat however many spans the run made."""
         with self._lock:
-            encoded = list(self._encoded)
-        texts = resource_spans(encoded) + [json.dumps(entry, separators=(",", ":")) for entry in received]
-        text = document(texts)
-        if active():  # secrets hidden (chaoskit.redaction), in the values only: numbers stay typed
-            text = json.dumps(scrub(json.loads(text), numbers=False), separators=(",", ":"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-        return len(encoded)
+            if self._out is not None:
+                self._out.flush()
+            count = self._count
+            by_resource: dict[Resource, list[tuple[InstrumentationScope | None, int]]] = {}
+            for group, (resource, scope) in enumerate(self._keys):
+                by_resource.setdefault(resource, []).append((scope, group))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            with tmp.open("w", encoding="utf-8") as out:
+                if not by_resource and not received:
+                    out.write("{}")
+                else:
+                    out.write('{"resourceSpans":[')
+                    for i, (resource, scopes) in enumerate(by_resource.items()):
+                        out.write("," if i else "")
+                        self._write_resource(out, resource, scopes)
+                    for i, entry in enumerate(received):
+                        out.write("," if i or by_resource else "")
+                        out.write(_hidden(json.dumps(entry, separators=(",", ":"))))
+                    out.write("]}")
+            os.replace(tmp, path)
+            self._written = True
+        return count
+
+    def _write_resource(
+        self, out: TextIO, resource: Resource, scopes: list[tuple[InstrumentationScope | None, int]]
+    ) -> None:
+        out.write('{"resource":' + _hidden(_resource(resource)) + ',"scopeSpans":[')
+        for j, (scope, group) in enumerate(scopes):
+            out.write(("," if j else "") + '{"scope":' + _scope(scope) + ',"spans":[')
+            for k, text in enumerate(self._spans(group)):
+                out.write(("," if k else "") + text)
+            schema = f',"schemaUrl":{_q(scope.schema_url)}' if scope is not None and scope.schema_url else ""
+            out.write("]" + schema + "}")
+        schema = f',"schemaUrl":{_q(resource.schema_url)}' if resource.schema_url else ""
+        out.write("]" + schema + "}")
 
     def shutdown(self) -> None:
-        pass
+        """Close the spool; once ``trace.json`` is written it is no longer needed."""
+        with self._lock:
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+            if self._spool is not None and self._written:
+                self._spool.unlink(missing_ok=True)
 
 
-__all__ = ["OtlpJsonFileExporter", "document", "encode_span", "otlp_json", "resource_spans"]
+def _hidden(text: str) -> str:
+    """JSON text with secrets hidden (chaoskit.redaction) in its values only (numbers stay typed)."""
+    if not active():
+        return text
+    return json.dumps(scrub(json.loads(text), numbers=False), separators=(",", ":"))
+
+
+__all__ = ["SPOOL", "OtlpJsonFileExporter", "document", "encode_span", "otlp_json", "resource_spans"]

@@ -30,6 +30,7 @@ from chaoskit.hooks import hookimpl
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
 from chaoskit.timeouts import call_with_timeout
+from chaoskit.tracing.otlp_json import SPOOL
 from chaoskit.tracing.receive import Reception
 from chaoskit.tracing.setup import Pipeline, TracingConfigError, build_pipeline, reachability, resolve_otlp
 
@@ -136,6 +137,13 @@ class RunTracer:
         )
         self._root_ctx = trace.set_span_in_context(self.root)
         journal.trace_id = trace.format_trace_id(self.root.get_span_context().trace_id)
+        if self.pipeline is not None and self.pipeline.file is not None:
+            # Spans go to the run's folder as they end: memory stays flat, a killed run leaves them readable.
+            path = self._run_dir() / SPOOL
+            try:
+                self.pipeline.file.spool(path)
+            except OSError as exc:  # kept in memory instead; trace.json is still written at the end
+                self._on_error("tracing file", TracingExportError(f"could not write the spans to {path}: {exc}"))
         if self.spec.receive is not None and not journal.dry_run:
             self._reception = Reception(self.spec.receive, journal)
             self._reception.start()

@@ -87,6 +87,7 @@ def test_every_problem_at_once_with_its_path(
         assert "method[4].with: no process matches port=" in shown and "nothing listens on TCP port" in shown
         assert f"load: locustfile: no such file: {tmp_path / 'missing.py'}" in shown
         assert len(lines) == 5
+        assert f"{path}:21: method[2].with: no process matches" in shown  # with the step's file line
     assert toxiproxy.proxies() == {}  # looking changed nothing: the declared proxy was not created
     assert not list(tmp_path.glob("*/journal.json"))  # a failed preflight runs nothing
 

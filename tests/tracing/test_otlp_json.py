@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from chaoskit.tracing.otlp_json import OtlpJsonFileExporter, otlp_json
+from chaoskit.tracing.otlp_json import SPOOL, OtlpJsonFileExporter, otlp_json
 from tests.tracing.test_structure import _experiment
 from tests.tracing.tracekit import Recorded, run_doc
 
@@ -114,3 +117,56 @@ def test_the_file_exporter_writes_compact_otlp_json(tmp_path: Path) -> None:
     exporter.export(spans[2:])
     assert exporter.write(tmp_path / "trace.json") == 5
     assert (tmp_path / "trace.json").read_text() == _reference(spans)
+
+
+def test_spans_spool_to_disk_as_they_end_and_the_file_is_the_same(tmp_path: Path) -> None:
+    spans = _every_feature()
+    spool = tmp_path / "run" / SPOOL
+    exporter = OtlpJsonFileExporter()
+    exporter.export(spans[:2])  # before the spool: kept in memory, then moved to the file
+    exporter.spool(spool)
+    exporter.export(spans[2:])
+    lines = [json.loads(line) for line in spool.read_text().splitlines()]
+    assert [line["span"]["name"] for line in lines if "span" in line] == [s.name for s in spans]
+    headers = [line for line in lines if "resource" in line]
+    assert [h["g"] for h in headers] == list(range(len(headers))) and len(headers) == 3  # (resource, scope) pairs
+    assert exporter.write(tmp_path / "run" / "trace.json") == 5
+    assert (tmp_path / "run" / "trace.json").read_text() == _reference(spans)
+    exporter.shutdown()
+    assert not spool.exists()
+
+
+KILLED = """
+import sys
+from pathlib import Path
+from chaoskit.loader import validate_document
+from chaoskit.runner import RunOptions, run_experiment
+doc = {"title": "killed", "steady_state": {"strategy": "continuous", "frequency": "50ms", "probes": [
+    {"name": "always", "probe": "python", "with": {"function": "json:dumps", "args": [1]}, "expect": {"equals": "1"}}]},
+    "method": [{"pause": "60s"}]}
+run_experiment(validate_document(doc, source="exp.yaml"), RunOptions(run_dir=Path(sys.argv[1]), handle_signals=False))
+"""
+
+
+def test_a_killed_run_leaves_a_readable_partial_trace(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(run_dir)], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            spool = run_dir / SPOOL
+            if spool.exists() and spool.read_text().count('"span"') >= 5:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"no spans spooled to {run_dir / SPOOL} within 60 s")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    lines = (run_dir / SPOOL).read_text().splitlines()
+    parsed = [json.loads(line) for line in lines if line.endswith("}")]
+    assert "service.name" in {a["key"] for a in parsed[0]["resource"]["attributes"]}
+    spans = [line["span"] for line in parsed if "span" in line]
+    assert len(spans) >= 5 and all(len(s["traceId"]) == 32 and s["name"] for s in spans)
+    assert any(s["name"] == "probe always" for s in spans), [s["name"] for s in spans]
+    assert not (run_dir / "trace.json").exists()

@@ -117,7 +117,9 @@ class LocustRun(LoadRun):
             master = Child("master", {**base, "role": "master", "master_port": 0}, ctx.work_dir, self.on_message)
             self.children.append(master)
             master.start()
-            port = self._master_port(master, deadline, params.start_timeout)
+            _wait_for(self._master_listening, master, deadline, params.start_timeout, "did not listen for workers")
+            assert self.master_port is not None
+            port = self.master_port
             for _ in range(params.workers):
                 worker = Child("worker", {**base, "role": "worker", "master_port": port}, ctx.work_dir, self.on_message)
                 self.children.append(worker)
@@ -127,14 +129,7 @@ class LocustRun(LoadRun):
             self.children.append(local)
             local.start()
         for child in self.children:
-            while not child.ready.wait(0.1):
-                if child.exited.is_set():
-                    raise PluginError(f"load did not start: {child.describe_exit()}")
-                if time.monotonic() > deadline:
-                    raise PluginError(
-                        f"load did not start within start_timeout ({params.start_timeout:g}s): the locust "
-                        f"{child.role} child (pid {child.pid}) is not ready\n{child.stderr_tail()}"
-                    )
+            _wait_for(child.ready, child, deadline, params.start_timeout, "is not ready")
         self.started_at = time.time()
         self.push = HeaderPush(ctx.headers, headers, list(self.children), params.headers_interval)
         self.push.start()
@@ -143,18 +138,6 @@ class LocustRun(LoadRun):
         while not self.series.seconds() and time.monotonic() < first:
             self.check()
             time.sleep(0.05)
-
-    def _master_port(self, master: Child, deadline: float, start_timeout: float) -> int:
-        while not self._master_listening.wait(0.1):
-            if master.exited.is_set():
-                raise PluginError(f"load did not start: {master.describe_exit()}")
-            if time.monotonic() > deadline:
-                raise PluginError(
-                    f"load did not start within start_timeout ({start_timeout:g}s): the locust master child "
-                    f"(pid {master.pid}) did not listen for workers\n{master.stderr_tail()}"
-                )
-        assert self.master_port is not None
-        return self.master_port
 
     def stop(self) -> None:
         """Ask every child to stop, wait ``stop_timeout``, then kill (SIGTERM, SIGKILL). Idempotent, bounded.
@@ -236,3 +219,15 @@ class LocustDriver(LoadDriver[LocustParams]):
         from chaoskit_locust.preflight import locust_preflight
 
         return locust_preflight(params, ctx)
+
+
+def _wait_for(event: threading.Event, child: Child, deadline: float, start_timeout: float, what: str) -> None:
+    """Wait for ``event`` (a child's ready, the master's port), failing fast when the child exits or time is up."""
+    while not event.wait(0.1):
+        if child.exited.is_set():
+            raise PluginError(f"load did not start: {child.describe_exit()}")
+        if time.monotonic() > deadline:
+            raise PluginError(
+                f"load did not start within start_timeout ({start_timeout:g}s): the locust {child.role} child "
+                f"(pid {child.pid}) {what}\n{child.stderr_tail()}"
+            )

@@ -17,7 +17,7 @@ from chaoskit.plugin import Context
 from chaoskit_locust.interpreter import child_command
 from chaoskit_locust.params import LocustParams
 
-IMPORT_TIMEOUT = 12.0
+IMPORT_TIMEOUT = 45.0  # importing Locust and gevent takes seconds, many on a loaded machine
 
 _LIST_USERS = (
     "import json, sys\n"

@@ -1,0 +1,107 @@
+"""How far past `safety.max_duration` a run holds its fault when a monitor probe hangs (target: at most 1 s).
+
+Each round runs a real experiment in process: a `testkit.marker` fault held for 30 s, `max_duration: 2s`, and a
+probe of a real local HTTP service that stops answering (for 30 s) as soon as the fault is in place -- as the
+continuous steady state in half the rounds, as a `safety.abort_when` condition in the other half. The overrun is
+the fault's revert time (journal) minus start minus max_duration. Without the hard wall it was ~28 s (the runner
+waited for the probe's 30 s timeout).
+
+    .venv/bin/python bench/hard_wall.py --rounds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from chaoskit import RunOptions, run_experiment, validate_document
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128
+    daemon_threads = True
+
+
+def serve(hang: threading.Event) -> _Server:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if hang.is_set():
+                time.sleep(30)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = _Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def one(where: str, folder: Path) -> float:
+    hang = threading.Event()
+    server = serve(hang)
+    url = f"http://127.0.0.1:{server.server_address[1]}/health"
+    probe = {"name": "hung", "probe": "http", "with": {"url": url, "timeout": "30s"}, "timeout": "30s"}
+    doc: dict[str, Any] = {
+        "title": "hard wall",
+        "method": [{"fault": "testkit.marker", "with": {"path": str(folder / "marker")}, "duration": "30s"}],
+    }
+    if where == "continuous":
+        doc["steady_state"] = {
+            "strategy": "continuous",
+            "frequency": "100ms",
+            "probes": [{**probe, "expect": {"status": 200}}],
+        }
+        doc["safety"] = {"max_duration": "2s"}
+    else:
+        doc["safety"] = {
+            "max_duration": "2s",
+            "interval": "100ms",
+            "abort_when": [{**probe, "expect": {"status": [500]}}],
+        }
+
+    def hang_once_injected() -> None:
+        while not (folder / "marker").exists():
+            time.sleep(0.005)
+        hang.set()
+
+    threading.Thread(target=hang_once_injected, daemon=True).start()
+    journal = run_experiment(validate_document(doc), RunOptions(out_dir=folder / "runs"))
+    server.shutdown()
+    (fault,) = journal.faults
+    assert journal.outcome is not None and journal.outcome.value == "aborted", journal.reason
+    assert fault.reverted_at is not None and not (folder / "marker").exists()
+    return fault.reverted_at - journal.started_at - 2.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    results: dict[str, list[float]] = {"continuous": [], "abort_when": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            where = "continuous" if i % 2 == 0 else "abort_when"
+            folder = Path(tmp, str(i))
+            folder.mkdir()
+            overrun = one(where, folder)
+            results[where].append(overrun)
+            print(f"round {i + 1}: hung {where} probe: fault reverted {overrun:.3f}s after max_duration", flush=True)
+    for where, values in results.items():
+        if values:
+            print(
+                f"{where}: n={len(values)} median {statistics.median(values):.3f}s max {max(values):.3f}s "
+                f"(target <= 1 s)"
+            )
+
+
+if __name__ == "__main__":
+    main()
