@@ -188,5 +188,5 @@ def test_dry_run_that_matches_nothing_says_what_it_searched(tmp_path: Path) -> N
     exp = tmp_path / "pause.yaml"
     exp.write_text(yaml.safe_dump(doc))
     result = dry_run(exp, tmp_path / "runs")
-    assert result.returncode == 4
-    assert "host.pause: no process matches cmdline='no-such-thing-[0-9]{9}'" in result.stderr
+    assert result.returncode == 6  # a preflight problem of `run --dry-run`
+    assert "method[0].with: no process matches cmdline='no-such-thing-[0-9]{9}'" in result.stderr
