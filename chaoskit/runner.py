@@ -286,7 +286,13 @@ class Runner:
 
     # -- halt and guardian -------------------------------------------------------------------
     def _start_watch(self) -> None:
-        """Register the run as live; start the halt/heartbeat thread (a halt from now on aborts the run)."""
+        """Start the halt/heartbeat thread (a halt from now on aborts the run) and, when the run can change
+        anything, the guardian -- before run-start hooks, which may prepare things (declared proxies); then
+        register the run as live (the guardian removes that file if the runner dies)."""
+        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
+        self.sentinel.start()
+        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
+            self.ensure_guardian(wait=False)
         live = halt.LiveRun(
             run_id=self.run_id,
             pid=os.getpid(),
@@ -295,10 +301,6 @@ class Runner:
             run_dir=str(self.run_dir()),
         )
         self._live_file = halt.register_run(live)
-        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
-        self.sentinel.start()
-        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
-            self.ensure_guardian(wait=False)  # before run-start hooks: they may prepare things (declared proxies)
 
     def _guardian_lost(self, message: str) -> None:
         self.record_error("guardian", GuardianLost(message))

@@ -132,7 +132,7 @@ def run(
 
         hooks.append(LiveProgress(err, verbose))
     if serve is not None:
-        hooks.append(_serve(serve, serve_token_env, [path.name for path in files]))
+        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files]))
 
     def run_ctk_file(path: Path) -> RunResult | None:
         if path not in ctk_files:
@@ -174,7 +174,7 @@ def _show_run(journal: Journal, dry_run: bool) -> None:
         err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
 
 
-def _serve(address: str, token_env: str | None, queue: list[str]) -> Any:
+def serve_live(address: str, token_env: str | None, queue: list[str]) -> Any:
     """Start the live view (``--serve``); it stops when the command exits. Returns the state hook to register."""
     import atexit
     import os
