@@ -300,6 +300,35 @@ def targets(cli: dict[str, Any], inproc: dict[str, Any] | None) -> dict[str, Any
     return out
 
 
+def bench_instructions(exes: dict[str, Path]) -> dict[str, dict[str, int]]:
+    """Instructions of each tool's ``--help``, ``validate`` and ``run`` (callgrind; one run each after an
+    unmeasured one that writes the bytecode caches). Only the tool's own process is counted: chaoskit's
+    guardian child (a separate process) is not."""
+    from callgrind import instructions
+
+    server = start_server()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    counts: dict[str, dict[str, int]] = {t: {} for t in TOOLS}
+    try:
+        with tempfile.TemporaryDirectory(prefix="chaoskit-bench-") as tmp:
+            root = Path(tmp)
+            ck_file, ctk_file = write_experiments(root / "experiments", base_url)
+            files = {"chaoskit": ck_file, "chaostoolkit": ctk_file}
+            env = {**os.environ, "CHAOSKIT_STATE_DIR": str(root / "state"), "NO_COLOR": "1"}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            for tool in TOOLS:
+                work = root / tool
+                work.mkdir()
+                for command, argv in commands(tool, exes[tool], work, files[tool]).items():
+                    subprocess.run(argv, cwd=work, env=env, capture_output=True, timeout=300, check=False)
+                    counts[tool][command] = instructions(argv, env=env, cwd=work)
+                    print(f"{tool} {command}: {counts[tool][command]:,} instructions", file=sys.stderr)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="measured runs per tool and command (default 7)")
@@ -309,12 +338,21 @@ def main() -> None:
     parser.add_argument("--skip-inprocess", action="store_true", help="only the CLI comparison")
     parser.add_argument("--python", default=shutil.which("python3") or sys.executable, help="Python for the ctk venv")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
+    parser.add_argument("--callgrind-only", action="store_true", help="only the instruction counts (valgrind)")
     args = parser.parse_args()
 
     chaoskit_exe = Path(sys.executable).with_name("chaoskit")
     if not chaoskit_exe.exists():
         raise SystemExit(f"{chaoskit_exe} not found: run this with the project's venv (.venv/bin/python)")
     chaos = ensure_chaostoolkit(args.python)
+    if args.callgrind_only:
+        counts = bench_instructions({"chaoskit": chaoskit_exe, "chaostoolkit": chaos})
+        for command in COMMANDS:
+            ck, ctk = counts["chaoskit"][command], counts["chaostoolkit"][command]
+            print(f"{command:9} chaoskit {ck:>15,}  chaostoolkit {ctk:>15,}  x{ck / ctk:.2f}")
+        if args.json:
+            args.json.write_text(json.dumps({"instructions": counts}, indent=2) + "\n", encoding="utf-8")
+        return
     load_before = os.getloadavg()
     cli = bench_cli({"chaoskit": chaoskit_exe, "chaostoolkit": chaos}, args.runs, args.warmup)
     inproc = None

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chaoskit.ports import free_port  # noqa: E402
+from tests.conftest import wait_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -76,19 +77,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def wait_port(port: int, timeout: float = 30.0) -> None:
-    import socket
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
 def blast(port: int, body: bytes, requests: int) -> float:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/x-protobuf"}
@@ -127,7 +115,7 @@ def start_collector(binary: Path, port: int, work: Path) -> subprocess.Popen[str
     process = subprocess.Popen(
         [str(binary), "--config", f"file:{config}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
     )
-    wait_port(port)
+    wait_port(port, 30)
     return process
 
 

@@ -84,6 +84,7 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
+        self._errors_lock = threading.Lock()  # before the hooks: setting up the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
         self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
@@ -139,14 +140,19 @@ class Runner:
 
     def record_error(self, where: str, exc: BaseException) -> None:
         """Add an error to the journal. The same error from the same place is recorded once (a hook called
-        every 250 ms that keeps failing must not flood the journal)."""
+        every 250 ms that keeps failing must not flood the journal). Called from any thread: the check and the
+        append happen under one lock."""
         message = self.redact(str(exc))
-        if any(e.where == where and e.type == type(exc).__name__ and e.message == message for e in self.journal.errors):
-            return
-        tb = "".join(traceback.format_exception(exc))
-        self.journal.errors.append(
-            ErrorRecord(where=where, type=type(exc).__name__, message=message, traceback=self.redact(tb))
+        record = ErrorRecord(
+            where=where,
+            type=type(exc).__name__,
+            message=message,
+            traceback=self.redact("".join(traceback.format_exception(exc))),
         )
+        with self._errors_lock:
+            if any(e.where == where and e.type == record.type and e.message == message for e in self.journal.errors):
+                return
+            self.journal.errors.append(record)
 
     def redact(self, text: str) -> str:
         return scrub_text(text)
@@ -280,7 +286,13 @@ class Runner:
 
     # -- halt and guardian -------------------------------------------------------------------
     def _start_watch(self) -> None:
-        """Register the run as live; start the halt/heartbeat thread (a halt from now on aborts the run)."""
+        """Start the halt/heartbeat thread (a halt from now on aborts the run) and, when the run can change
+        anything, the guardian -- before run-start hooks, which may prepare things (declared proxies); then
+        register the run as live (the guardian removes that file if the runner dies)."""
+        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
+        self.sentinel.start()
+        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
+            self.ensure_guardian(wait=False)
         live = halt.LiveRun(
             run_id=self.run_id,
             pid=os.getpid(),
@@ -289,10 +301,6 @@ class Runner:
             run_dir=str(self.run_dir()),
         )
         self._live_file = halt.register_run(live)
-        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
-        self.sentinel.start()
-        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
-            self.ensure_guardian(wait=False)  # before run-start hooks: they may prepare things (declared proxies)
 
     def _guardian_lost(self, message: str) -> None:
         self.record_error("guardian", GuardianLost(message))

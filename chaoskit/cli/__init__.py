@@ -16,6 +16,7 @@ from chaoskit import __version__
 from chaoskit.cli.compare import baseline, compare, history
 from chaoskit.cli.console import err, escape, print_invalid
 from chaoskit.cli.ctk import import_ctk
+from chaoskit.cli.gameday import gameday
 from chaoskit.cli.halt import halt
 from chaoskit.cli.plugins import init, list_plugins, schema
 from chaoskit.cli.report import report
@@ -56,6 +57,7 @@ COMMANDS: list[click.Command] = [
     compare,
     baseline,
     history,
+    gameday,
 ]
 for _command in COMMANDS:
     cli.add_command(_command)

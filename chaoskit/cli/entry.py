@@ -1,17 +1,6 @@
-"""The ``chaoskit`` console script. For ``chaoskit run`` it takes SIGINT/SIGTERM over before anything heavy is
-imported, so a signal at any instant ends in a journal and exit 130 (or, after the verdict, changes nothing);
-see :mod:`chaoskit.signals`. Other commands keep Python's default handling."""
+"""Kept for virtualenvs installed while the console script pointed here (before ``uv sync`` reinstalls it):
+the script is now :func:`chaoskit.entry.main`, outside this package so it starts before click is imported."""
 
-from __future__ import annotations
+from chaoskit.entry import main
 
-import sys
-
-
-def main() -> None:
-    if sys.argv[1:2] == ["run"]:
-        from chaoskit.signals import capture_early
-
-        capture_early()
-    from chaoskit.cli import main as cli_main
-
-    cli_main()
+__all__ = ["main"]

@@ -83,6 +83,20 @@ With several experiments the exit code is the most severe of their codes, in thi
     show_default=True,
     help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
 )
+@click.option(
+    "--serve",
+    metavar="HOST:PORT",
+    is_flag=False,
+    flag_value="127.0.0.1:8089",
+    default=None,
+    help="Serve a live page (and a HALT button) while the runs go; --serve alone: 127.0.0.1:8089.",
+)
+@click.option(
+    "--serve-token-env",
+    metavar="NAME",
+    default=None,
+    help="An environment variable with the token the live page requires (needed off loopback).",
+)
 @ctk_options
 def run(
     paths: tuple[Path, ...],
@@ -96,6 +110,8 @@ def run(
     ledger_dir: Path | None,
     summary_md: Path | None,
     repeat: int,
+    serve: str | None,
+    serve_token_env: str | None,
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
@@ -115,6 +131,8 @@ def run(
         from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err, verbose))
+    if serve is not None:
+        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files]))
 
     def run_ctk_file(path: Path) -> RunResult | None:
         if path not in ctk_files:
@@ -154,6 +172,37 @@ def _show_run(journal: Journal, dry_run: bool) -> None:
         err.print(f"  trace:   {journal.artifacts['trace']} (trace id {journal.trace_id})", highlight=False)
     if "report" in journal.artifacts:
         err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
+
+
+def serve_live(address: str, token_env: str | None, queue: list[str]) -> Any:
+    """Start the live view (``--serve``); it stops when the command exits. Returns the state hook to register."""
+    import atexit
+    import os
+
+    from chaoskit.live.server import LiveServer, is_loopback, parse_address
+    from chaoskit.live.state import LiveState
+
+    try:
+        host, port = parse_address(address)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--serve") from None
+    token = os.environ.get(token_env) if token_env else None
+    if token_env and not token:
+        raise click.BadParameter(f"the variable {token_env} is not set or empty", param_hint="--serve-token-env")
+    if not is_loopback(host) and token is None:
+        raise click.BadParameter(
+            f"{host} is not a loopback address: set --serve-token-env NAME (a variable holding a token)",
+            param_hint="--serve",
+        )
+    state = LiveState(queue)
+    try:
+        server = LiveServer((host, port), state, token)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot listen on {address}: {exc.strerror or exc}", param_hint="--serve") from None
+    server.start()
+    atexit.register(server.stop)
+    err.print(f"live view: {server.url}", highlight=False)
+    return state
 
 
 def _verdict(result: RunResult) -> dict[str, Any]:

@@ -24,7 +24,11 @@ def _sli(w: Window | None) -> str:
 
 
 def render_index(
-    rows: Sequence[Row], base: Path, title: str = "chaoskit game day", exit_code: int | None = None
+    rows: Sequence[Row],
+    base: Path,
+    title: str = "chaoskit game day",
+    exit_code: int | None = None,
+    notes: Sequence[tuple[float, str, str]] = (),
 ) -> str:
     counts: dict[str, int] = {}
     for r in rows:
@@ -53,13 +57,31 @@ def render_index(
 <th>before the fault</th><th>during the fault</th><th>finding</th></tr>
 {"".join(body)}</table>
 <p class="meta" id="exit-rule">{escape(EXIT_CODE_RULE)}</p>
+{_notes(notes)}
 </main></body></html>
 """
 
 
-def write_index(rows: Sequence[Row], folder: Path, exit_code: int | None = None) -> Path:
-    """Write ``folder/index.html`` for these runs and return its path."""
+def _notes(notes: Sequence[tuple[float, str, str]]) -> str:
+    """The notes taken during the day (time, who or where, text)."""
+    if not notes:
+        return ""
+    items = "".join(
+        f"<li>{time.strftime('%H:%M:%S', time.localtime(at))} <i>{escape(by)}</i>: {escape(text)}</li>"
+        for at, by, text in notes
+    )
+    return f'<h2>Notes</h2><ul id="notes">{items}</ul>'
+
+
+def write_index(
+    rows: Sequence[Row],
+    folder: Path,
+    exit_code: int | None = None,
+    title: str = "chaoskit game day",
+    notes: Sequence[tuple[float, str, str]] = (),
+) -> Path:
+    """Write ``folder/index.html`` for these runs (and the day's notes) and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "index.html"
-    path.write_text(render_index(rows, folder, exit_code=exit_code), encoding="utf-8")
+    path.write_text(render_index(rows, folder, title, exit_code, notes), encoding="utf-8")
     return path

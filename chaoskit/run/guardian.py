@@ -230,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)  # only the runner's end (or SIGKILL/SIGTERM) ends the guardian
-    print(READY, flush=True)
-    sys.stdout.close()
+    with contextlib.suppress(OSError):  # the runner may be gone already (killed before it read this): guard anyway
+        print(READY, flush=True)
+        sys.stdout.close()
     why = watch(0, args.runner, args.heartbeat, args.grace, args.halt_file)
     if why is None:
         return 0

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -126,3 +127,34 @@ def test_ctrl_c_to_the_process_group_leaves_the_guardian_out_of_it(tmp_path: Pat
     assert not (tmp_path / "marker").exists()  # the runner reverted by itself
     assert guardians(run_id) == []
     assert list(tmp_path.glob("chaoskit-runs/*/guardian.json")) == []
+
+
+KILLED_AT_SPAWN = """\
+import os, signal, sys
+from pathlib import Path
+from chaoskit.ledger import Ledger, LedgerEntry
+from chaoskit.run.guardian import Guardian
+from chaoskit.run.halt import halt_path
+
+work = Path(sys.argv[1])
+ledger = Ledger.create("spawnkill", "killed at spawn", work / "ledger")
+ledger.add(LedgerEntry(id="m", plugin="testkit.marker", name="marker", info={"path": str(work / "marker")}))
+(work / "marker").write_text("x")
+Guardian.start(ledger.path, work / "run", "spawnkill", 0.2, 2.0, halt_path())
+os.kill(os.getpid(), signal.SIGKILL)  # before reading the guardian's ready line
+"""
+
+
+def test_a_runner_killed_before_its_guardian_is_up_is_still_guarded(tmp_path: Path) -> None:
+    """The guardian is started without waiting; a runner killed at once (its end of the ready pipe closed
+    before the guardian wrote to it) is still reverted."""
+    child = subprocess.run([sys.executable, "-c", KILLED_AT_SPAWN, str(tmp_path)], capture_output=True, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    wait_gone(tmp_path / "marker", timeout=15)
+    deadline = time.monotonic() + 15
+    while not (tmp_path / "run" / "guardian.json").exists():
+        assert time.monotonic() < deadline, "the guardian wrote no record"
+        time.sleep(0.02)
+    rec = json.loads((tmp_path / "run" / "guardian.json").read_text())
+    assert rec["reverted"] == ["marker (testkit.marker, run spawnkill)"]
+    assert not list((tmp_path / "ledger").glob("*.json"))

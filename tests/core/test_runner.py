@@ -127,7 +127,12 @@ def test_continuous_strategy_catches_a_deviation_during_the_method(tmp_path: Pat
 
 
 def test_abort_when_stops_the_run_and_reverts(tmp_path: Path, http_service: HttpService) -> None:
-    threading.Thread(target=lambda: (time.sleep(0.5), setattr(http_service.state, "status", 500)), daemon=True).start()
+    def break_once_injected() -> None:  # after the baseline, however slow the machine is
+        while not (tmp_path / "marker").exists():
+            time.sleep(0.01)
+        http_service.state.status = 500
+
+    threading.Thread(target=break_once_injected, daemon=True).start()
     started = time.monotonic()
     journal = run(
         tmp_path,

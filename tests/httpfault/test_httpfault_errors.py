@@ -98,3 +98,30 @@ def test_a_kept_declared_proxy_stays_after_the_run(
     assert result.returncode == 0, result.stderr
     assert "kept" in httpfault.proxies() and httpfault.rules() == []
     assert requests.get(f"http://127.0.0.1:{port}/json", timeout=10).status_code == 200
+
+
+def test_preflight_finds_an_unknown_proxy_and_a_stopped_proxy_process(
+    cli: Cli, tmp_path: Path, httpfault: HttpFaultClient, proxy: str
+) -> None:
+    doc = {
+        "title": "preflight",
+        "httpfault": {
+            "url": httpfault.url,
+            "proxies": [{"name": "declared", "listen": f"127.0.0.1:{free_port()}", "upstream": "http://127.0.0.1:9"}],
+        },
+        "method": [
+            {"fault": "httpfault.abort", "with": {"proxy": "svc"}},  # exists
+            {"fault": "httpfault.abort", "with": {"proxy": "declared"}},  # created at run start
+            {"fault": "httpfault.delay", "with": {"proxy": "nope", "delay_ms": 10}},
+            {"probe": "httpfault.hits", "with": {"proxy": "nope"}, "expect": {"min": 0}},
+        ],
+    }
+    result = cli("validate", "--preflight", str(write(tmp_path, doc)))
+    assert result.returncode == 6, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert out.count("has no proxy 'nope'") == 2 and "method[2]" in out and "method[3]" in out
+    assert "method[0]" not in out and "method[1]" not in out
+    assert httpfault.rules() == [] and set(httpfault.proxies()) == {"svc"}, "preflight changes nothing"
+    doc["httpfault"] = {"url": f"http://127.0.0.1:{free_port()}"}
+    stopped = cli("validate", "--preflight", str(write(tmp_path, doc)))
+    assert stopped.returncode == 6 and "no HTTP fault proxy at" in stopped.stdout + stopped.stderr

@@ -31,6 +31,7 @@ from mitmproxy import ctx, http  # type: ignore[import-not-found, unused-ignore]
 from mitmproxy.proxy import mode_specs  # type: ignore[import-not-found, unused-ignore]
 
 ENGINE_API = 1
+KEEP_FINISHED = 10_000  # deleted rules whose last counters stay readable (bounded: oldest go first)
 ACTIONS = {"abort", "delay", "reset", "truncate", "corrupt", "set_header", "remove_header", "rate_limit"}
 BODY_ACTIONS = {"truncate", "corrupt"}
 
@@ -192,7 +193,7 @@ class HttpFault:
             rule = self.rules.pop(parts[1], None)
             if rule is None:
                 raise BadRequest(f"rule not found: {parts[1]}", 404)
-            self.finished[rule.id] = rule.view()
+            self.finish(rule)
             return 200, rule.view()
         raise BadRequest(f"no such endpoint: {method} {path}", 404)
 
@@ -229,9 +230,14 @@ class HttpFault:
         if proxy is None:
             raise BadRequest(f"proxy not found: {name}", 404)
         for rule in [r for r in self.rules.values() if r.proxy == name]:
-            self.finished[rule.id] = self.rules.pop(rule.id).view()
+            self.finish(self.rules.pop(rule.id))
         await self.apply_modes()
         return 200, proxy.view()
+
+    def finish(self, rule: Rule) -> None:
+        self.finished[rule.id] = rule.view()
+        while len(self.finished) > KEEP_FINISHED:
+            self.finished.pop(next(iter(self.finished)))
 
     async def apply_modes(self) -> str | None:
         """Make mitmproxy listen on the control address plus every proxy; the error of a proxy that cannot."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 
 from chaoskit.model.base import Regex, StrictModel
 from chaoskit.plugin import Context, Fault
-from chaoskit_httpfault.client import HttpFaultClient, NotFound
+from chaoskit_httpfault.client import HttpFaultClient, HttpFaultError, NotFound
 from chaoskit_httpfault.section import NAME, HttpFaultSection
 
 HEADER = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
@@ -150,6 +151,15 @@ def resolve_proxy(sec: HttpFaultSection, name: str, ctx: Context) -> str:
     )
 
 
+def proxy_preflight(proxy: str, ctx: Context) -> list[str]:
+    """Preflight of a step on a proxy: the control API answers, and the proxy exists there or is declared."""
+    try:
+        resolve_proxy(ctx.section("httpfault", HttpFaultSection), proxy, replace(ctx, dry_run=True))
+    except HttpFaultError as exc:
+        return [str(exc)]
+    return []
+
+
 P = TypeVar("P", bound=RuleParams)
 
 
@@ -157,6 +167,9 @@ class RuleFault(Fault[P]):
     """Base of the HTTP faults: subclasses name the action."""
 
     action_type: ClassVar[str] = ""
+
+    def preflight(self, params: P, ctx: Context) -> list[str]:
+        return proxy_preflight(params.proxy, ctx)
 
     def plan(self, params: P, ctx: Context) -> dict[str, Any]:
         sec = ctx.section("httpfault", HttpFaultSection)

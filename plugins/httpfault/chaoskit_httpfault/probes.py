@@ -7,6 +7,7 @@ from pydantic import Field
 from chaoskit.model.base import StrictModel
 from chaoskit.model.tolerance import Observation
 from chaoskit.plugin import Context, Probe
+from chaoskit_httpfault.faults import proxy_preflight
 from chaoskit_httpfault.section import NAME, HttpFaultSection
 
 
@@ -19,6 +20,9 @@ class HitsProbe(Probe[HitsParams]):
     """Requests hit by the active rules on a proxy; value = applied, details: requests, matched, rules."""
 
     Params = HitsParams
+
+    def preflight(self, params: HitsParams, ctx: Context) -> list[str]:
+        return proxy_preflight(params.proxy, ctx)
 
     def observe(self, params: HitsParams, ctx: Context) -> Observation:
         client = ctx.section("httpfault", HttpFaultSection).client()

@@ -1,0 +1,99 @@
+"""``chaoskit gameday PLAN.yaml``: a game-day plan with parallel groups, manual gates and notes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from chaoskit.cli.console import err, escape, print_invalid
+from chaoskit.errors import ValidationFailed
+
+EPILOG = """\b
+A plan:
+  title: Q4 game day
+  stop_when: [aborted, error]           # outcomes that stop the day (default: aborted, error, invalid)
+  steps:
+    - experiment: experiments/dependency-latency.yaml
+      vars: {latency_ms: 300}
+    - gate: "Payments on-call is watching?"   # asks in the terminal (a note can be typed); --yes skips
+    - parallel:                                # side by side, each in its own chaoskit run
+        - experiment: experiments/pod-kill.yaml
+        - experiment: experiments/cpu-pressure.yaml
+
+\b
+Examples:
+  chaoskit gameday plan.yaml
+  chaoskit gameday plan.yaml --yes --note "release 4.2 candidate" --serve
+
+\b
+Exit codes: the most severe of the experiments' (as chaoskit run); 5 when the plan or an experiment is
+invalid (every problem listed, nothing run); 64 when a gate needs a terminal and --yes is not given.
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("chaoskit-runs"), show_default=True)
+@click.option("--yes", is_flag=True, help="Pass every gate without asking (CI).")
+@click.option("--note", "notes", multiple=True, metavar="TEXT", help="A note for the day's index (repeatable).")
+@click.option(
+    "--serve",
+    metavar="HOST:PORT",
+    is_flag=False,
+    flag_value="127.0.0.1:8089",
+    default=None,
+    help="Serve the live page (and HALT) while the day goes; --serve alone: 127.0.0.1:8089.",
+)
+@click.option("--serve-token-env", metavar="NAME", default=None, help="The live page's token (needed off loopback).")
+@click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+def gameday(
+    plan_path: Path,
+    out_dir: Path,
+    yes: bool,
+    notes: tuple[str, ...],
+    serve: str | None,
+    serve_token_env: str | None,
+    quiet: bool,
+) -> None:
+    """Run a game-day plan: experiments in order, parallel groups, manual gates and notes; one index.html."""
+    from typing import Any
+
+    from chaoskit.cli.run import serve_live
+    from chaoskit.model.plan import GateStep
+    from chaoskit.run.plan import experiments, load_plan, run_plan
+    from chaoskit.runner import RunOptions
+
+    try:
+        plan = load_plan(plan_path)
+    except ValidationFailed as exc:
+        print_invalid(exc)
+        sys.exit(exc.exit_code)
+    if any(isinstance(s, GateStep) for s in plan.steps) and not yes and not sys.stdin.isatty():
+        raise click.UsageError("the plan has gates and this is not a terminal: pass --yes to skip them")
+    hooks: list[Any] = []
+    if not quiet:
+        from chaoskit.progress import LiveProgress
+
+        hooks.append(LiveProgress(err))
+    if serve is not None:
+        hooks.append(serve_live(serve, serve_token_env, [s.experiment for _, s in experiments(plan)]))
+
+    def approve(question: str) -> tuple[bool, str]:
+        if yes:
+            err.print(f"[dim]gate passed (--yes):[/] {escape(question)}", highlight=False)
+            return True, ""
+        go = click.confirm(f"gate: {question} Go on?", default=False, err=True)
+        note = click.prompt("a note for the day (empty: none)", default="", show_default=False, err=True)
+        return go, str(note).strip()
+
+    def show(result: Any) -> None:
+        err.print(f"{escape(result.path.name)}: {result.outcome.value} {escape(result.reason)}", highlight=False)
+
+    options = RunOptions(out_dir=out_dir, hooks=hooks)
+    day = run_plan(plan, plan_path.parent, options, approve, show, notes)
+    if day.stopped:
+        err.print(f"[yellow]the day stopped:[/] {escape(day.stopped)}", highlight=False)
+    err.print(f"game day index: {day.index}", highlight=False)
+    sys.exit(day.exit_code)

@@ -1,0 +1,157 @@
+"""What the live view shows, built from the run's hooks: the queue of experiments, the current one and its phase,
+the active faults (with time left), the latest probe results, a per-second timeline of the probes' numbers with
+the fault windows, and each finished experiment's verdict. Bounded: the last 600 seconds and 200 probe results."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from chaoskit.hooks import hookimpl
+
+if TYPE_CHECKING:
+    from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
+
+TIMELINE_S = 600
+RESULTS = 200
+
+
+class LiveState:
+    """Thread-safe: hooks write from the runner's threads, the server reads from its own."""
+
+    def __init__(self, queue: list[str]) -> None:
+        self._lock = threading.Condition()
+        self.version = 0
+        self.queue = list(queue)
+        self.done: list[dict[str, Any]] = []
+        self.current: dict[str, Any] | None = None
+        self.faults: dict[str, dict[str, Any]] = {}
+        self.windows: list[dict[str, Any]] = []
+        self.results: deque[dict[str, Any]] = deque(maxlen=RESULTS)
+        self.timeline: deque[dict[str, Any]] = deque(maxlen=TIMELINE_S)
+        self.halted: str = ""
+        self.finished = False
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._lock.notify_all()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            now = time.time()
+            return {
+                "version": self.version,
+                "now": now,
+                "queue": self.queue,
+                "done": list(self.done),
+                "current": self.current,
+                "faults": [
+                    {**f, "left_s": None if f.get("until") is None else max(0.0, f["until"] - now)}
+                    for f in self.faults.values()
+                ],
+                "windows": list(self.windows),
+                "results": list(self.results)[-30:],
+                "timeline": list(self.timeline),
+                "halted": self.halted,
+                "finished": self.finished,
+            }
+
+    def wait_change(self, version: int, timeout: float) -> int:
+        with self._lock:
+            self._lock.wait_for(lambda: self.version != version, timeout)
+            return self.version
+
+    def finish(self) -> None:
+        with self._lock:
+            self.finished = True
+            self._changed()
+
+    def note_halt(self, text: str) -> None:
+        with self._lock:
+            self.halted = text
+            self._changed()
+
+    # -- hooks -------------------------------------------------------------------------------------------------
+    @hookimpl
+    def chaoskit_run_started(self, journal: Journal) -> None:
+        with self._lock:
+            self.current = {"title": journal.title, "run_id": journal.run_id, "phase": "start", "outcome": None}
+            self.faults.clear()
+            self.windows = []
+            self._changed()
+
+    @hookimpl
+    def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
+        with self._lock:
+            if self.current is not None:
+                self.current["phase"] = phase
+            self._changed()
+
+    @hookimpl
+    def chaoskit_fault_injected(self, journal: Journal, fault: FaultRecord) -> None:
+        with self._lock:
+            self.faults[fault.ledger_id] = {"name": fault.name, "target": fault.target, "since": fault.injected_at}
+            self.windows.append({"name": fault.name, "start": fault.injected_at, "end": None})
+            self._changed()
+
+    @hookimpl
+    def chaoskit_waiting(self, journal: Journal, what: str, seconds: float) -> None:
+        with self._lock:
+            for fault in self.faults.values():
+                if fault.get("until") is None and fault["name"] in what:
+                    fault["until"] = time.time() + seconds
+            self._changed()
+
+    @hookimpl
+    def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
+        with self._lock:
+            self.faults.pop(fault.ledger_id, None)
+            for window in self.windows:
+                if window["name"] == fault.name and window["end"] is None:
+                    window["end"] = fault.reverted_at or time.time()
+            self._changed()
+
+    @hookimpl
+    def chaoskit_activity_finished(
+        self, journal: Journal, kind: str, record: ObservationRecord | ActivityRecord | FaultRecord
+    ) -> None:
+        if kind != "probe":
+            return
+        value = getattr(record, "value", None)
+        with self._lock:
+            self.results.append(
+                {
+                    "probe": getattr(record, "probe", ""),
+                    "phase": getattr(record, "phase", ""),
+                    "ok": getattr(record, "ok", None),
+                    "value": value if isinstance(value, int | float | str | bool) or value is None else str(value),
+                    "at": time.time(),
+                }
+            )
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                second = int(time.time())
+                row = self.timeline[-1] if self.timeline and self.timeline[-1]["t"] == second else None
+                if row is None:
+                    row = {"t": second}
+                    self.timeline.append(row)
+                row[getattr(record, "probe", "?")] = value
+            self._changed()
+
+    @hookimpl
+    def chaoskit_aborted(self, journal: Journal, reason: str) -> None:
+        with self._lock:
+            if self.current is not None:
+                self.current["aborted"] = reason
+            self._changed()
+
+    @hookimpl
+    def chaoskit_run_finished(self, journal: Journal) -> None:
+        with self._lock:
+            outcome = journal.outcome.value if journal.outcome else "error"
+            self.done.append({"title": journal.title, "outcome": outcome, "reason": journal.reason})
+            if self.current is not None:
+                self.current.update(phase="finished", outcome=outcome, reason=journal.reason)
+            self.faults.clear()
+            self._changed()

@@ -1,0 +1,46 @@
+"""A game-day plan (``chaoskit gameday PLAN.yaml``): experiments in order, groups that run side by side, manual
+gates, and the outcomes that stop the day."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chaoskit.model.base import StrictModel
+
+StopOutcome = Literal["deviated", "baseline-not-met", "aborted", "error", "invalid", "interrupted"]
+DEFAULT_STOP: tuple[StopOutcome, ...] = ("aborted", "error", "invalid", "interrupted")
+
+
+class ExperimentStep(StrictModel):
+    experiment: str = Field(description="An experiment file, relative to the plan.")
+    vars: dict[str, Any] = Field(default_factory=dict, description="Configuration values (like --var).")
+
+
+class ParallelStep(StrictModel):
+    parallel: list[ExperimentStep] = Field(min_length=2, max_length=16, description="Run side by side.")
+
+
+class GateStep(StrictModel):
+    gate: str = Field(min_length=1, description="A question; the day goes on only once someone says yes.")
+
+
+class Plan(StrictModel):
+    title: str = Field(min_length=1)
+    steps: list[ExperimentStep | ParallelStep | GateStep] = Field(min_length=1, max_length=500)
+    stop_when: list[StopOutcome] = Field(
+        default_factory=lambda: list(DEFAULT_STOP),
+        description="An experiment ending with one of these outcomes stops the day (interrupted always does).",
+    )
+
+
+def step_kind_problems(data: Any) -> list[tuple[str, str]]:
+    """(path, message) for each step that is not exactly one of experiment, parallel or gate."""
+    steps = data.get("steps") if isinstance(data, dict) else None
+    found = []
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        kinds = [k for k in ("experiment", "parallel", "gate") if isinstance(step, dict) and k in step]
+        if len(kinds) != 1:
+            found.append((f"steps[{i}]", f"exactly one of experiment, parallel or gate (got {kinds or 'none'})"))
+    return found

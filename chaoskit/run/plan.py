@@ -1,0 +1,153 @@
+"""Running a game-day plan: steps in order, parallel groups side by side (each experiment in its own
+``chaoskit run`` process: a run owns its process's signal handlers), manual gates, notes, the stop rule, and the
+day's ``index.html`` with every report and the notes.
+
+The plan and every experiment it names are validated before anything runs (every problem with its path)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from chaoskit.errors import Problem, ValidationFailed
+from chaoskit.model.outcome import Outcome, worst_exit_code
+from chaoskit.model.plan import ExperimentStep, GateStep, ParallelStep, Plan, step_kind_problems
+from chaoskit.run.gameday import RunResult, rows, run_many
+from chaoskit.runner import RunOptions
+
+
+@dataclass
+class Note:
+    at: float
+    text: str
+    by: str = ""
+
+
+@dataclass
+class DayResult:
+    plan: Plan
+    results: list[RunResult] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    stopped: str = ""
+    index: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return worst_exit_code([r.exit_code for r in self.results]) if self.results else 0
+
+
+def load_plan(path: Path) -> Plan:
+    """The plan, validated, with every experiment it names validated too."""
+    import yaml
+
+    from chaoskit.loader import load_experiment
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationFailed([Problem("(file)", f"cannot read the plan: {exc}")], str(path)) from None
+    found = [Problem(where, message) for where, message in step_kind_problems(data)]
+    if found:  # check the rest with those steps out of the way, so every problem is listed at once
+        bad = {int(p.path[6:-1]) for p in found}
+        data = {**data, "steps": [{"gate": "-"} if i in bad else s for i, s in enumerate(data["steps"])]}
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        found += [Problem(".".join(map(str, e["loc"])) or "(plan)", e["msg"]) for e in exc.errors()]
+    if found:
+        raise ValidationFailed(found, str(path))
+    problems: list[Problem] = []
+    for where, step in experiments(plan):
+        try:
+            load_experiment(path.parent / step.experiment, dict(step.vars))
+        except ValidationFailed as exc:
+            problems += [Problem(f"{where}.experiment ({step.experiment}): {p.path}", p.message) for p in exc.problems]
+    if problems:
+        raise ValidationFailed(problems, str(path))
+    return plan
+
+
+def experiments(plan: Plan) -> list[tuple[str, ExperimentStep]]:
+    found: list[tuple[str, ExperimentStep]] = []
+    for i, step in enumerate(plan.steps):
+        if isinstance(step, ExperimentStep):
+            found.append((f"steps[{i}]", step))
+        elif isinstance(step, ParallelStep):
+            found += [(f"steps[{i}].parallel[{j}]", s) for j, s in enumerate(step.parallel)]
+    return found
+
+
+def _in_process(step: ExperimentStep, base: Path, options: RunOptions) -> RunResult:
+    return run_many([base / step.experiment], options, dict(step.vars)).results[0]
+
+
+def _subprocess(step: ExperimentStep, base: Path, out: Path) -> RunResult:
+    """One experiment of a parallel group in its own ``chaoskit run``."""
+    from chaoskit.model.journal import Journal
+
+    path = base / step.experiment
+    argv = [sys.executable, "-m", "chaoskit.cli", "run", str(path), "--out", str(out), "--json", "--quiet"]
+    for name, value in step.vars.items():
+        argv += ["--var", f"{name}={value if isinstance(value, str) else json.dumps(value)}"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    try:
+        verdict = json.loads(done.stdout)
+        journal = Journal.model_validate_json(Path(verdict["journal"]).read_bytes()) if verdict["journal"] else None
+        outcome = Outcome(verdict["outcome"])
+        return RunResult(path, outcome, journal, verdict["reason"], int(verdict["exit_code"]))
+    except (ValueError, KeyError, TypeError, OSError):
+        reason = f"chaoskit run exited {done.returncode} without a verdict: {done.stderr.strip()[-300:]}"
+        return RunResult(path, Outcome.ERROR, None, reason, Outcome.ERROR.exit_code)
+
+
+def run_plan(
+    plan: Plan,
+    base: Path,
+    options: RunOptions,
+    approve: Callable[[str], tuple[bool, str]],
+    on_result: Callable[[RunResult], None] = lambda r: None,
+    notes: tuple[str, ...] = (),
+) -> DayResult:
+    """Run ``plan`` (paths relative to ``base``). ``approve(question)`` answers a gate: (go on?, a note)."""
+    day = DayResult(plan, notes=[Note(time.time(), text, "command line") for text in notes])
+    stop = set(plan.stop_when) | {"interrupted"}
+    for i, step in enumerate(plan.steps):
+        if isinstance(step, GateStep):
+            go, note = approve(step.gate)
+            if note:
+                day.notes.append(Note(time.time(), note, f"gate steps[{i}]"))
+            if not go:
+                day.stopped = f"steps[{i}]: the gate was not passed ({step.gate})"
+                break
+            continue
+        group = [step] if isinstance(step, ExperimentStep) else step.parallel
+        if len(group) == 1:
+            found = [_in_process(group[0], base, options)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                found = list(pool.map(lambda s: _subprocess(s, base, options.out_dir), group))
+        for result in found:
+            day.results.append(result)
+            on_result(result)
+        hit = [r for r in found if r.outcome.value in stop]
+        if hit:
+            day.stopped = f"steps[{i}]: {hit[0].path.name} ended {hit[0].outcome.value} (stop_when)"
+            break
+    from chaoskit.report.index import write_index
+
+    day.index = write_index(
+        rows(day.results),
+        options.out_dir,
+        day.exit_code,
+        title=plan.title,
+        notes=[(n.at, n.by, n.text) for n in day.notes],
+    )
+    return day

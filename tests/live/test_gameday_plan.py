@@ -1,0 +1,110 @@
+"""``chaoskit gameday PLAN.yaml`` with real runs against a real HTTP service: steps in order, a parallel group
+(really side by side), gates (``--yes``; a gate that is not passed stops the day; no terminal and no --yes is a
+usage error), notes in the index, the stop rule, and a plan validated before anything runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaoskit.model.journal import Journal
+from chaoskit.run.plan import load_plan, run_plan
+from chaoskit.runner import RunOptions
+from tests.conftest import CHAOSKIT, HttpService
+
+
+def experiment(folder: Path, name: str, url: str, pause: str = "1s") -> str:
+    doc = {
+        "title": f"plan step {name}",
+        "configuration": {"url": url, "flag": str(folder / f"{name}.flag")},
+        "steady_state": {"probes": [{"probe": "http", "with": {"url": "${url}"}, "expect": {"status": 200}}]},
+        "method": [{"fault": "testkit.marker", "with": {"path": "${flag}"}, "duration": pause}],
+    }
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+    return f"{name}.yaml"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CHAOSKIT, *args], cwd=cwd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False
+    )
+
+
+def test_a_plan_runs_in_order_with_a_parallel_group_gates_and_notes(tmp_path: Path, http_service: HttpService) -> None:
+    steps: list[dict[str, Any]] = [
+        {"experiment": experiment(tmp_path, "first", http_service.url), "vars": {"url": http_service.url}},
+        {"gate": "Is the on-call watching?"},
+        {"parallel": [{"experiment": experiment(tmp_path, n, http_service.url, "3s")} for n in ("left", "right")]},
+    ]
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump({"title": "test day", "steps": steps}))
+    result = run("gameday", "plan.yaml", "--yes", "--note", "release 4.2 candidate", "--out", "runs", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "gate passed (--yes): Is the on-call watching?" in result.stderr
+    journals = {
+        j["title"]: j
+        for j in (
+            Journal.model_validate_json(p.read_bytes()).model_dump() for p in (tmp_path / "runs").rglob("journal.json")
+        )
+    }
+    assert set(journals) == {"plan step first", "plan step left", "plan step right"}
+    left, right, first = journals["plan step left"], journals["plan step right"], journals["plan step first"]
+    assert first["ended_at"] <= min(left["started_at"], right["started_at"])  # in order
+    assert left["started_at"] < right["ended_at"] and right["started_at"] < left["ended_at"]  # side by side
+    index = (tmp_path / "runs" / "index.html").read_text()
+    assert "test day" in index and index.count("<tr><td>") == 3 and "release 4.2 candidate" in index
+
+
+def test_gates_and_the_stop_rule(tmp_path: Path, http_service: HttpService) -> None:
+    steps: list[dict[str, Any]] = [
+        {"experiment": experiment(tmp_path, "one", http_service.url)},
+        {"gate": "Go on to the outage?"},
+        {"experiment": experiment(tmp_path, "two", http_service.url)},
+    ]
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(yaml.safe_dump({"title": "gated day", "steps": steps}))
+    plan = load_plan(plan_path)
+    day = run_plan(
+        plan,
+        tmp_path,
+        RunOptions(out_dir=tmp_path / "runs", handle_signals=False),
+        lambda question: (False, "payments on-call is not here yet"),
+    )
+    assert [r.path.name for r in day.results] == ["one.yaml"]
+    assert "the gate was not passed" in day.stopped
+    assert "payments on-call is not here yet" in (tmp_path / "runs" / "index.html").read_text()
+
+    no_terminal = run("gameday", "plan.yaml", cwd=tmp_path)
+    assert no_terminal.returncode == 64 and "pass --yes" in no_terminal.stderr
+
+    http_service.state.status = 500  # every step now fails its baseline: stop_when baseline-not-met stops the day
+    plan_path.write_text(yaml.safe_dump({"title": "stop", "stop_when": ["baseline-not-met"], "steps": steps}))
+    stopped = run("gameday", "plan.yaml", "--yes", "--out", "runs2", cwd=tmp_path)
+    assert stopped.returncode == 2, stopped.stderr
+    assert "the day stopped: steps[0]: one.yaml ended baseline-not-met" in " ".join(stopped.stderr.split())
+
+
+def test_the_plan_and_its_experiments_are_validated_first(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("title: bad\nmethod: [{pause: soon}]\n")
+    plan = {
+        "title": "broken",
+        "steps": [
+            {"experiment": "bad.yaml"},
+            {"gate": "x", "experiment": "bad.yaml"},
+            {"parallel": [{"experiment": "bad.yaml"}]},
+        ],
+        "nope": 1,
+    }
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    result = run("gameday", "plan.yaml", "--yes", cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    assert "nope" in result.stderr and "steps[1]: exactly one of experiment, parallel or gate" in result.stderr
+    plan = {"title": "bad experiment", "steps": [{"experiment": "bad.yaml"}]}
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    result = run("gameday", "plan.yaml", "--yes", cwd=tmp_path)
+    assert result.returncode == 5 and "steps[0].experiment (bad.yaml): method[0].pause" in result.stderr
+    assert not (tmp_path / "chaoskit-runs").exists()  # nothing ran
+    assert sys.executable  # (the CLI above is the project's own chaoskit)
