@@ -9,7 +9,8 @@ measures ``GET /json`` with ``http.client``:
 * pass-through: on an open keep-alive connection, and with a new connection per request, for: direct; through
   Toxiproxy (a TCP proxy); through a plain ``mitmdump`` reverse proxy (the engine without chaoskit's addon); through
   the HTTP fault proxy without rules, and with 5 rules that do not match (the matching cost). Interleaved request
-  by request, so every path sees the same machine noise; p50 and p99, and the overhead over direct.
+  by request, in an order that rotates every round, so every path sees the same machine noise; p50 and p99, and
+  the overhead over direct.
 * accuracy of a 50 ms ``httpfault.delay`` (before the request goes upstream), through chaoskit's own fault plugin
   (plan/inject/revert): each delayed request minus its undelayed twin (the request just before it on the same
   connection, on a path the rule does not match); whether the first request after ``inject`` returns is delayed
@@ -99,12 +100,13 @@ def passthrough(ports: dict[str, int], samples: int) -> dict[str, Any]:
         for _ in range(30):  # warm-up
             for conn in conns.values():
                 get_ms(conn)
-        for _ in range(samples):
-            for name, conn in conns.items():
-                kept[name].append(get_ms(conn))
-        for _ in range(max(50, samples // 5)):
-            for name, port in ports.items():
-                fresh[name].append(new_connection_ms(port))
+        names = list(ports)
+        for i in range(samples):  # the order rotates every round: no path is always first (or last)
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                kept[name].append(get_ms(conns[name]))
+        for i in range(max(50, samples // 5)):
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                fresh[name].append(new_connection_ms(ports[name]))
     finally:
         for conn in conns.values():
             conn.close()

@@ -89,7 +89,13 @@ def test_not_recovered_is_deviated_and_ttr_measured_when_it_recovers(tmp_path: P
     assert journal.ttr_s is not None and 0.5 <= journal.ttr_s <= 1.0
 
     http_service.state.status = 200
-    threading.Thread(target=lambda: (time.sleep(0.5), setattr(http_service.state, "status", 500)), daemon=True).start()
+
+    def break_once_injected() -> None:  # after the baseline, however slow the machine is
+        while not (tmp_path / "marker").exists():
+            time.sleep(0.01)
+        http_service.state.status = 500
+
+    threading.Thread(target=break_once_injected, daemon=True).start()
     journal = run(
         tmp_path,
         {

@@ -86,7 +86,10 @@ def _check_dom(dom: _Ids, faults: int) -> None:
     windows = [i for i in dom.ids if re.fullmatch(r"fault-window-\d+", i)]
     assert len(windows) == faults
     assert all(float(dom.ids[w]["width"] or 0) > 10 for w in windows)
-    assert dom.classes.count("series") == 3  # rps, error rate and p95 lines all drawn
+    load_lines = dom.classes.count("series") - dom.classes.count("probe-latency")
+    assert load_lines == 3  # rps, error rate and p95 lines all drawn
+    if dom.classes.count("probe-latency"):  # plus one line per probe that measured latency, in its own panel
+        assert "panel-probe-latency" in dom.ids
 
 
 def test_report_of_known_numbers_in_the_browser(browser: str, tmp_path: Path) -> None:
