@@ -201,6 +201,11 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
             reverted, failed = report.reverted, report.failed
         except Exception as exc:  # recorded, never lost
             failed = [f"{type(exc).__name__}: {exc}"]
+    # A write the runner did not finish: its temp file (a first write that never completed means nothing was
+    # injected under that ledger, since the entry is written before the inject).
+    removed = sorted(ledger.parent.glob(f".{run_id}.*json.tmp")) if ledger.parent.is_dir() else []
+    for tmp in removed:
+        tmp.unlink(missing_ok=True)
     record = {
         "run_id": run_id,
         "runner_pid": runner,
@@ -210,6 +215,7 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
         "failed": failed,
         "finished_at": time.time(),
         "ledgers": [str(p) for p in ledgers],
+        "removed_temp_files": [str(p) for p in removed],
     }
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / ".guardian.json.tmp"

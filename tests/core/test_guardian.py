@@ -140,6 +140,7 @@ work = Path(sys.argv[1])
 ledger = Ledger.create("spawnkill", "killed at spawn", work / "ledger")
 ledger.add(LedgerEntry(id="m", plugin="testkit.marker", name="marker", info={"path": str(work / "marker")}))
 (work / "marker").write_text("x")
+(work / "ledger" / ".spawnkill.toxiproxy.json.tmp").write_text("a first write cut short")
 Guardian.start(ledger.path, work / "run", "spawnkill", 0.2, 2.0, halt_path())
 os.kill(os.getpid(), signal.SIGKILL)  # before reading the guardian's ready line
 """
@@ -157,4 +158,5 @@ def test_a_runner_killed_before_its_guardian_is_up_is_still_guarded(tmp_path: Pa
         time.sleep(0.02)
     rec = json.loads((tmp_path / "run" / "guardian.json").read_text())
     assert rec["reverted"] == ["marker (testkit.marker, run spawnkill)"]
-    assert not list((tmp_path / "ledger").glob("*.json"))
+    assert rec["removed_temp_files"] == [str(tmp_path / "ledger" / ".spawnkill.toxiproxy.json.tmp")]
+    assert list((tmp_path / "ledger").iterdir()) == []
