@@ -142,7 +142,7 @@ def run(
 
     def show(result: RunResult) -> None:
         if result.outcome == Outcome.INVALID:
-            print_invalid(ValidationFailed(result.problems, str(result.path)))
+            print_invalid(result.invalid or ValidationFailed(result.problems, str(result.path)))
         elif result.path not in ctk_files and result.journal is not None and not quiet:
             _show_run(result.journal, dry_run)
 

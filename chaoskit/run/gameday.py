@@ -32,6 +32,8 @@ class RunResult:
     exit_code: int
     problems: list[Problem] = field(default_factory=list)
     """Validation problems (outcome ``invalid``)."""
+    invalid: ValidationFailed | None = None
+    """The validation or preflight error itself (its kind, for showing it)."""
 
 
 @dataclass
@@ -89,6 +91,7 @@ def run_many(
                     f"{len(exc.problems)} {kind} problem(s)",
                     exc.exit_code,
                     exc.problems,
+                    exc,
                 )
             else:
                 journal = run_experiment(loaded, options)

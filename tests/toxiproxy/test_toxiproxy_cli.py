@@ -24,7 +24,7 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def experiment(
-    url: str, made: int, pre: int, echo: EchoServer, hold: str = "30s", max_duration: str = "2m"
+    url: str, made: int, pre: int, echo: EchoServer, hold: str = "30s", max_duration: str = "2m", guardian: bool = True
 ) -> dict[str, Any]:
     return {
         "title": "toxiproxy end to end",
@@ -48,7 +48,7 @@ def experiment(
             {"fault": "toxiproxy.down", "with": {"proxy": "pre"}, "duration": hold},
         ],
         "recovery": {"within": "10s", "interval": "250ms"},
-        "safety": {"max_duration": max_duration},
+        "safety": {"max_duration": max_duration, "guardian": {"enabled": guardian}},
     }
 
 
@@ -56,11 +56,11 @@ def experiment(
 def setup(tmp_path: Path, toxiproxy: ToxiproxyClient, echo: EchoServer) -> Callable[..., tuple[Path, int, int]]:
     """Write the experiment; 'pre' exists before the run (created here), 'made' does not."""
 
-    def make(hold: str = "30s", max_duration: str = "2m") -> tuple[Path, int, int]:
+    def make(hold: str = "30s", max_duration: str = "2m", guardian: bool = True) -> tuple[Path, int, int]:
         made, pre = free_port(), free_port()
         toxiproxy.create_proxy("pre", f"127.0.0.1:{pre}", echo.address)
         path = tmp_path / "exp.yaml"
-        path.write_text(yaml.safe_dump(experiment(toxiproxy.url, made, pre, echo, hold, max_duration)))
+        path.write_text(yaml.safe_dump(experiment(toxiproxy.url, made, pre, echo, hold, max_duration, guardian)))
         return path, made, pre
 
     return make
@@ -159,7 +159,7 @@ def test_max_duration_mid_fault_aborts_and_reverts_everything(
 def test_sigkill_mid_fault_then_rollback(
     cli: Cli, setup: Callable[..., tuple[Path, int, int]], toxiproxy: ToxiproxyClient, isolated_state: Path
 ) -> None:
-    path, made, pre = setup()
+    path, made, pre = setup(guardian=False)  # no guardian: the case a person recovers from with rollback
     proc = start_run(path)
     wait_for_faults(toxiproxy, proc)
     proc.kill()
