@@ -66,13 +66,12 @@ class Call:
             self._callbacks.append(callback)
             return True
 
-    def _over(self) -> None:
+    def _run_callbacks(self) -> None:
         with self._lock:
             callbacks, self._callbacks = self._callbacks or [], None
         for callback in callbacks:
             with contextlib.suppress(Exception):  # callbacks record their own errors; one must not stop the rest
                 callback()
-        self.done.set()
 
     def result(self, timeout: float, deadline: Deadline = NO_DEADLINE) -> Any:
         """Wait up to ``timeout`` (capped at ``deadline``); the call's value or its exception."""
@@ -117,11 +116,12 @@ class _Workers:
             except BaseException as exc:  # handed to the caller, never lost
                 job.error = exc
             me.name = "chaoskit: worker"
+            job._run_callbacks()  # before this worker is offered again: a callback may make calls of its own
             with self.lock:
                 keep = len(self.idle) < self.max_idle
                 if keep:
                     self.idle.append(inbox)  # before release: the caller's next call can reuse this worker
-            job._over()
+            job.done.set()
             del job  # an idle worker keeps nothing of the last call alive
             if not keep:
                 return

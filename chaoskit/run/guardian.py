@@ -153,8 +153,11 @@ def _read_line(stream: IO[bytes], timeout: float) -> str:
 
 
 # -- the guardian process ------------------------------------------------------------------------
-def watch(fd: int, runner: int, heartbeat: float, grace: float, halt_file: Path) -> str | None:
-    """Wait for the runner's end. None: it ended cleanly; else why the guardian takes over."""
+def watch(
+    fd: int, runner: int, heartbeat: float, grace: float, halt_file: Path, ledger: Path | None = None
+) -> str | None:
+    """Wait for the runner's end. None: it ended cleanly; else why the guardian takes over. After a handoff
+    the guardian waits for the runner process to exit, or for ``ledger`` to be closed (the late revert done)."""
     last_beat = time.monotonic()
     halted_at: float | None = None
     tail = b""
@@ -169,6 +172,8 @@ def watch(fd: int, runner: int, heartbeat: float, grace: float, halt_file: Path)
                 return None
             if tail == HANDOFF:
                 while os.getppid() == runner:
+                    if ledger is not None and not ledger.exists():
+                        return None  # the inject returned and was reverted: nothing left to guard
                     time.sleep(tick)
                 return f"the runner (pid {runner}) exited while an inject it had cut short was still running"
             last_beat = time.monotonic()
@@ -239,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(OSError):  # the runner may be gone already (killed before it read this): guard anyway
         print(READY, flush=True)
         sys.stdout.close()
-    why = watch(0, args.runner, args.heartbeat, args.grace, args.halt_file)
+    why = watch(0, args.runner, args.heartbeat, args.grace, args.halt_file, args.ledger)
     if why is None:
         return 0
     live_file = args.halt_file.parent / "runs" / f"{args.run_id}.json"  # see chaoskit.run.halt

@@ -160,3 +160,20 @@ def test_a_runner_killed_before_its_guardian_is_up_is_still_guarded(tmp_path: Pa
     assert rec["reverted"] == ["marker (testkit.marker, run spawnkill)"]
     assert rec["removed_temp_files"] == [str(tmp_path / "ledger" / ".spawnkill.toxiproxy.json.tmp")]
     assert list((tmp_path / "ledger").iterdir()) == []
+
+
+def test_after_a_handoff_the_guardian_leaves_once_the_late_revert_is_done(tmp_path: Path) -> None:
+    """An inject that outlives its revert is handed to the guardian; once that inject returns and is reverted
+    (the ledger closed) the guardian exits, even though the process that ran the run goes on (pytest here)."""
+    from chaoskit import Outcome
+    from tests.core.test_runner import run
+
+    step = {"fault": "testkit.marker", "timeout": "300ms", "with": {"path": "marker", "inject_delay": 2}}
+    journal = run(tmp_path, {"title": "handoff", "method": [step]})
+    assert journal.outcome == Outcome.ERROR and any("still running" in e.message for e in journal.errors)
+    assert guardians(journal.run_id)  # handed off: it stays while the late revert is pending
+    deadline = time.monotonic() + 20
+    while guardians(journal.run_id):
+        assert time.monotonic() < deadline, "the guardian stayed after the late revert closed the ledger"
+        time.sleep(0.05)
+    assert not (tmp_path / "marker").exists()
