@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import urllib.request
@@ -184,3 +185,21 @@ def test_a_down_collector_is_shown_by_the_cli(tmp_path: Path, http_service: Any,
     assert result.returncode == 0, result.stderr
     assert f"tracing export (http/protobuf http://127.0.0.1:{port}/v1/traces)" in result.stderr
     assert "trace:" in result.stderr and "trace.json" in result.stderr
+
+
+def test_secrets_never_reach_a_collector(tmp_path: Path, http_service: Any, collector: Collector) -> None:
+    """The trace sent over OTLP is scrubbed like the file: a secret in the title, a probe name and a fault's target."""
+    secret = "s3cr3t-" + "x7q9z2"
+    doc = _experiment(http_service.url)
+    doc["title"] = "uses ${token}"
+    doc["secrets"] = {"token": secret}
+    doc["tracing"] = {"endpoint": collector.http_endpoint}
+    doc["steady_state"]["probes"][0]["name"] = "health ${token}"
+    doc["method"][0]["with"]["path"] = "m-${token}.txt"  # the fault's describe() text holds it
+    journal = run_doc(doc, tmp_path)
+    assert journal.trace_id is not None
+    local = file_spans(Path(journal.artifacts["trace"]))
+    received = collector.wait_for_trace(journal.trace_id, len(local))
+    sent = json.dumps(received)
+    assert secret not in sent and "***" in sent
+    assert secret not in Path(journal.artifacts["trace"]).read_text()
