@@ -12,6 +12,7 @@ from chaoskit.model.experiment import Experiment
 from chaoskit.model.journal import Journal
 from chaoskit.plugin import Context
 from chaoskit.registry import Registry
+from chaoskit.run.state import RunState
 from chaoskit.signals import SignalGuard
 from chaoskit.timeouts import Deadline
 
@@ -26,8 +27,7 @@ class RunView(Protocol):
     guard: SignalGuard
     deadline: Deadline
     abort: threading.Event
-    deviations: list[str]
-    continued: list[str]
+    state: RunState
 
     def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]: ...
 
