@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chaoskit import __version__
-from chaoskit.activities import Activities
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
-from chaoskit.model.journal import ErrorRecord, Journal, Phase, PhaseRecord
+from chaoskit.model.journal import Journal, Phase, PhaseRecord
 from chaoskit.model.outcome import Ending, Outcome, decide
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit.preflight import plugins_used
@@ -40,8 +37,11 @@ from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
 from chaoskit.run.events import Events
+from chaoskit.run.faults import FaultStack
 from chaoskit.run.guardian import Guardian
 from chaoskit.run.sentinel import Sentinel
+from chaoskit.run.state import RunState
+from chaoskit.run.steps import Steps
 from chaoskit.signals import SignalGuard, raise_signal, take_pending
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
 
@@ -84,18 +84,14 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self._errors_lock = threading.Lock()  # before the hooks: setting up the tracer may record an error
+        self.state = RunState(self.journal)  # before the hooks: setting up the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
         self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
         self.events = Events(self.hooks, self.journal, self.record_error)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
-        self.abort = threading.Event()
-        self.abort_reason = ""
-        self.deviations: list[str] = []
-        self.continued: list[str] = []
-        """Method steps that failed with ``on_error: continue`` (named in the reason, whatever the outcome)."""
+        self.abort = self.state.abort
         self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
         self.ending = Ending(dry_run=self.options.dry_run, ledger=str(self.ledger.path))
@@ -108,7 +104,10 @@ class Runner:
             work_dir=work_dir,
             headers=self._propagation_headers,
         )
-        self.act = Activities(self)
+        self.faults = FaultStack(
+            self.state, self.ledger, self.guard, self.ctx, self.exp.safety.revert_timeout, self.emit
+        )
+        self.steps = Steps(self, self.faults)
         self._rollbacks_done = False
         self.sentinel: Sentinel | None = None
         self._live_file: Path | None = None
@@ -139,20 +138,8 @@ class Runner:
         return headers
 
     def record_error(self, where: str, exc: BaseException) -> None:
-        """Add an error to the journal. The same error from the same place is recorded once (a hook called
-        every 250 ms that keeps failing must not flood the journal). Called from any thread: the check and the
-        append happen under one lock."""
-        message = self.redact(str(exc))
-        record = ErrorRecord(
-            where=where,
-            type=type(exc).__name__,
-            message=message,
-            traceback=self.redact("".join(traceback.format_exception(exc))),
-        )
-        with self._errors_lock:
-            if any(e.where == where and e.type == record.type and e.message == message for e in self.journal.errors):
-                return
-            self.journal.errors.append(record)
+        """Add an error to the journal, once (see :meth:`RunState.record_error`); from any thread."""
+        self.state.record_error(where, exc)
 
     def redact(self, text: str) -> str:
         return scrub_text(text)
@@ -160,7 +147,7 @@ class Runner:
     # -- phases ------------------------------------------------------------------------------
     def phase_start(self, name: str) -> PhaseRecord:
         record = PhaseRecord(name=name, started_at=time.time())
-        self.journal.phases.append(record)
+        self.state.add_phase(record)
         self.emit("chaoskit_phase_started", phase=name)
         return record
 
@@ -214,22 +201,23 @@ class Runner:
         return self.journal
 
     def _finish(self) -> None:
-        self.act.stop_monitor()
-        if self.act.active:
+        self.steps.stop_monitor()
+        if self.faults.active:
             self._revert_phase()
         if not self._rollbacks_done and not self.options.dry_run:
             self._rollbacks()
         self._stop_load()
+        self.state.seal()
         ending = self.ending
-        ending.deviations = [*self.act.continuous_misses(), *self.deviations]
-        ending.ttr_s, ending.notes = self.journal.ttr_s, self.continued
+        ending.deviations = [*self.steps.continuous_misses(), *self.state.deviations]
+        ending.ttr_s, ending.notes = self.journal.ttr_s, self.state.continued
         ending.revert_failed = [f.name for f in self.journal.faults if f.revert_error]
         ending.ignored_signals = list(self.guard.ignored)
         self.journal.outcome, self.journal.reason = decide(ending)
         self.journal.ended_at = time.time()
         self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
-        self._end_watch(handoff=not clean and any(a.inject_call and not a.inject_call.finished for a in self.act.late))
+        self._end_watch(handoff=not clean and self.faults.handoff_needed())
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
@@ -250,7 +238,7 @@ class Runner:
     def _execute(self) -> None:
         exp = self.exp
         if self.options.dry_run:
-            self.act.dry_run()
+            self.steps.dry_run()
             return
         if self.loaded.load_params is not None:
             self._start_load()
@@ -259,7 +247,7 @@ class Runner:
             self.check_abort()
             phase = self.phase_start(Phase.BASELINE)
             try:
-                ok, why = self.act.check_steady_state(Phase.BASELINE)
+                ok, why, _ = self.steps.check_steady_state(Phase.BASELINE)
             finally:
                 self.phase_end(phase)
             if not ok:
@@ -268,15 +256,15 @@ class Runner:
         self.check_abort()
         phase = self.phase_start(Phase.METHOD)
         try:
-            self.act.start_monitor(continuous=steady.strategy == "continuous")
+            self.steps.start_monitor(continuous=steady.strategy == "continuous")
             for i, step in enumerate(exp.method):
                 self.check_abort()
-                self.act.step(f"method[{i}]", step)
-            self.act.finish_method()
+                self.steps.step(f"method[{i}]", step)
+            self.steps.finish_method()
             self.check_abort()
-            self.act.stop_monitor(wait=True)
+            self.steps.stop_monitor(wait=True)
         finally:
-            self.act.stop_monitor()
+            self.steps.stop_monitor()
             self.phase_end(phase)
         self._revert_phase()
         if steady.strategy in ("default", "continuous"):
@@ -307,9 +295,7 @@ class Runner:
 
     def request_abort(self, reason: str) -> None:
         """Stop the run as ``aborted`` (a halt, an abort condition): waits wake up, the method stops."""
-        if not self.abort.is_set():
-            self.abort_reason = reason
-            self.abort.set()
+        self.state.request_abort(reason)
 
     def ensure_guardian(self, wait: bool = True) -> None:
         """Start the dead-man guardian unless ``safety.guardian.enabled`` is off; with ``wait`` (before the first
@@ -336,7 +322,7 @@ class Runner:
 
     def check_abort(self) -> None:
         if self.abort.is_set():
-            raise AbortRun(self.abort_reason)
+            raise AbortRun(self.state.abort_reason)
         self.deadline.check()
 
     def _revert_phase(self) -> None:
@@ -345,7 +331,7 @@ class Runner:
         with self.guard.deferred():
             phase = self.phase_start(Phase.REVERT)
             try:
-                self.act.revert_all()
+                self.faults.revert_all()
             finally:
                 self.phase_end(phase)
                 reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
@@ -358,19 +344,18 @@ class Runner:
         try:
             while True:
                 if self.abort.is_set():  # a halt: the faults are reverted already
-                    raise AbortRun(self.abort_reason)
+                    raise AbortRun(self.state.abort_reason)
                 polled = time.monotonic()
-                seen = len(self.journal.observations)
-                ok, why = self.act.check_steady_state(Phase.RECOVERY)
+                ok, why, records = self.steps.check_steady_state(Phase.RECOVERY)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
                     # than the poll started: count that wait in the TTR.
-                    waits = [o.details.get("waited_s") for o in self.journal.observations[seen:]]
+                    waits = [o.details.get("waited_s") for o in records]
                     waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
                     self.journal.ttr_s = round(polled - start + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
-                    self.deviations.append(f"not recovered within {rec.within:g}s: {why}")
+                    self.state.deviate(f"not recovered within {rec.within:g}s: {why}")
                     return False
                 left = rec.within - (time.monotonic() - start)
                 sleep(min(max(0.0, rec.interval - (time.monotonic() - polled)), left), self.abort, self.deadline)
@@ -386,7 +371,7 @@ class Runner:
             for i, step in enumerate(self.exp.rollbacks):
                 path = f"rollbacks[{i}]"
                 try:
-                    self.act.step(path, step, under_deadline=False)
+                    self.steps.step(path, step, under_deadline=False)
                 except Exception as exc:
                     self.record_error(path, exc)
                     if self.ending.rollback_failed is None:
