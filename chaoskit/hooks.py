@@ -6,7 +6,8 @@ journal as an error (``where: hook ...``) and shown; it never stops the reverts.
 
 As in pluggy, an implementation may declare only the arguments it uses (``def chaoskit_phase_started(self,
 phase)``). Hooks are called from the run's main thread and also from the monitor thread, background actions
-and worker threads: an implementation must not assume the main thread (see :mod:`chaoskit.run.events`).
+and worker threads: an implementation must not assume the main thread. One that does not return is cut by
+``safety.max_duration`` and abandoned (see :mod:`chaoskit.run.events`).
 """
 
 from __future__ import annotations
