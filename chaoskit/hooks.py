@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
     from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
+    from chaoskit.plugin import LoadRun
 
 hookspec = pluggy.HookspecMarker("chaoskit")
 hookimpl = pluggy.HookimplMarker("chaoskit")
@@ -62,6 +63,10 @@ class HookSpecs:
     @hookspec
     def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
         """A fault was reverted (``fault.revert_error`` is set when the revert failed)."""
+
+    @hookspec
+    def chaoskit_load_started(self, journal: Journal, load: LoadRun) -> None:
+        """The load driver runs; ``load.second(t)`` gives its SLIs per second while it goes (live views)."""
 
     @hookspec
     def chaoskit_waiting(self, journal: Journal, what: str, seconds: float) -> None:

@@ -398,6 +398,7 @@ class Runner:
                 lambda: driver.start(params, self.ctx), 120, f"load driver {name} start", self.deadline
             )
             self.ctx.load = self.load_run
+            self.emit("chaoskit_load_started", load=self.load_run)
             sleep(driver.warmup(params), self.abort, self.deadline)
         finally:
             self.phase_end(phase)
