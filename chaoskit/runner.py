@@ -30,6 +30,7 @@ from chaoskit.hooks import make_manager
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import Journal, Phase, PhaseRecord
+from chaoskit.model.load import LoadReport
 from chaoskit.model.outcome import Ending, Outcome, decide
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit.preflight import plugins_used
@@ -412,8 +413,13 @@ class Runner:
             for f in self.journal.faults
             if f.injected_at is not None
         ]
+
         # The report is asked for even when stopping failed: the series gathered so far is not lost.
-        for what, call in (("stopping the load", run.stop), ("load report", lambda: run.report(windows))):
+        def report() -> LoadReport:
+            given: Any = run.report(windows)  # a third-party driver may still return a dict
+            return given if isinstance(given, LoadReport) else LoadReport.model_validate(given)
+
+        for what, call in (("stopping the load", run.stop), ("load report", report)):
             try:
                 result = call_with_timeout(call, 60, what)
             except Exception as exc:
@@ -421,7 +427,7 @@ class Runner:
                 if self.ending.load_failed is None:
                     self.ending.load_failed = f"load driver failed ({what}): {self.redact(str(exc))}"
             else:
-                if what == "load report":
+                if isinstance(result, LoadReport):
                     self.journal.load = result
 
 
