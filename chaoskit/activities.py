@@ -59,6 +59,8 @@ class Activities:
         self.late: list[ActiveFault] = []
         """Reverted while their inject was still running: reverted again when it returns."""
         self._background: list[threading.Thread] = []
+        self.last_check: list[ObservationRecord] = []
+        """The records of the latest steady-state check."""
         self.monitor = Monitor(
             self.observe, runner.exp.safety, runner.exp.steady_state, runner.request_abort, runner.record_error
         )
@@ -122,14 +124,17 @@ class Activities:
         )
         if stale is not None and stale.is_set():
             return record
-        r.journal.observations.append(record)
+        r.observations.append(record)
         r.emit("chaoskit_activity_finished", kind="probe", record=record)
         return record
 
     def check_steady_state(self, phase: str) -> tuple[bool, str]:
+        """Run every steady-state probe once (the records are kept in ``last_check``)."""
         misses = []
+        self.last_check = []
         for i, spec in enumerate(self.r.exp.steady_state.probes):
             rec = self.observe(f"steady_state.probes[{i}]", spec.label, spec.probe, spec.timeout, spec.expect, phase)
+            self.last_check.append(rec)
             if not rec.ok:
                 misses.append(f"{spec.label}: {rec.reason}")
         return not misses, "; ".join(misses)

@@ -30,6 +30,7 @@ from chaoskit import __version__
 from chaoskit.activities import Activities
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
+from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import ErrorRecord, Journal, Phase, PhaseRecord
@@ -85,9 +86,12 @@ class Runner:
             started_at=time.time(),
         )
         self._errors_lock = threading.Lock()  # before the hooks: setting up the tracer may record an error
+        self.observations = ObservationSink(self.run_dir, self.record_error)
+        """Observations go to the run folder as they come (chaoskit.journalfile); memory stays flat."""
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
-        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
+        own = [*self._tracer(), *([] if self.options.dry_run else [self.observations])]
+        self.hooks = make_manager([*own, *self.options.hooks], self.options.hook_entry_points, wanted)
         self.events = Events(self.hooks, self.journal, self.record_error)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
@@ -230,6 +234,7 @@ class Runner:
         self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
         self._end_watch(handoff=not clean and any(a.inject_call and not a.inject_call.finished for a in self.act.late))
+        self.journal.observations = self.observations.observations()  # back from the stream, for the end
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
@@ -245,6 +250,7 @@ class Runner:
         path = self.run_dir() / "journal.json"
         self.journal.artifacts.setdefault("journal", str(path))
         dump_json(path, self.journal)
+        self.observations.remove()
         return path
 
     def _execute(self) -> None:
@@ -360,12 +366,11 @@ class Runner:
                 if self.abort.is_set():  # a halt: the faults are reverted already
                     raise AbortRun(self.abort_reason)
                 polled = time.monotonic()
-                seen = len(self.journal.observations)
                 ok, why = self.act.check_steady_state(Phase.RECOVERY)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
                     # than the poll started: count that wait in the TTR.
-                    waits = [o.details.get("waited_s") for o in self.journal.observations[seen:]]
+                    waits = [o.details.get("waited_s") for o in self.act.last_check]
                     waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
                     self.journal.ttr_s = round(polled - start + waited, 3)
                     return True

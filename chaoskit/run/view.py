@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
+from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger
 from chaoskit.loader import Loaded
 from chaoskit.model.experiment import Experiment
@@ -22,6 +23,7 @@ class RunView(Protocol):
     registry: Registry
     ctx: Context
     journal: Journal
+    observations: ObservationSink
     ledger: Ledger
     guard: SignalGuard
     deadline: Deadline
