@@ -59,10 +59,13 @@ class Activities:
         self.late: list[ActiveFault] = []
         """Reverted while their inject was still running: reverted again when it returns."""
         self._background: list[threading.Thread] = []
-        self.last_check: list[ObservationRecord] = []
-        """The records of the latest steady-state check."""
         self.monitor = Monitor(
-            self.observe, runner.exp.safety, runner.exp.steady_state, runner.request_abort, runner.record_error
+            self.observe,
+            runner.exp.safety,
+            runner.exp.steady_state,
+            runner.request_abort,
+            runner.record_error,
+            runner.state.lock,
         )
 
     # -- probes ------------------------------------------------------------------------------
@@ -122,22 +125,19 @@ class Activities:
             details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k not in _UNJOURNALED}),
             error=error,
         )
-        if stale is not None and stale.is_set():
-            return record
-        r.observations.append(record)
-        r.emit("chaoskit_activity_finished", kind="probe", record=record)
+        if r.state.observe(record, stale):
+            r.emit("chaoskit_activity_finished", kind="probe", record=record)
         return record
 
-    def check_steady_state(self, phase: str) -> tuple[bool, str]:
-        """Run every steady-state probe once (the records are kept in ``last_check``)."""
-        misses = []
-        self.last_check = []
+    def check_steady_state(self, phase: str) -> tuple[bool, str, list[ObservationRecord]]:
+        """Run every steady-state probe once: did all hold, why not, and their records."""
+        misses, records = [], []
         for i, spec in enumerate(self.r.exp.steady_state.probes):
             rec = self.observe(f"steady_state.probes[{i}]", spec.label, spec.probe, spec.timeout, spec.expect, phase)
-            self.last_check.append(rec)
+            records.append(rec)
             if not rec.ok:
                 misses.append(f"{spec.label}: {rec.reason}")
-        return not misses, "; ".join(misses)
+        return not misses, "; ".join(misses), records
 
     # -- the monitor thread (chaoskit.run.monitor) ---------------------------------------------
     def start_monitor(self, continuous: bool) -> None:
@@ -159,7 +159,7 @@ class Activities:
             assert step.probe is not None
             rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, Phase.METHOD, deadline)
             if step.expect is not None and not rec.ok:
-                self.r.deviations.append(f"{step.label}: {rec.reason}")
+                self.r.state.deviate(f"{step.label}: {rec.reason}")
         elif step.kind == "action":
             if step.background:
                 thread = threading.Thread(
@@ -191,7 +191,7 @@ class Activities:
         what = self._describe(exc)
         if step.on_error == "continue":
             r.record_error(path, exc)
-            r.continued.append(f"{path} ({step.label}) failed, the method went on (on_error: continue): {what}")
+            r.state.note(f"{path} ({step.label}) failed, the method went on (on_error: continue): {what}")
             return
         raise StepFailed(f"{path} ({step.label}) failed: {what}") from exc
 
@@ -203,7 +203,7 @@ class Activities:
         params = r.loaded.params[path]
         phase = r.journal.phases[-1].name if r.journal.phases else Phase.METHOD
         record = ActivityRecord(name=step.label, plugin=step.action, phase=phase, started_at=time.time())
-        r.journal.activities.append(record)
+        r.state.add_activity(record)
         r.emit("chaoskit_activity_started", kind="action", name=step.label, phase=phase)
         try:
             result = call_with_timeout(
@@ -224,9 +224,9 @@ class Activities:
         except BaseException as exc:
             self.r.record_error(path, exc)
             if step.on_error == "continue":
-                self.r.continued.append(f"{path} ({step.label}) failed (on_error: continue): {self.r.redact(str(exc))}")
+                self.r.state.note(f"{path} ({step.label}) failed (on_error: continue): {self.r.redact(str(exc))}")
             else:
-                self.r.deviations.append(f"background action {step.label} failed: {self.r.redact(str(exc))}")
+                self.r.state.deviate(f"background action {step.label} failed: {self.r.redact(str(exc))}")
 
     def fault(self, path: str, step: Step) -> None:
         r = self.r
@@ -257,7 +257,7 @@ class Activities:
         expires = None if step.duration is None else time.monotonic() + step.duration
         active = ActiveFault(plugin, record, expires)
         with r.guard.deferred():
-            r.journal.faults.append(record)
+            r.state.add_fault(record)
             r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
             self.active.append(active)
             active.inject_call = start_call(lambda: plugin.inject(params, info, ctx), f"injecting {step.label}")
@@ -402,8 +402,8 @@ class Activities:
                 revert_info=info,
                 target=plugin.describe(info),
             )
-            r.journal.faults.append(record)
-            r.journal.activities.append(
+            r.state.add_fault(record)
+            r.state.add_activity(
                 ActivityRecord(
                     name=step.label,
                     plugin=step.fault,

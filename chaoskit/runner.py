@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +31,7 @@ from chaoskit.hooks import make_manager
 from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
-from chaoskit.model.journal import ErrorRecord, Journal, Phase, PhaseRecord
+from chaoskit.model.journal import Journal, Phase, PhaseRecord
 from chaoskit.model.outcome import Ending, Outcome, decide
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit.preflight import plugins_used
@@ -43,6 +41,7 @@ from chaoskit.run import halt
 from chaoskit.run.events import Events
 from chaoskit.run.guardian import Guardian
 from chaoskit.run.sentinel import Sentinel
+from chaoskit.run.state import RunState
 from chaoskit.signals import SignalGuard, raise_signal, take_pending
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
 
@@ -85,9 +84,9 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self._errors_lock = threading.Lock()  # before the hooks: setting up the tracer may record an error
+        # Observations stream to the run folder as they come (chaoskit.journalfile): memory stays flat.
         self.observations = ObservationSink(self.run_dir, self.record_error)
-        """Observations go to the run folder as they come (chaoskit.journalfile); memory stays flat."""
+        self.state = RunState(self.journal, self.observations)  # before the hooks: the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
         own = [*self._tracer(), *([] if self.options.dry_run else [self.observations])]
@@ -95,11 +94,7 @@ class Runner:
         self.events = Events(self.hooks, self.journal, self.record_error)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
-        self.abort = threading.Event()
-        self.abort_reason = ""
-        self.deviations: list[str] = []
-        self.continued: list[str] = []
-        """Method steps that failed with ``on_error: continue`` (named in the reason, whatever the outcome)."""
+        self.abort = self.state.abort
         self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
         self.ending = Ending(dry_run=self.options.dry_run, ledger=str(self.ledger.path))
@@ -143,20 +138,8 @@ class Runner:
         return headers
 
     def record_error(self, where: str, exc: BaseException) -> None:
-        """Add an error to the journal. The same error from the same place is recorded once (a hook called
-        every 250 ms that keeps failing must not flood the journal). Called from any thread: the check and the
-        append happen under one lock."""
-        message = self.redact(str(exc))
-        record = ErrorRecord(
-            where=where,
-            type=type(exc).__name__,
-            message=message,
-            traceback=self.redact("".join(traceback.format_exception(exc))),
-        )
-        with self._errors_lock:
-            if any(e.where == where and e.type == record.type and e.message == message for e in self.journal.errors):
-                return
-            self.journal.errors.append(record)
+        """Add an error to the journal, once (see :meth:`RunState.record_error`); from any thread."""
+        self.state.record_error(where, exc)
 
     def redact(self, text: str) -> str:
         return scrub_text(text)
@@ -164,7 +147,7 @@ class Runner:
     # -- phases ------------------------------------------------------------------------------
     def phase_start(self, name: str) -> PhaseRecord:
         record = PhaseRecord(name=name, started_at=time.time())
-        self.journal.phases.append(record)
+        self.state.add_phase(record)
         self.emit("chaoskit_phase_started", phase=name)
         return record
 
@@ -224,9 +207,10 @@ class Runner:
         if not self._rollbacks_done and not self.options.dry_run:
             self._rollbacks()
         self._stop_load()
+        self.state.seal()
         ending = self.ending
-        ending.deviations = [*self.act.continuous_misses(), *self.deviations]
-        ending.ttr_s, ending.notes = self.journal.ttr_s, self.continued
+        ending.deviations = [*self.act.continuous_misses(), *self.state.deviations]
+        ending.ttr_s, ending.notes = self.journal.ttr_s, self.state.continued
         ending.revert_failed = [f.name for f in self.journal.faults if f.revert_error]
         ending.ignored_signals = list(self.guard.ignored)
         self.journal.outcome, self.journal.reason = decide(ending)
@@ -265,7 +249,7 @@ class Runner:
             self.check_abort()
             phase = self.phase_start(Phase.BASELINE)
             try:
-                ok, why = self.act.check_steady_state(Phase.BASELINE)
+                ok, why, _ = self.act.check_steady_state(Phase.BASELINE)
             finally:
                 self.phase_end(phase)
             if not ok:
@@ -313,9 +297,7 @@ class Runner:
 
     def request_abort(self, reason: str) -> None:
         """Stop the run as ``aborted`` (a halt, an abort condition): waits wake up, the method stops."""
-        if not self.abort.is_set():
-            self.abort_reason = reason
-            self.abort.set()
+        self.state.request_abort(reason)
 
     def ensure_guardian(self, wait: bool = True) -> None:
         """Start the dead-man guardian unless ``safety.guardian.enabled`` is off; with ``wait`` (before the first
@@ -342,7 +324,7 @@ class Runner:
 
     def check_abort(self) -> None:
         if self.abort.is_set():
-            raise AbortRun(self.abort_reason)
+            raise AbortRun(self.state.abort_reason)
         self.deadline.check()
 
     def _revert_phase(self) -> None:
@@ -364,18 +346,18 @@ class Runner:
         try:
             while True:
                 if self.abort.is_set():  # a halt: the faults are reverted already
-                    raise AbortRun(self.abort_reason)
+                    raise AbortRun(self.state.abort_reason)
                 polled = time.monotonic()
-                ok, why = self.act.check_steady_state(Phase.RECOVERY)
+                ok, why, records = self.act.check_steady_state(Phase.RECOVERY)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
                     # than the poll started: count that wait in the TTR.
-                    waits = [o.details.get("waited_s") for o in self.act.last_check]
+                    waits = [o.details.get("waited_s") for o in records]
                     waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
                     self.journal.ttr_s = round(polled - start + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
-                    self.deviations.append(f"not recovered within {rec.within:g}s: {why}")
+                    self.state.deviate(f"not recovered within {rec.within:g}s: {why}")
                     return False
                 left = rec.within - (time.monotonic() - start)
                 sleep(min(max(0.0, rec.interval - (time.monotonic() - polled)), left), self.abort, self.deadline)

@@ -46,12 +46,15 @@ class Monitor:
         steady: SteadyState,
         on_abort: Callable[[str], None],
         on_error: Callable[[str, BaseException], None],
+        lock: threading.RLock | None = None,
     ) -> None:
         self.observe = observe
         self.safety = safety
         self.steady = steady
         self.on_abort = on_abort
         self.on_error = on_error
+        self.lock = lock or threading.RLock()
+        """The run state's lock: ``stale`` is set under it, so no observation is journaled once ``stop`` returns."""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._stale = threading.Event()  # set once the monitor is abandoned: its late results are dropped
@@ -78,7 +81,8 @@ class Monitor:
             limit = deadline.cap(max((p.timeout for p in probes), default=0.0) + 1) + JOIN_S
         self._stop.set()
         self._thread.join(timeout=limit)
-        self._stale.set()
+        with self.lock:
+            self._stale.set()
         self._thread = None
 
     def _watch(self, continuous: bool) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger
 from chaoskit.loader import Loaded
 from chaoskit.model.experiment import Experiment
 from chaoskit.model.journal import Journal
 from chaoskit.plugin import Context
 from chaoskit.registry import Registry
+from chaoskit.run.state import RunState
 from chaoskit.signals import SignalGuard
 from chaoskit.timeouts import Deadline
 
@@ -23,13 +23,11 @@ class RunView(Protocol):
     registry: Registry
     ctx: Context
     journal: Journal
-    observations: ObservationSink
     ledger: Ledger
     guard: SignalGuard
     deadline: Deadline
     abort: threading.Event
-    deviations: list[str]
-    continued: list[str]
+    state: RunState
 
     def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]: ...
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from chaoskit import Outcome, RunOptions, validate_document
 from chaoskit.hooks import hookimpl
+from chaoskit.model.journal import Journal, ObservationRecord
+from chaoskit.run.state import RunState
 from chaoskit.runner import Runner
 from tests.conftest import HttpService
 from tests.core.test_runner import health, marker, run
@@ -65,3 +67,38 @@ def test_monitor_and_main_thread_observations_are_all_journaled(tmp_path: Path, 
     assert {"method", "safety", "baseline", "recovery"} <= phases
     assert len(journal.observations) == count.probes  # every probe result the hooks saw is in the journal
     assert sum(1 for o in journal.observations if o.phase == "method") > 30  # monitor and steps both probed
+
+
+def _record(n: int) -> ObservationRecord:
+    return ObservationRecord(probe=f"p{n}", plugin="http", phase="method", started_at=0.0, duration_s=0.0, ok=True)
+
+
+def test_observations_from_many_threads_are_all_kept_and_none_after_stale_or_seal() -> None:
+    state = RunState(Journal(run_id="r", chaoskit_version="0", title="t", experiment={}, started_at=0.0))
+    stale = threading.Event()
+    start = threading.Barrier(8)
+    kept = [0] * 8
+
+    def observe(n: int) -> None:
+        start.wait()
+        for i in range(500):
+            kept[n] += state.observe(_record(i), stale if n % 2 else None)
+            if n == 1 and i == 250:
+                with state.lock:  # as Monitor.stop does: after this no stale observation enters the journal
+                    stale.set()
+                    seen = state.observation_count()
+                assert state.observation_count() >= seen
+
+    threads = [threading.Thread(target=observe, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(state.journal.observations) == sum(kept)
+    assert all(kept[n] == 500 for n in range(0, 8, 2))  # the threads without a stale event lost nothing
+    assert kept[1] == 251  # the thread that set its own stale event stopped right after
+    state.seal()
+    assert not state.observe(_record(0))
+    assert len(state.journal.observations) == sum(kept)
+    state.record_error("after seal", RuntimeError("run-finished hook"))  # errors are still kept after the seal
+    assert [e.where for e in state.journal.errors] == ["after seal"]
