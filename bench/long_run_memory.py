@@ -18,30 +18,13 @@ import json
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from _common import serve
+
 from chaoskit.loader import validate_document
 from chaoskit.runner import RunOptions, run_experiment
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the default backlog (5) stalls under bursts
-    daemon_threads = True
 
 
 def rss_mib() -> float:
@@ -116,8 +99,7 @@ def main() -> None:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in ("on", "off") for m in modes):
         parser.error("--modes takes 'on', 'off' or both, comma-separated")
-    server = _Server(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve()
     url = f"http://127.0.0.1:{server.server_address[1]}/health"
     results = []
     try:

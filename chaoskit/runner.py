@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit import __version__
-from chaoskit.activities import Activities
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.journalfile import ObservationSink
@@ -39,9 +38,11 @@ from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
 from chaoskit.run.events import Events
+from chaoskit.run.faults import FaultStack
 from chaoskit.run.guardian import Guardian
 from chaoskit.run.sentinel import Sentinel
 from chaoskit.run.state import RunState
+from chaoskit.run.steps import Steps
 from chaoskit.signals import SignalGuard, raise_signal, take_pending
 from chaoskit.timeouts import Deadline, call_with_timeout, sleep
 
@@ -107,7 +108,10 @@ class Runner:
             work_dir=work_dir,
             headers=self._propagation_headers,
         )
-        self.act = Activities(self)
+        self.faults = FaultStack(
+            self.state, self.ledger, self.guard, self.ctx, self.exp.safety.revert_timeout, self.emit
+        )
+        self.steps = Steps(self, self.faults)
         self._rollbacks_done = False
         self.sentinel: Sentinel | None = None
         self._live_file: Path | None = None
@@ -201,15 +205,15 @@ class Runner:
         return self.journal
 
     def _finish(self) -> None:
-        self.act.stop_monitor()
-        if self.act.active:
+        self.steps.stop_monitor()
+        if self.faults.active:
             self._revert_phase()
         if not self._rollbacks_done and not self.options.dry_run:
             self._rollbacks()
         self._stop_load()
         self.state.seal()
         ending = self.ending
-        ending.deviations = [*self.act.continuous_misses(), *self.state.deviations]
+        ending.deviations = [*self.steps.continuous_misses(), *self.state.deviations]
         ending.ttr_s, ending.notes = self.journal.ttr_s, self.state.continued
         ending.revert_failed = [f.name for f in self.journal.faults if f.revert_error]
         ending.ignored_signals = list(self.guard.ignored)
@@ -217,7 +221,7 @@ class Runner:
         self.journal.ended_at = time.time()
         self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
-        self._end_watch(handoff=not clean and any(a.inject_call and not a.inject_call.finished for a in self.act.late))
+        self._end_watch(handoff=not clean and self.faults.handoff_needed())
         self.journal.observations = self.observations.observations()  # back from the stream, for the end
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
@@ -240,7 +244,7 @@ class Runner:
     def _execute(self) -> None:
         exp = self.exp
         if self.options.dry_run:
-            self.act.dry_run()
+            self.steps.dry_run()
             return
         if self.loaded.load_params is not None:
             self._start_load()
@@ -249,7 +253,7 @@ class Runner:
             self.check_abort()
             phase = self.phase_start(Phase.BASELINE)
             try:
-                ok, why, _ = self.act.check_steady_state(Phase.BASELINE)
+                ok, why, _ = self.steps.check_steady_state(Phase.BASELINE)
             finally:
                 self.phase_end(phase)
             if not ok:
@@ -258,15 +262,15 @@ class Runner:
         self.check_abort()
         phase = self.phase_start(Phase.METHOD)
         try:
-            self.act.start_monitor(continuous=steady.strategy == "continuous")
+            self.steps.start_monitor(continuous=steady.strategy == "continuous")
             for i, step in enumerate(exp.method):
                 self.check_abort()
-                self.act.step(f"method[{i}]", step)
-            self.act.finish_method()
+                self.steps.step(f"method[{i}]", step)
+            self.steps.finish_method()
             self.check_abort()
-            self.act.stop_monitor(wait=True)
+            self.steps.stop_monitor(wait=True)
         finally:
-            self.act.stop_monitor()
+            self.steps.stop_monitor()
             self.phase_end(phase)
         self._revert_phase()
         if steady.strategy in ("default", "continuous"):
@@ -333,7 +337,7 @@ class Runner:
         with self.guard.deferred():
             phase = self.phase_start(Phase.REVERT)
             try:
-                self.act.revert_all()
+                self.faults.revert_all()
             finally:
                 self.phase_end(phase)
                 reverted = [f.reverted_at for f in self.journal.faults if f.reverted_at is not None]
@@ -348,7 +352,7 @@ class Runner:
                 if self.abort.is_set():  # a halt: the faults are reverted already
                     raise AbortRun(self.state.abort_reason)
                 polled = time.monotonic()
-                ok, why, records = self.act.check_steady_state(Phase.RECOVERY)
+                ok, why, records = self.steps.check_steady_state(Phase.RECOVERY)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
                     # than the poll started: count that wait in the TTR.
@@ -373,7 +377,7 @@ class Runner:
             for i, step in enumerate(self.exp.rollbacks):
                 path = f"rollbacks[{i}]"
                 try:
-                    self.act.step(path, step, under_deadline=False)
+                    self.steps.step(path, step, under_deadline=False)
                 except Exception as exc:
                     self.record_error(path, exc)
                     if self.ending.rollback_failed is None:

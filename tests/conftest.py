@@ -91,6 +91,17 @@ def start_http_service(state: ServiceState | None = None, port: int = 0) -> Http
     return HttpService(server.server_address[1], state, server)
 
 
+def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``cond()`` until it is truthy and return its value; fail after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not true after {timeout}s: {what}")
+
+
 @pytest.fixture
 def http_service() -> Iterator[HttpService]:
     """A real HTTP service on a free loopback port; tests steer it through ``.state``."""

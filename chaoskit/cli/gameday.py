@@ -17,7 +17,7 @@ A plan:
   steps:
     - experiment: experiments/dependency-latency.yaml
       vars: {latency_ms: 300}
-    - gate: "Payments on-call is watching?"   # asks in the terminal (a note can be typed); --yes skips
+    - gate: "Payments on-call is watching?"   # asks in the terminal and on the live page; --yes skips
     - parallel:                                # side by side, each in its own chaoskit run
         - experiment: experiments/pod-kill.yaml
         - experiment: experiments/cpu-pressure.yaml
@@ -28,8 +28,13 @@ Examples:
   chaoskit gameday plan.yaml --yes --note "release 4.2 candidate" --serve
 
 \b
+A gate is answered in the terminal or, with --serve, on the live page (the first answer wins); the page
+also takes notes, timestamped into the running experiment's journal and the day's index.html.
+
+\b
 Exit codes: the most severe of the experiments' (as chaoskit run); 5 when the plan or an experiment is
-invalid (every problem listed, nothing run); 64 when a gate needs a terminal and --yes is not given.
+invalid (every problem listed, nothing run); 64 when the plan has gates, --yes is not given, and there is
+neither a terminal nor --serve to answer them.
 """
 
 
@@ -62,6 +67,7 @@ def gameday(
 
     from chaoskit.cli.run import serve_live
     from chaoskit.model.plan import GateStep
+    from chaoskit.run.notes import GateAnswer, Notebook
     from chaoskit.run.plan import experiments, load_plan, run_plan
     from chaoskit.runner import RunOptions
 
@@ -70,29 +76,45 @@ def gameday(
     except ValidationFailed as exc:
         print_invalid(exc)
         sys.exit(exc.exit_code)
-    if any(isinstance(s, GateStep) for s in plan.steps) and not yes and not sys.stdin.isatty():
-        raise click.UsageError("the plan has gates and this is not a terminal: pass --yes to skip them")
+    terminal = sys.stdin.isatty()
+    if any(isinstance(s, GateStep) for s in plan.steps) and not (yes or terminal or serve is not None):
+        raise click.UsageError(
+            "the plan has gates and this is not a terminal: pass --yes to skip them, or --serve to answer them "
+            "on the live page"
+        )
     hooks: list[Any] = []
     if not quiet:
         from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err))
+    notebook = Notebook(notes)
+    live = None
     if serve is not None:
-        hooks.append(serve_live(serve, serve_token_env, [s.experiment for _, s in experiments(plan)]))
+        live = serve_live(serve, serve_token_env, [s.experiment for _, s in experiments(plan)], notebook)
+        hooks.append(live)
 
-    def approve(question: str) -> tuple[bool, str]:
+    def say(text: str) -> None:
+        err.print(escape(text), highlight=False)
+
+    def note_prompt() -> str:
+        return str(click.prompt("a note for the day (empty: none)", default="", show_default=False, err=True))
+
+    def approve(question: str) -> GateAnswer:
         if yes:
             err.print(f"[dim]gate passed (--yes):[/] {escape(question)}", highlight=False)
-            return True, ""
+            return GateAnswer(True, "", "--yes")
+        if live is not None:
+            from chaoskit.live.gate import ask
+
+            return ask(question, live, sys.stdin if terminal else None, say, note_prompt)
         go = click.confirm(f"gate: {question} Go on?", default=False, err=True)
-        note = click.prompt("a note for the day (empty: none)", default="", show_default=False, err=True)
-        return go, str(note).strip()
+        return GateAnswer(go, note_prompt())
 
     def show(result: Any) -> None:
         err.print(f"{escape(result.path.name)}: {result.outcome.value} {escape(result.reason)}", highlight=False)
 
     options = RunOptions(out_dir=out_dir, hooks=hooks)
-    day = run_plan(plan, plan_path.parent, options, approve, show, notes)
+    day = run_plan(plan, plan_path.parent, options, approve, show, notebook)
     if day.stopped:
         err.print(f"[yellow]the day stopped:[/] {escape(day.stopped)}", highlight=False)
     err.print(f"game day index: {day.index}", highlight=False)

@@ -174,8 +174,9 @@ def _show_run(journal: Journal, dry_run: bool) -> None:
         err.print(f"  report:  {journal.artifacts['report']}", highlight=False)
 
 
-def serve_live(address: str, token_env: str | None, queue: list[str]) -> Any:
-    """Start the live view (``--serve``); it stops when the command exits. Returns the state hook to register."""
+def serve_live(address: str, token_env: str | None, queue: list[str], notebook: Any = None) -> Any:
+    """Start the live view (``--serve``); it stops when the command exits. Returns the state hook to register.
+    ``notebook``: the day's :class:`chaoskit.run.notes.Notebook` (the page's notes go there)."""
     import atexit
     import os
 
@@ -194,7 +195,7 @@ def serve_live(address: str, token_env: str | None, queue: list[str]) -> Any:
             f"{host} is not a loopback address: set --serve-token-env NAME (a variable holding a token)",
             param_hint="--serve",
         )
-    state = LiveState(queue)
+    state = LiveState(queue, notebook)
     try:
         server = LiveServer((host, port), state, token)
     except OSError as exc:

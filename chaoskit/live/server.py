@@ -3,7 +3,13 @@
 * ``GET /`` the page (no external asset; works offline; the HALT button is reachable from the keyboard);
 * ``GET /state`` the current state as JSON; ``GET /events`` the same as server-sent events, on every change;
 * ``POST /halt`` the kill switch (:func:`chaoskit.run.halt.halt`): every live run of this machine reverts its
-  faults and ends ``aborted``; new runs are refused until ``chaoskit halt --release``.
+  faults and ends ``aborted``; new runs are refused until ``chaoskit halt --release``;
+* ``POST /gate`` ``{"id", "go"}`` answers the game day's waiting gate (the terminal may answer too: the first
+  answer wins, 409 tells the other who answered); ``POST /note`` ``{"text"}`` takes a participant's note (into
+  the day's index, and the running experiment's journal).
+
+POSTs take a JSON object (``Content-Type: application/json``), so another site's page cannot send one without
+the browser asking first (CORS), and that is never allowed here.
 
 Loopback by default. On any other address a token is required (``--serve-token-env NAME``): the page is opened as
 ``/?token=...``, and every request must carry it (query or ``Authorization: Bearer``). A page left open after the
@@ -25,6 +31,7 @@ from chaoskit.live.state import LiveState
 
 LOOPBACK = ("127.", "localhost", "::1")
 MAX_STREAMS = 32
+MAX_BODY = 16 * 1024
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -55,19 +62,51 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._authorized():
             return self._send(401, b"a token is required", "text/plain")
-        if urlsplit(self.path).path != "/halt":
+        path = urlsplit(self.path).path
+        action = {"/halt": self._halt, "/gate": self._gate, "/note": self._note}.get(path)
+        if action is None:
             return self._send(404, b"not found", "text/plain")
+        # JSON only: a page of another site cannot send that without the browser asking this server first (CORS).
+        if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            wanted = f"POST {path}: send a JSON object (Content-Type: application/json)"
+            return self._send(415, wanted.encode(), "text/plain")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return self._send(413, f"POST {path}: the body is over {MAX_BODY} bytes".encode(), "text/plain")
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        except ValueError as exc:
+            return self._send(400, f"POST {path}: the body is not JSON: {exc}".encode(), "text/plain")
+        if not isinstance(body, dict):
+            return self._send(400, f"POST {path}: the body must be a JSON object".encode(), "text/plain")
+        status, answer = action(body, f"live view ({self.client_address[0]})")
+        return self._send(status, json.dumps(answer).encode(), "application/json")
+
+    def _halt(self, body: dict[str, Any], by: str) -> tuple[int, dict[str, Any]]:
         from chaoskit.run.halt import halt
 
-        length = min(int(self.headers.get("Content-Length") or 0), 4096)
-        body = self.rfile.read(length) if length else b""
-        try:
-            reason = str(json.loads(body or b"{}").get("reason") or "HALT pressed in the live view")
-        except (ValueError, AttributeError):
-            reason = "HALT pressed in the live view"
-        state = halt(reason=reason[:200], by=f"live view ({self.client_address[0]})")
+        reason = str(body.get("reason") or "HALT pressed in the live view")
+        state = halt(reason=reason[:200], by=by)
         self.server.state.note_halt(f"halted {state.who_when()}: {state.reason}")
-        return self._send(200, json.dumps({"halted": True, "reason": state.reason}).encode(), "application/json")
+        return 200, {"halted": True, "reason": state.reason}
+
+    def _gate(self, body: dict[str, Any], by: str) -> tuple[int, dict[str, Any]]:
+        gate_id, go = body.get("id"), body.get("go")
+        if not isinstance(gate_id, int) or not isinstance(go, bool):
+            return 400, {"error": 'POST /gate: expected {"id": <the gate\'s id>, "go": true | false}'}
+        won, record = self.server.state.answer_gate(gate_id, go, by)
+        if record is None:
+            return 404, {"error": f"POST /gate: no gate {gate_id} is waiting"}
+        return (200 if won else 409), {"won": won, "answer": record}
+
+    def _note(self, body: dict[str, Any], by: str) -> tuple[int, dict[str, Any]]:
+        text = body.get("text")
+        if not isinstance(text, str):
+            return 400, {"error": 'POST /note: expected {"text": "..."}'}
+        try:
+            return 200, {"note": self.server.state.add_note(text, by)}
+        except ValueError as exc:
+            return 400, {"error": f"POST /note: {exc}"}
 
     def _events(self) -> None:
         with self.server.streams_lock:

@@ -1,6 +1,7 @@
 """What the live view shows, built from the run's hooks: the queue of experiments, the current one and its phase,
 the active faults (with time left), the latest probe results, a per-second timeline of the probes' numbers with
-the fault windows, and each finished experiment's verdict. Bounded: the last 600 seconds and 200 probe results."""
+the fault windows, each finished experiment's verdict, the day's notes and its gates (the one waiting for an
+answer, and who answered the others). Bounded: the last 600 seconds, 200 probe results, the last 100 notes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from chaoskit.hooks import hookimpl
+from chaoskit.run.notes import Notebook
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
@@ -21,8 +23,14 @@ RESULTS = 200
 class LiveState:
     """Thread-safe: hooks write from the runner's threads, the server reads from its own."""
 
-    def __init__(self, queue: list[str]) -> None:
+    def __init__(self, queue: list[str], notebook: Notebook | None = None) -> None:
         self._lock = threading.Condition()
+        self.notebook = notebook if notebook is not None else Notebook()
+        self.gate: dict[str, Any] | None = None
+        """The gate waiting for an answer: id, question, asked_at."""
+        self.gates: list[dict[str, Any]] = []
+        """Answered gates: id, question, go, by, answered_at."""
+        self._gate_ids = 0
         self.version = 0
         self.queue = list(queue)
         self.done: list[dict[str, Any]] = []
@@ -56,6 +64,9 @@ class LiveState:
                 "timeline": list(self.timeline),
                 "halted": self.halted,
                 "finished": self.finished,
+                "gate": self.gate,
+                "gates": self.gates[-20:],
+                "notes": [{"at": n.at, "by": n.by, "text": n.text} for n in self.notebook.notes()[-100:]],
             }
 
     def wait_change(self, version: int, timeout: float) -> int:
@@ -68,6 +79,39 @@ class LiveState:
             self.finished = True
             self._changed()
 
+    # -- people: notes and gates --------------------------------------------------------------------------
+    def add_note(self, text: str, by: str) -> dict[str, Any]:
+        """A participant's note: into the day's notebook (and the running experiment's journal). ValueError when
+        it is empty or too long."""
+        note = self.notebook.add(text, by)
+        with self._lock:
+            self._changed()
+        return {"at": note.at, "by": note.by, "text": note.text}
+
+    def open_gate(self, question: str) -> int:
+        with self._lock:
+            self._gate_ids += 1
+            self.gate = {"id": self._gate_ids, "question": question, "asked_at": time.time()}
+            self._changed()
+            return self._gate_ids
+
+    def answer_gate(self, gate_id: int, go: bool, by: str) -> tuple[bool, dict[str, Any] | None]:
+        """The first answer wins: (True, its record), or (False, the answer given before; None: no such gate)."""
+        with self._lock:
+            if self.gate is None or self.gate["id"] != gate_id:
+                return False, next((g for g in self.gates if g["id"] == gate_id), None)
+            record = {**self.gate, "go": go, "by": by, "answered_at": time.time()}
+            self.gate = None
+            self.gates.append(record)
+            self._changed()
+            return True, record
+
+    def wait_gate(self, gate_id: int, timeout: float) -> dict[str, Any] | None:
+        """The gate's answer once it has one (None after ``timeout`` seconds without)."""
+        with self._lock:
+            self._lock.wait_for(lambda: self.gate is None or self.gate["id"] != gate_id, timeout)
+            return next((g for g in self.gates if g["id"] == gate_id), None)
+
     def note_halt(self, text: str) -> None:
         with self._lock:
             self.halted = text
@@ -78,6 +122,7 @@ class LiveState:
     def chaoskit_run_started(self, journal: Journal) -> None:
         with self._lock:
             self.current = {"title": journal.title, "run_id": journal.run_id, "phase": "start", "outcome": None}
+            self.notebook.running = journal
             self.faults.clear()
             self.windows = []
             self._changed()
@@ -153,5 +198,7 @@ class LiveState:
             self.done.append({"title": journal.title, "outcome": outcome, "reason": journal.reason})
             if self.current is not None:
                 self.current.update(phase="finished", outcome=outcome, reason=journal.reason)
+            if self.notebook.running is journal:
+                self.notebook.running = None
             self.faults.clear()
             self._changed()

@@ -81,6 +81,12 @@ class ActivityRecord(_Record):
     error: str | None = None
 
 
+class NoteRecord(_Record):
+    at: float = Field(description="When the note was taken (epoch s).")
+    by: str = Field(default="", description="Who or where: the live view (and its client), a gate, the terminal.")
+    text: str
+
+
 class ErrorRecord(_Record):
     where: str
     type: str
@@ -131,6 +137,9 @@ class Journal(_Record):
     faults: list[FaultRecord] = Field(default_factory=list)
     activities: list[ActivityRecord] = Field(default_factory=list)
     errors: list[ErrorRecord] = Field(default_factory=list)
+    notes: list[NoteRecord] = Field(
+        default_factory=list, description="Notes participants took while the run went (a game day's live view)."
+    )
     load: dict[str, Any] | None = None
     traces: TracesRecord | None = None
     trace_id: str | None = None

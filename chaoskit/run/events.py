@@ -12,11 +12,17 @@ during the method), background actions and worker threads. Implementations must 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 
 from chaoskit.errors import ChaosKitError
+
+
+class Emit(Protocol):
+    """What the parts of a run that call hooks need: :meth:`Events.emit`."""
+
+    def __call__(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]: ...
 
 
 class Events:

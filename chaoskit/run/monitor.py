@@ -1,7 +1,7 @@
 """The monitor thread: during the method it keeps probing -- the continuous steady state (every
 ``steady_state.frequency``) and ``safety.abort_when`` (every ``safety.interval``).
 
-It knows the run only through three callables: ``observe`` (run one probe and journal it), ``on_abort(reason)``
+It knows the run only through three callables: ``probe`` (run one probe and journal it), ``on_abort(reason)``
 (an abort condition triggered) and ``on_error(where, exc)``. Stopping it never waits past the run's deadline: a
 probe still in flight is abandoned after a short join, and what it observes afterwards is dropped (``stale``).
 """
@@ -11,44 +11,32 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from chaoskit.model.experiment import ProbeSpec, Safety, SteadyState
 from chaoskit.model.journal import ObservationRecord, Phase
-from chaoskit.model.tolerance import Expect
 from chaoskit.reasons import Tally
-from chaoskit.timeouts import NO_DEADLINE, Deadline
+from chaoskit.timeouts import Deadline
 
 JOIN_S = 0.2
 """How long stopping the monitor waits for a probe in flight before abandoning it."""
 
 
-class Observe(Protocol):
-    def __call__(
-        self,
-        path: str,
-        name: str,
-        plugin_name: str,
-        timeout: float,
-        expect: Expect | None,
-        phase: str,
-        deadline: Deadline | None = None,
-        abort_condition: bool = False,
-        stale: threading.Event | None = None,
-    ) -> ObservationRecord: ...
+ProbeOnce = Callable[[str, ProbeSpec, Phase, bool, threading.Event], ObservationRecord]
+"""Run one probe and journal it: ``(path, spec, phase, abort_condition, stale)``, no deadline (see
+:meth:`chaoskit.run.steps.Steps.probe`)."""
 
 
 class Monitor:
     def __init__(
         self,
-        observe: Observe,
+        probe: ProbeOnce,
         safety: Safety,
         steady: SteadyState,
-        on_abort: Callable[[str], None],
+        on_abort: Callable[[str], object],
         on_error: Callable[[str, BaseException], None],
         lock: threading.RLock | None = None,
     ) -> None:
-        self.observe = observe
+        self.probe = probe
         self.safety = safety
         self.steady = steady
         self.on_abort = on_abort
@@ -119,17 +107,7 @@ class Monitor:
         return False
 
     def _probe(self, path: str, spec: ProbeSpec, phase: Phase, abort_condition: bool) -> ObservationRecord:
-        return self.observe(
-            path,
-            spec.label,
-            spec.probe,
-            spec.timeout,
-            spec.expect,
-            phase,
-            NO_DEADLINE,
-            abort_condition=abort_condition,
-            stale=self._stale,
-        )
+        return self.probe(path, spec, phase, abort_condition, self._stale)
 
     def continuous_misses(self) -> list[str]:
         """One reason line per steady-state probe that missed during the method (continuous checks)."""
@@ -138,4 +116,4 @@ class Monitor:
         return [tally.line(label, "during the method") for label, tally in tallies if tally.misses]
 
 
-__all__ = ["JOIN_S", "Monitor", "Observe"]
+__all__ = ["JOIN_S", "Monitor", "ProbeOnce"]

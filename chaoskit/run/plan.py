@@ -6,6 +6,7 @@ The plan and every experiment it names are validated before anything runs (every
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -21,14 +22,8 @@ from chaoskit.errors import Problem, ValidationFailed
 from chaoskit.model.outcome import Outcome, worst_exit_code
 from chaoskit.model.plan import ExperimentStep, GateStep, ParallelStep, Plan, step_kind_problems
 from chaoskit.run.gameday import RunResult, rows, run_many
+from chaoskit.run.notes import MAX_NOTE, Gate, GateAnswer, Note, Notebook
 from chaoskit.runner import RunOptions
-
-
-@dataclass
-class Note:
-    at: float
-    text: str
-    by: str = ""
 
 
 @dataclass
@@ -36,6 +31,8 @@ class DayResult:
     plan: Plan
     results: list[RunResult] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
     stopped: str = ""
     index: Path | None = None
 
@@ -112,20 +109,51 @@ def run_plan(
     plan: Plan,
     base: Path,
     options: RunOptions,
-    approve: Callable[[str], tuple[bool, str]],
+    approve: Callable[[str], GateAnswer],
     on_result: Callable[[RunResult], None] = lambda r: None,
-    notes: tuple[str, ...] = (),
+    notebook: Notebook | None = None,
 ) -> DayResult:
-    """Run ``plan`` (paths relative to ``base``). ``approve(question)`` answers a gate: (go on?, a note)."""
-    day = DayResult(plan, notes=[Note(time.time(), text, "command line") for text in notes])
+    """Run ``plan`` (paths relative to ``base``). ``approve(question)`` answers a gate (go on?, a note, who);
+    ``notebook`` collects the day's notes and gates (shared with the terminal and the live view)."""
+    book = notebook if notebook is not None else Notebook()
+    day = DayResult(plan)
     stop = set(plan.stop_when) | {"interrupted"}
+    try:
+        _steps(plan, base, options, approve, on_result, book, day, stop)
+    finally:
+        day.notes, day.gates = book.notes(), list(book.gates)
+        from chaoskit.report.index import write_index
+
+        day.index = write_index(
+            rows(day.results),
+            options.out_dir,
+            day.exit_code,
+            title=plan.title,
+            notes=[(n.at, n.by, n.text) for n in day.notes],
+        )
+    return day
+
+
+def _steps(
+    plan: Plan,
+    base: Path,
+    options: RunOptions,
+    approve: Callable[[str], GateAnswer],
+    on_result: Callable[[RunResult], None],
+    book: Notebook,
+    day: DayResult,
+    stop: set[str],
+) -> None:
     for i, step in enumerate(plan.steps):
         if isinstance(step, GateStep):
-            go, note = approve(step.gate)
-            if note:
-                day.notes.append(Note(time.time(), note, f"gate steps[{i}]"))
-            if not go:
-                day.stopped = f"steps[{i}]: the gate was not passed ({step.gate})"
+            asked = time.time()
+            answer = approve(step.gate)
+            book.answered(Gate(f"steps[{i}]", step.gate, asked, time.time(), answer.go, answer.by))
+            if answer.note.strip():
+                with contextlib.suppress(ValueError):  # too many notes already: the gate's answer still counts
+                    book.add(answer.note[:MAX_NOTE], f"gate steps[{i}] ({answer.by})")
+            if not answer.go:
+                day.stopped = f"steps[{i}]: the gate was not passed ({step.gate}; answered by {answer.by})"
                 break
             continue
         group = [step] if isinstance(step, ExperimentStep) else step.parallel
@@ -141,13 +169,3 @@ def run_plan(
         if hit:
             day.stopped = f"steps[{i}]: {hit[0].path.name} ended {hit[0].outcome.value} (stop_when)"
             break
-    from chaoskit.report.index import write_index
-
-    day.index = write_index(
-        rows(day.results),
-        options.out_dir,
-        day.exit_code,
-        title=plan.title,
-        notes=[(n.at, n.by, n.text) for n in day.notes],
-    )
-    return day

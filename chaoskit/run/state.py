@@ -70,6 +70,10 @@ class RunState:
         with self.lock:
             self.journal.phases.append(record)
 
+    def current_phase(self) -> str | None:
+        with self.lock:
+            return self.journal.phases[-1].name if self.journal.phases else None
+
     def add_fault(self, record: FaultRecord) -> None:
         with self.lock:
             self.journal.faults.append(record)

@@ -4,9 +4,8 @@ scheduler, etcd, kwok nodes); every test gets its own namespace."""
 from __future__ import annotations
 
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from chaoskit_kubernetes.podview import close_views
 from chaoskit_kubernetes.section import KubernetesSection
 
 from chaoskit.plugin import Context
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from k8s_cluster import ClusterError, local_cluster
@@ -77,16 +76,6 @@ def ctx(kubeconfig: Path, namespace: str, tmp_path: Path) -> Iterator[Context]:
     sec = KubernetesSection(kubeconfig=str(kubeconfig), namespaces=[namespace], request_timeout=20)
     yield Context(run_id=uuid.uuid4().hex[:12], sections={"kubernetes": sec}, work_dir=tmp_path)
     close_views()
-
-
-def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true after {timeout}s: {what}")
 
 
 def deployment(apps: Any, core: Any, ns: str, name: str = "web", replicas: int = 2) -> list[str]:

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
-from chaoskit_kubernetes import listing
+from chaoskit_kubernetes import listing, podview
 from chaoskit_kubernetes.connection import Conn
+from chaoskit_kubernetes.hooks import hooks, start_views
 from chaoskit_kubernetes.pods import PodKillFault, PodKillParams
 from chaoskit_kubernetes.podview import NAMES_CAP
 from chaoskit_kubernetes.probes import PodsParams, PodsReadyParams, PodsReadyProbe, RestartsProbe
 from chaoskit_kubernetes.section import KubernetesSection
 from chaoskit_kubernetes.targets import live_pod
 
+from chaoskit.model.journal import Journal
 from chaoskit.plugin import Context
 from tests.kubernetes.conftest import deployment, wait_for
 
@@ -86,3 +89,48 @@ def test_kill_many_at_once_and_ready_time_from_the_stream(ctx: Context, apps: An
     took = time.monotonic() - t0
     assert obs.value == 30 and obs.details["min_ready_met"] is True
     assert obs.details["waited_s"] <= took + 0.01, "the time the condition held in the stream, not later"
+
+
+def _journal(doc: dict[str, Any], dry_run: bool = False) -> Journal:
+    return Journal(run_id="t", chaoskit_version="0", title="t", experiment=doc, started_at=time.time(), dry_run=dry_run)
+
+
+def test_run_start_lists_the_pod_probes_pods_before_the_first_observation(
+    kubeconfig: Path, apps: Any, core: Any, namespace: str
+) -> None:
+    deployment(apps, core, namespace, replicas=3)
+    ready = {"namespace": namespace, "label_selector": "app=web", "min_ready": 3}
+    doc = {
+        "title": "t",
+        "kubernetes": {"kubeconfig": str(kubeconfig), "namespaces": [namespace]},
+        "steady_state": {"probes": [{"probe": "k8s.pods_ready", "with": ready}]},
+        "method": [{"probe": "k8s.no_crashloop", "with": {"namespace": namespace}}, {"pause": "1s"}],
+    }
+    try:
+        hooks.chaoskit_run_started(_journal(doc, dry_run=True))
+        assert not podview._views, "a dry run lists nothing"
+        hooks.chaoskit_run_started(_journal(doc))
+        views = dict(podview._views)
+        assert sorted((str(v.selectors["label_selector"]), v.total, v.ready) for v in views.values()) == [
+            ("None", 3, 3),
+            ("app=web", 3, 3),
+        ]
+        sec = KubernetesSection(kubeconfig=str(kubeconfig), namespaces=[namespace])
+        obs = PodsReadyProbe().observe(PodsReadyParams(**ready), Context(sections={"kubernetes": sec}))
+        assert obs.value == 3 and dict(podview._views) == views, "the probe reads the view the hook started"
+        assert all(v.relists == 1 for v in views.values()), "listed once, at run start"
+    finally:
+        hooks.chaoskit_run_finished(_journal(doc))
+    assert not podview._views
+
+
+def test_run_start_leaves_a_view_it_cannot_start_to_the_probe(tmp_path: Path) -> None:
+    doc = {
+        "kubernetes": {"kubeconfig": str(tmp_path / "missing"), "namespaces": ["default"]},
+        "steady_state": {"probes": [{"probe": "k8s.pods_ready", "with": {"min_ready": 1}}]},
+    }
+    try:
+        assert start_views(_journal(doc)) == 0  # no exception: the probe meets it and reports it itself
+        assert all(view._thread is None for view in podview._views.values()), "nothing watching"
+    finally:
+        podview.close_views()

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from chaoskit.model.journal import Journal
+from chaoskit.run.notes import GateAnswer
 from chaoskit.run.plan import load_plan, run_plan
 from chaoskit.runner import RunOptions
 from tests.conftest import CHAOSKIT, HttpService
@@ -71,14 +72,14 @@ def test_gates_and_the_stop_rule(tmp_path: Path, http_service: HttpService) -> N
         plan,
         tmp_path,
         RunOptions(out_dir=tmp_path / "runs", handle_signals=False),
-        lambda question: (False, "payments on-call is not here yet"),
+        lambda question: GateAnswer(False, "payments on-call is not here yet"),
     )
     assert [r.path.name for r in day.results] == ["one.yaml"]
     assert "the gate was not passed" in day.stopped
     assert "payments on-call is not here yet" in (tmp_path / "runs" / "index.html").read_text()
 
     no_terminal = run("gameday", "plan.yaml", cwd=tmp_path)
-    assert no_terminal.returncode == 64 and "pass --yes" in no_terminal.stderr
+    assert no_terminal.returncode == 64 and "pass --yes" in no_terminal.stderr and "--serve" in no_terminal.stderr
 
     http_service.state.status = 500  # every step now fails its baseline: stop_when baseline-not-met stops the day
     plan_path.write_text(yaml.safe_dump({"title": "stop", "stop_when": ["baseline-not-met"], "steps": steps}))

@@ -130,7 +130,9 @@ def test_live_page_shows_the_fault_and_halt_reverts_it(live_run: Any, tmp_path: 
 
 
 def _get_post(url: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=b'{"reason": "test pressed HALT"}', method="POST")
+    request = urllib.request.Request(
+        url, data=b'{"reason": "test pressed HALT"}', method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as answer:
         return int(answer.status), answer.read()
 

@@ -1,5 +1,9 @@
-"""What the runner does in each step: observe, act, inject and hold faults, revert them, and the
-monitor thread that keeps probing during the method (continuous steady state, ``safety.abort_when``)."""
+"""What the runner does in each step: observe (a probe), act (an action, maybe in the background), inject a fault
+and hold it, pause; the steady-state check; starting and stopping the monitor thread; a dry run's plan.
+
+Faults are pushed on and reverted from the :class:`~chaoskit.run.faults.FaultStack`; everything journaled goes
+through the run's :class:`~chaoskit.run.state.RunState`. The steps see the run only through
+:class:`~chaoskit.run.view.RunView` (no import of the runner)."""
 
 from __future__ import annotations
 
@@ -8,35 +12,21 @@ import functools
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chaoskit.conditions import describe as describe_condition
-from chaoskit.errors import ChaosKitError, RevertFailed, StepFailed
-from chaoskit.ledger import LedgerEntry
-from chaoskit.model.experiment import Step
+from chaoskit.errors import ChaosKitError, StepFailed
+from chaoskit.model.experiment import ProbeSpec, Step
 from chaoskit.model.journal import ActivityRecord, FaultRecord, ObservationRecord, Phase
 from chaoskit.model.tolerance import Expect, Observation
 from chaoskit.plugin import Action, Fault, Probe
-from chaoskit.redaction import scrub
+from chaoskit.redaction import scrub, scrub_text
+from chaoskit.run.faults import FaultStack
 from chaoskit.run.monitor import Monitor
-from chaoskit.timeouts import NO_DEADLINE, Call, Deadline, call_with_timeout, sleep, start_call
+from chaoskit.timeouts import NO_DEADLINE, Deadline, call_with_timeout, sleep
 
 if TYPE_CHECKING:
     from chaoskit.run.view import RunView
-
-
-INFLIGHT_WAIT_S = 1.0
-"""How long a revert waits for the same fault's inject to return (with ``ctx.cancel`` set) before it reverts
-anyway; that inject is then reverted again when it returns."""
-
-
-@dataclass
-class ActiveFault:
-    plugin: Fault[Any]
-    record: FaultRecord
-    expires_at: float | None  # monotonic; None: held until the method ends
-    inject_call: Call | None = None  # the inject, while it has not returned
 
 
 _UNJOURNALED = ("body", "headers")  # what tolerances may check but journals do not keep (size, cookies)
@@ -52,19 +42,17 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-class Activities:
-    def __init__(self, runner: RunView) -> None:
+class Steps:
+    def __init__(self, runner: RunView, faults: FaultStack) -> None:
         self.r = runner
-        self.active: list[ActiveFault] = []
-        self.late: list[ActiveFault] = []
-        """Reverted while their inject was still running: reverted again when it returns."""
+        self.faults = faults
         self._background: list[threading.Thread] = []
         self.monitor = Monitor(
-            self.observe,
+            self.probe,
             runner.exp.safety,
             runner.exp.steady_state,
-            runner.request_abort,
-            runner.record_error,
+            runner.state.request_abort,
+            runner.state.record_error,
             runner.state.lock,
         )
 
@@ -99,7 +87,7 @@ class Activities:
                 lambda: probe.observe(params, r.ctx), timeout, f"probe {name}", deadline or r.deadline
             )
         except Exception as exc:
-            error = r.redact(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ChaosKitError) else str(exc))
+            error = scrub_text(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ChaosKitError) else str(exc))
         duration = time.perf_counter() - t0
         ok: bool | None = None
         triggered: bool | None = None
@@ -129,11 +117,26 @@ class Activities:
             r.emit("chaoskit_activity_finished", kind="probe", record=record)
         return record
 
+    def probe(
+        self,
+        path: str,
+        spec: ProbeSpec,
+        phase: str,
+        abort_condition: bool = False,
+        stale: threading.Event | None = None,
+    ) -> ObservationRecord:
+        """:meth:`observe` a declared probe (steady state, ``abort_when``); with ``stale`` (the monitor's) it
+        runs with no deadline: the monitor is abandoned at the deadline instead."""
+        deadline = None if stale is None else NO_DEADLINE
+        return self.observe(
+            path, spec.label, spec.probe, spec.timeout, spec.expect, phase, deadline, abort_condition, stale
+        )
+
     def check_steady_state(self, phase: str) -> tuple[bool, str, list[ObservationRecord]]:
         """Run every steady-state probe once: did all hold, why not, and their records."""
         misses, records = [], []
         for i, spec in enumerate(self.r.exp.steady_state.probes):
-            rec = self.observe(f"steady_state.probes[{i}]", spec.label, spec.probe, spec.timeout, spec.expect, phase)
+            rec = self.probe(f"steady_state.probes[{i}]", spec, phase)
             records.append(rec)
             if not rec.ok:
                 misses.append(f"{spec.label}: {rec.reason}")
@@ -181,7 +184,7 @@ class Activities:
             self.fault(path, step)
 
     def _describe(self, exc: Exception) -> str:
-        text = self.r.redact(str(exc))
+        text = scrub_text(str(exc))
         return text if isinstance(exc, ChaosKitError) else f"{type(exc).__name__}: {text}"
 
     def method_step_failed(self, path: str, step: Step, exc: Exception) -> None:
@@ -190,7 +193,7 @@ class Activities:
         r = self.r
         what = self._describe(exc)
         if step.on_error == "continue":
-            r.record_error(path, exc)
+            r.state.record_error(path, exc)
             r.state.note(f"{path} ({step.label}) failed, the method went on (on_error: continue): {what}")
             return
         raise StepFailed(f"{path} ({step.label}) failed: {what}") from exc
@@ -201,7 +204,7 @@ class Activities:
         plugin = r.registry.instance("action", step.action)
         assert isinstance(plugin, Action)
         params = r.loaded.params[path]
-        phase = r.journal.phases[-1].name if r.journal.phases else Phase.METHOD
+        phase = r.state.current_phase() or Phase.METHOD
         record = ActivityRecord(name=step.label, plugin=step.action, phase=phase, started_at=time.time())
         r.state.add_activity(record)
         r.emit("chaoskit_activity_started", kind="action", name=step.label, phase=phase)
@@ -212,7 +215,7 @@ class Activities:
             record.result = scrub(_jsonable(result))
             return result
         except Exception as exc:
-            record.error = r.redact(str(exc))
+            record.error = scrub_text(str(exc))
             raise
         finally:
             record.ended_at = time.time()
@@ -222,11 +225,11 @@ class Activities:
         try:
             self.action(path, step, deadline)
         except BaseException as exc:
-            self.r.record_error(path, exc)
+            self.r.state.record_error(path, exc)
             if step.on_error == "continue":
-                self.r.state.note(f"{path} ({step.label}) failed (on_error: continue): {self.r.redact(str(exc))}")
+                self.r.state.note(f"{path} ({step.label}) failed (on_error: continue): {scrub_text(str(exc))}")
             else:
-                self.r.state.deviate(f"background action {step.label} failed: {self.r.redact(str(exc))}")
+                self.r.state.deviate(f"background action {step.label} failed: {scrub_text(str(exc))}")
 
     def fault(self, path: str, step: Step) -> None:
         r = self.r
@@ -243,41 +246,20 @@ class Activities:
             )
         except Exception as exc:
             raise StepFailed(f"{path} ({step.label}) could not be planned: {self._describe(exc)}") from exc
-        entry_id = f"{path}-{uuid.uuid4().hex[:8]}"
         record = FaultRecord(
             name=step.label,
             plugin=step.fault,
             params=r.loaded.shown_params(path),
-            ledger_id=entry_id,
+            ledger_id=f"{path}-{uuid.uuid4().hex[:8]}",
             revert_info=info,
             target=plugin.describe(info),
         )
-        # On the stack before inject: a fault cut short halfway is reverted too. Ledger entry and stack change
-        # together (a signal waits), so no entry is left "planned" that the run does not know to revert.
-        expires = None if step.duration is None else time.monotonic() + step.duration
-        active = ActiveFault(plugin, record, expires)
-        with r.guard.deferred():
-            r.state.add_fault(record)
-            r.ledger.add(LedgerEntry(id=entry_id, plugin=step.fault, name=step.label, info=info))
-            self.active.append(active)
-            active.inject_call = start_call(lambda: plugin.inject(params, info, ctx), f"injecting {step.label}")
         try:
-            new_info = active.inject_call.result(step.timeout, r.deadline)
-        except BaseException as exc:
-            record.error = r.redact(str(exc))
-            if isinstance(exc, Exception):  # a fault that fails to inject is an error (on_error does not apply)
-                raise StepFailed(f"{path} ({step.label}) failed to inject: {self._describe(exc)}") from exc
-            raise
+            self.faults.inject(plugin, record, params, ctx, step.timeout, r.deadline, step.duration)
+        except Exception as exc:  # a fault that fails to inject is an error (on_error does not apply)
+            raise StepFailed(f"{path} ({step.label}) failed to inject: {self._describe(exc)}") from exc
         finally:
             r.emit("chaoskit_activity_finished", kind="fault", record=record)
-        active.inject_call = None
-        if new_info is not None:
-            record.revert_info = new_info
-        with r.guard.deferred():
-            r.ledger.update(entry_id, info=record.revert_info, state="injected")
-        record.injected_at = time.time()
-        if step.duration is not None:  # the window starts when the fault is in place
-            active.expires_at = time.monotonic() + step.duration
         r.emit("chaoskit_fault_injected", fault=record)
         if step.duration is not None and not step.background:
             self.hold(step.duration, step.label, r.deadline)
@@ -288,14 +270,13 @@ class Activities:
         r.emit("chaoskit_waiting", what=label, seconds=seconds)
         end = time.monotonic() + seconds
         while True:
-            self.revert_expired()
+            self.faults.revert_expired()
             r.check_abort()
             now = time.monotonic()
             if now >= end:
                 return
-            expiries = [a.expires_at for a in self.active if a.expires_at is not None and a.record.injected_at]
-            wake = min([end, *expiries])
-            sleep(max(0.0, wake - now), r.abort, deadline)
+            wake = min([end, *self.faults.expiries(injected_only=True)])
+            sleep(max(0.0, wake - now), r.state.abort, deadline)
 
     def finish_method(self) -> None:
         """The method's steps are done: wait for background actions and for faults still holding."""
@@ -303,82 +284,9 @@ class Activities:
             while thread.is_alive():
                 thread.join(timeout=0.2)
                 self.r.check_abort()
-        holding = [a.expires_at for a in self.active if a.expires_at is not None]
+        holding = self.faults.expiries()
         if holding:
             self.hold(max(0.0, max(holding) - time.monotonic()), "faults holding", self.r.deadline)
-
-    # -- reverts -----------------------------------------------------------------------------
-    def revert_expired(self) -> None:
-        now = time.monotonic()
-        for active in [a for a in reversed(self.active) if a.expires_at is not None and a.expires_at <= now]:
-            self.active.remove(active)
-            self.revert(active)
-
-    def revert_all(self) -> None:
-        while self.active:
-            self.revert(self.active.pop())
-
-    def revert(self, active: ActiveFault) -> None:
-        r = self.r
-        record = active.record
-        call = active.inject_call
-        if call is not None and not call.finished:
-            # The same fault's inject is still running (cut short by a signal, an abort or a timeout): ask it
-            # to stop, and wait for it, so this revert undoes all of it.
-            r.ctx.cancel.set()
-            call.done.wait(min(INFLIGHT_WAIT_S, r.exp.safety.revert_timeout))
-            if call.finished:
-                self._take_info(active, call)
-            elif call.when_done(lambda: self._late_revert(active, call)):
-                self.late.append(active)
-                r.record_error(
-                    f"revert {record.name}",
-                    RevertFailed(
-                        f"the inject of {record.name} was still running {INFLIGHT_WAIT_S:g}s after the run began "
-                        "reverting; reverted now and again when that inject returns (the guardian reverts it "
-                        "if this process ends first)"
-                    ),
-                )
-                self._call_revert(active)
-                return  # the ledger entry stays pending until the late revert is done
-            else:
-                self._take_info(active, call)
-        if self._call_revert(active):
-            r.ledger.update(record.ledger_id, state="reverted")
-        r.emit("chaoskit_fault_reverted", fault=record)
-
-    def _take_info(self, active: ActiveFault, call: Call) -> None:
-        """The inject returned after all: revert from the info it returned (it may name what it did)."""
-        if call.error is None and isinstance(call.value, dict):
-            active.record.revert_info = call.value
-            self.r.ledger.update(active.record.ledger_id, info=call.value)
-
-    def _late_revert(self, active: ActiveFault, call: Call) -> None:
-        """In the worker, once the inject that outlived its revert has returned: undo it again."""
-        try:
-            self._take_info(active, call)
-            if self._call_revert(active):
-                self.r.ledger.update(active.record.ledger_id, state="reverted")
-                self.r.ledger.close_if_clean()
-        except Exception as exc:
-            self.r.record_error(f"late revert {active.record.name}", exc)
-
-    def _call_revert(self, active: ActiveFault) -> bool:
-        r = self.r
-        record = active.record
-        try:
-            call_with_timeout(
-                lambda: active.plugin.revert(record.revert_info, r.ctx),
-                r.exp.safety.revert_timeout,
-                f"reverting {record.name}",
-            )
-        except Exception as exc:
-            record.revert_error = r.redact(str(exc))
-            r.record_error(f"revert {record.name}", exc)
-            r.ledger.update(record.ledger_id, state="revert-failed", error=record.revert_error)
-            return False
-        record.reverted_at = time.time()
-        return True
 
     # -- dry run -----------------------------------------------------------------------------
     def dry_run(self) -> None:
