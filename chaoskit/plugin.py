@@ -158,6 +158,11 @@ class LoadRun(ABC):
         """A JSON-able summary for the journal, given the run's phases (name, started_at, ended_at)."""
         return {}
 
+    def second(self, t: int) -> dict[str, float | None] | None:
+        """The load's SLIs in the whole second ``t`` (epoch s), for live views: ``rps``, ``error_rate`` (0..1)
+        and ``p95_ms`` (None: not measured). None when the driver has nothing for that second (yet)."""
+        return None
+
 
 class LoadDriver(Plugin[P]):
     @abstractmethod
