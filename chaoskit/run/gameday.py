@@ -19,6 +19,7 @@ from chaoskit.model.outcome import Outcome, worst_exit_code
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
+    from chaoskit.report.day import Span
     from chaoskit.report.markdown import Row
     from chaoskit.runner import RunOptions
 
@@ -107,10 +108,17 @@ def run_many(
         from chaoskit.report.index import write_index
 
         try:
-            day.index = write_index(day.rows(), options.out_dir, day.exit_code)
+            day.index = write_index(day.rows(), options.out_dir, day.exit_code, spans=spans(day.results))
         except OSError as exc:
             day.warnings.append(f"could not write the game day's index.html: {exc}")
     return day
+
+
+def spans(results: list[RunResult]) -> list[Span]:
+    """Each run's span and fault windows, for the day's timeline (runs without a journal are left out)."""
+    from chaoskit.report.day import span_of
+
+    return [span_of(r.path.stem, r.journal) for r in results if r.journal is not None]
 
 
 def write_report(journal: Journal) -> list[str]:
@@ -124,4 +132,4 @@ def write_report(journal: Journal) -> list[str]:
     return []
 
 
-__all__ = ["GameDay", "RunResult", "rows", "run_many", "write_report"]
+__all__ = ["GameDay", "RunResult", "rows", "run_many", "spans", "write_report"]
