@@ -107,6 +107,7 @@ def test_gates_wait_for_the_page_or_the_terminal_and_notes_reach_the_journal(
     two = journals["gated two"]
     assert two["started_at"] <= notes[0]["at"] <= two["ended_at"] and notes[0]["by"] == "live view (127.0.0.1)"
     assert journals["gated one"]["notes"] == []  # the first note was taken between experiments: index only
+    assert "checkout p95 rising while two runs" in Path(two["artifacts"]["report"]).read_text()  # its report too
     index = (out / "index.html").read_text()
     for text in ("inventory dashboards open", "checkout p95 rising while two runs", "the outage waits for Monday"):
         assert text in index, text
