@@ -16,19 +16,16 @@ import statistics
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from _common import BenchServer, serve
 
 from chaoskit import RunOptions, run_experiment, validate_document
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-
-
-def serve(hang: threading.Event) -> _Server:
+def serve_hanging(hang: threading.Event) -> BenchServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if hang.is_set():
@@ -40,14 +37,12 @@ def serve(hang: threading.Event) -> _Server:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = _Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve(Handler)
 
 
 def one(where: str, folder: Path) -> float:
     hang = threading.Event()
-    server = serve(hang)
+    server = serve_hanging(hang)
     url = f"http://127.0.0.1:{server.server_address[1]}/health"
     probe = {"name": "hung", "probe": "http", "with": {"url": url, "timeout": "30s"}, "timeout": "30s"}
     doc: dict[str, Any] = {

@@ -25,12 +25,12 @@ import argparse
 import http.client
 import json
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from _common import pct, serve, summary
 from chaoskit_httpfault import HttpFaultClient, HttpFaultSection, HttpFaultServer, find_engine_python
 from chaoskit_httpfault.faults import AbortFault, DelayFault
 from chaoskit_toxiproxy import ToxiproxyServer
@@ -57,11 +57,6 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(BODY)
 
 
-class Upstream(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-
-
 def get_ms(conn: http.client.HTTPConnection, path: str = "/json") -> float:
     start = time.perf_counter()
     conn.request("GET", path)
@@ -81,15 +76,6 @@ def new_connection_ms(port: int) -> float:
     finally:
         conn.close()
     return (time.perf_counter() - start) * 1000
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(pct(values, 50), 3), "p99": round(pct(values, 99), 3), "n": len(values)}
 
 
 def passthrough(ports: dict[str, int], samples: int) -> dict[str, Any]:
@@ -180,8 +166,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    upstream = Upstream(("127.0.0.1", 0), Handler)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    upstream = serve(Handler)
     direct = int(upstream.server_address[1])
     plain, plain_port = plain_mitmdump(direct)
     try:

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+from _common import pct, summary
 from chaoskit_toxiproxy import ToxiproxySection, ToxiproxyServer
 from chaoskit_toxiproxy.faults import LatencyFault
 
@@ -70,15 +71,6 @@ def connect_rtt_ms(port: int) -> float:
     with connect(port) as sock:
         rtt_ms(sock)
     return (time.perf_counter() - start) * 1000
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(pct(values, 50), 3), "p99": round(pct(values, 99), 3), "n": len(values)}
 
 
 def passthrough(direct: int, proxied: int, samples: int) -> dict[str, Any]:

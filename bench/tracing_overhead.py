@@ -14,32 +14,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+
+from _common import serve
 
 from chaoskit.loader import validate_document
 from chaoskit.runner import RunOptions, run_experiment
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
 
 
 def _run(url: str, probes: int, tracing: bool, out: Path) -> tuple[float, float, int]:
@@ -64,8 +45,7 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     results: dict[bool, list[tuple[float, float, int]]] = {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -94,6 +94,13 @@ class LedgerError(ChaosKitError):
     exit_code = 4
 
 
+class HookAbandoned(ChaosKitError):
+    """A hook implementation did not return in time (the run's wall, or its grace after it); its thread was left
+    running (see :mod:`chaoskit.run.events`)."""
+
+    exit_code = 4
+
+
 class Interrupted(BaseException):
     """Raised in the main thread on SIGTERM (Ctrl-C arrives as KeyboardInterrupt)."""
 

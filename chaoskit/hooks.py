@@ -6,7 +6,8 @@ journal as an error (``where: hook ...``) and shown; it never stops the reverts.
 
 As in pluggy, an implementation may declare only the arguments it uses (``def chaoskit_phase_started(self,
 phase)``). Hooks are called from the run's main thread and also from the monitor thread, background actions
-and worker threads: an implementation must not assume the main thread (see :mod:`chaoskit.run.events`).
+and worker threads: an implementation must not assume the main thread. One that does not return is cut by
+``safety.max_duration`` and abandoned (see :mod:`chaoskit.run.events`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
     from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
+    from chaoskit.plugin import LoadRun
 
 hookspec = pluggy.HookspecMarker("chaoskit")
 hookimpl = pluggy.HookimplMarker("chaoskit")
@@ -61,6 +63,10 @@ class HookSpecs:
     @hookspec
     def chaoskit_fault_reverted(self, journal: Journal, fault: FaultRecord) -> None:
         """A fault was reverted (``fault.revert_error`` is set when the revert failed)."""
+
+    @hookspec
+    def chaoskit_load_started(self, journal: Journal, load: LoadRun) -> None:
+        """The load driver runs; ``load.second(t)`` gives its SLIs per second while it goes (live views)."""
 
     @hookspec
     def chaoskit_waiting(self, journal: Journal, what: str, seconds: float) -> None:

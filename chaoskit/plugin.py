@@ -34,6 +34,7 @@ permission -- so ``chaoskit validate --preflight`` and ``chaoskit run --dry-run`
 
 from __future__ import annotations
 
+import itertools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -147,6 +148,19 @@ class Fault(Plugin[P]):
         return ", ".join(f"{k}={v}" for k, v in info.items())
 
 
+class RunNumbers:
+    """1, 2, 3, ... per run id (thread-safe): for naming what a fault creates (a toxic, a rule) uniquely within a
+    run. One instance per plugin, so each plugin's names in a run start at 1."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, itertools.count[int]] = {}
+
+    def next(self, run_id: str) -> int:
+        with self._lock:
+            return next(self._counts.setdefault(run_id, itertools.count(1)))
+
+
 class LoadRun(ABC):
     """A running load generator (see :class:`LoadDriver`)."""
 
@@ -157,6 +171,11 @@ class LoadRun(ABC):
     def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
         """A JSON-able summary for the journal, given the run's phases (name, started_at, ended_at)."""
         return {}
+
+    def second(self, t: int) -> dict[str, float | None] | None:
+        """The load's SLIs in the whole second ``t`` (epoch s), for live views: ``rps``, ``error_rate`` (0..1)
+        and ``p95_ms`` (None: not measured). None when the driver has nothing for that second (yet)."""
+        return None
 
 
 class LoadDriver(Plugin[P]):

@@ -27,6 +27,7 @@ from typing import Any
 from chaoskit import __version__
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
+from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import Journal, Phase, PhaseRecord
@@ -84,11 +85,15 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self.state = RunState(self.journal)  # before the hooks: setting up the tracer may record an error
+        # Observations stream to the run folder as they come (chaoskit.journalfile): memory stays flat.
+        self.observations = ObservationSink(self.run_dir, self.record_error)
+        self.state = RunState(self.journal, self.observations)  # before the hooks: the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
-        self.hooks = make_manager([*self._tracer(), *self.options.hooks], self.options.hook_entry_points, wanted)
-        self.events = Events(self.hooks, self.journal, self.record_error)
+        # chaoskit's own hooks (the trace recorder, the journal stream) are called inline: local files, bounded.
+        own = [*self._tracer(), *([] if self.options.dry_run else [self.observations])]
+        self.hooks = make_manager([*own, *self.options.hooks], self.options.hook_entry_points, wanted)
+        self.events = Events(self.hooks, self.journal, self.record_error, own, self.exp.safety.revert_timeout)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = self.state.abort
@@ -108,6 +113,7 @@ class Runner:
             self.state, self.ledger, self.guard, self.ctx, self.exp.safety.revert_timeout, self.emit
         )
         self.steps = Steps(self, self.faults)
+        self.events.holding = lambda: bool(self.faults.active)
         self._rollbacks_done = False
         self.sentinel: Sentinel | None = None
         self._live_file: Path | None = None
@@ -162,6 +168,7 @@ class Runner:
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Journal:
         with self.guard.installed(self.options.handle_signals):
+            self.events.wall = self.deadline  # hooks called from here on are cut by safety.max_duration
             try:
                 if (early := take_pending()) is not None and self.options.handle_signals:
                     raise_signal(early)  # a signal that came while chaoskit was loading
@@ -181,12 +188,9 @@ class Runner:
                     else f"interrupted by {name} before start; nothing was injected",
                 )
             except SafetyStop:
-                reason = f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached"
-                self._stop(Outcome.ABORTED, reason)
-                self.emit("chaoskit_aborted", reason=reason)
+                self._aborted(f"safety.max_duration ({self.exp.safety.max_duration:g}s) reached")
             except AbortRun as exc:
-                self._stop(Outcome.ABORTED, str(exc))
-                self.emit("chaoskit_aborted", reason=str(exc))
+                self._aborted(str(exc))
             except Exception as exc:
                 self.record_error("run", exc)
                 self._stop(
@@ -197,8 +201,14 @@ class Runner:
                 )
             finally:
                 self.guard.shielded = True
+                self.events.wall = None  # hooks from here on are bounded by their grace, never by SafetyStop
                 self._finish()
         return self.journal
+
+    def _aborted(self, reason: str) -> None:
+        self._stop(Outcome.ABORTED, reason)
+        self.events.wall = None  # an aborted hook that hangs must not raise SafetyStop out of the run
+        self.emit("chaoskit_aborted", reason=reason)
 
     def _finish(self) -> None:
         self.steps.stop_monitor()
@@ -218,6 +228,7 @@ class Runner:
         self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
         self._end_watch(handoff=not clean and self.faults.handoff_needed())
+        self.journal.observations = self.observations.observations()  # back from the stream, for the end
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
@@ -233,6 +244,7 @@ class Runner:
         path = self.run_dir() / "journal.json"
         self.journal.artifacts.setdefault("journal", str(path))
         dump_json(path, self.journal)
+        self.observations.remove()
         return path
 
     def _execute(self) -> None:
@@ -392,6 +404,7 @@ class Runner:
                 lambda: driver.start(params, self.ctx), 120, f"load driver {name} start", self.deadline
             )
             self.ctx.load = self.load_run
+            self.emit("chaoskit_load_started", load=self.load_run)
             sleep(driver.warmup(params), self.abort, self.deadline)
         finally:
             self.phase_end(phase)

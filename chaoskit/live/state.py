@@ -1,7 +1,8 @@
 """What the live view shows, built from the run's hooks: the queue of experiments, the current one and its phase,
-the active faults (with time left), the latest probe results, a per-second timeline of the probes' numbers with
-the fault windows, each finished experiment's verdict, the day's notes and its gates (the one waiting for an
-answer, and who answered the others). Bounded: the last 600 seconds, 200 probe results, the last 100 notes."""
+the active faults (with time left), the latest probe results, a per-second timeline (the load's and the traces'
+SLIs, see :mod:`.sli`, and the probes' numbers) with the fault windows, each finished experiment's verdict, the
+day's notes and its gates (the one waiting for an answer, and who answered the others). Bounded: the last 600
+seconds, 200 probe results, the last 100 notes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from chaoskit.run.notes import Notebook
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
+    from chaoskit.plugin import LoadRun
 
 TIMELINE_S = 600
 RESULTS = 200
@@ -38,9 +40,14 @@ class LiveState:
         self.faults: dict[str, dict[str, Any]] = {}
         self.windows: list[dict[str, Any]] = []
         self.results: deque[dict[str, Any]] = deque(maxlen=RESULTS)
-        self.timeline: deque[dict[str, Any]] = deque(maxlen=TIMELINE_S)
+        self.timeline: dict[int, dict[str, Any]] = {}
+        """Second (epoch) -> {series name: value}; the last :data:`TIMELINE_S` seconds."""
         self.halted: str = ""
         self.finished = False
+        self.load: LoadRun | None = None
+        self.sli_error = ""
+        self._stop_sampler = threading.Event()
+        self._sampler: threading.Thread | None = None
 
     def _changed(self) -> None:
         self.version += 1
@@ -61,7 +68,8 @@ class LiveState:
                 ],
                 "windows": list(self.windows),
                 "results": list(self.results)[-30:],
-                "timeline": list(self.timeline),
+                "timeline": [self.timeline[t] for t in sorted(self.timeline)],
+                "sli_error": self.sli_error,
                 "halted": self.halted,
                 "finished": self.finished,
                 "gate": self.gate,
@@ -75,8 +83,34 @@ class LiveState:
             return self.version
 
     def finish(self) -> None:
+        self._stop_sampler.set()
         with self._lock:
             self.finished = True
+            self._changed()
+
+    # -- the timeline ------------------------------------------------------------------------------------------
+    def put(self, t: int, values: dict[str, Any]) -> None:
+        """Set ``values`` for the second ``t`` (epoch s)."""
+        with self._lock:
+            row = self.timeline.get(t)
+            if row is None:
+                row = self.timeline[t] = {"t": t}
+                while len(self.timeline) > TIMELINE_S:
+                    del self.timeline[min(self.timeline)]
+            if any(row.get(k) != v for k, v in values.items()):
+                row.update(values)
+                self._changed()
+
+    def sources(self) -> tuple[LoadRun | None, str | None]:
+        """The current run's load (None without one) and run id (for its received traces)."""
+        with self._lock:
+            current = self.current
+            running = current is not None and current.get("outcome") is None
+            return self.load, (str(current["run_id"]) if running and current is not None else None)
+
+    def sampler_error(self, text: str) -> None:
+        with self._lock:
+            self.sli_error = f"the load and trace numbers stopped: {text}"
             self._changed()
 
     # -- people: notes and gates --------------------------------------------------------------------------
@@ -123,9 +157,19 @@ class LiveState:
         with self._lock:
             self.current = {"title": journal.title, "run_id": journal.run_id, "phase": "start", "outcome": None}
             self.notebook.running = journal
+            self.load = None
             self.faults.clear()
             self.windows = []
             self._changed()
+            if self._sampler is None:
+                from chaoskit.live.sli import start_sampler
+
+                self._sampler = start_sampler(self, self._stop_sampler)
+
+    @hookimpl
+    def chaoskit_load_started(self, journal: Journal, load: LoadRun) -> None:
+        with self._lock:
+            self.load = load
 
     @hookimpl
     def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
@@ -175,14 +219,9 @@ class LiveState:
                     "at": time.time(),
                 }
             )
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                second = int(time.time())
-                row = self.timeline[-1] if self.timeline and self.timeline[-1]["t"] == second else None
-                if row is None:
-                    row = {"t": second}
-                    self.timeline.append(row)
-                row[getattr(record, "probe", "?")] = value
             self._changed()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.put(int(time.time()), {getattr(record, "probe", "?"): value})
 
     @hookimpl
     def chaoskit_aborted(self, journal: Journal, reason: str) -> None:
@@ -193,7 +232,14 @@ class LiveState:
 
     @hookimpl
     def chaoskit_run_finished(self, journal: Journal) -> None:
+        from chaoskit.live.sli import sample
+
+        try:  # the last seconds of the load, settled now that it has stopped
+            sample(self, 8)
+        except Exception as exc:
+            self.sampler_error(f"{type(exc).__name__}: {exc}")
         with self._lock:
+            self.load = None
             outcome = journal.outcome.value if journal.outcome else "error"
             self.done.append({"title": journal.title, "outcome": outcome, "reason": journal.reason})
             if self.current is not None:

@@ -13,7 +13,8 @@ beats on it (one byte every ``safety.guardian.heartbeat``). The guardian takes o
 Taking over means: SIGKILL the runner if it is still there (so it cannot inject again behind the
 guardian's back), revert every pending entry of the run's ledger with :func:`chaoskit.rollback.rollback`
 (the code ``chaoskit rollback`` runs; it only needs the ledger and each plugin's ``revert``, so it works
-for third-party plugins too), write ``guardian.json`` in the run folder, and exit. When the run ends
+for third-party plugins too), write ``guardian.json`` in the run folder and add what it did to the run's
+journal (or write one: outcome ``aborted``, "runner lost", see :mod:`chaoskit.run.lost`), and exit. When the run ends
 cleanly the runner writes ``done`` and waits for the guardian to exit: nothing is left running.
 """
 
@@ -194,7 +195,13 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
         with contextlib.suppress(OSError):
             os.kill(runner, signal.SIGKILL)
     live_file.unlink(missing_ok=True)  # the runner is gone: `chaoskit halt` no longer lists the run
+    from chaoskit.ledger import LedgerFile
     from chaoskit.rollback import rollback
+
+    try:  # what the run had injected, read before the rollback closes (removes) the ledger
+        before: LedgerFile | None = LedgerFile.model_validate_json(ledger.read_bytes())
+    except (OSError, ValueError):
+        before = None
 
     reverted: list[str] = []
     failed: list[str] = []
@@ -218,7 +225,7 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
         "detected_at": detected,
         "reverted": reverted,
         "failed": failed,
-        "finished_at": time.time(),
+        "finished_at": (finished := time.time()),
         "ledgers": [str(p) for p in ledgers],
         "removed_temp_files": [str(p) for p in removed],
     }
@@ -226,6 +233,13 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
     tmp = run_dir / ".guardian.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, run_dir / "guardian.json")
+    from chaoskit.run.lost import TakeOver, write_journal
+
+    done = TakeOver(run_id, why, detected, finished, reverted, failed, str(run_dir / "guardian.json"))
+    try:
+        write_journal(run_dir, before, done)
+    except Exception as exc:  # the reverts are done and guardian.json says so; the journal is a courtesy
+        print(f"chaoskit guardian: could not write the run's journal: {exc}", file=sys.stderr)
     return 4 if failed else 0
 
 

@@ -177,3 +177,31 @@ def test_after_a_handoff_the_guardian_leaves_once_the_late_revert_is_done(tmp_pa
         assert time.monotonic() < deadline, "the guardian stayed after the late revert closed the ledger"
         time.sleep(0.05)
     assert not (tmp_path / "marker").exists()
+
+
+def test_sigkilled_runner_gets_a_journal_saying_aborted_runner_lost_and_the_report_shows_it(tmp_path: Path) -> None:
+    proc, run_id = start(tmp_path)
+    proc.kill()
+    proc.wait(timeout=10)
+    wait_gone(tmp_path / "marker", timeout=5)
+    rec = record(tmp_path)
+    (run_dir,) = tmp_path.glob("chaoskit-runs/*")
+    deadline = time.monotonic() + 10
+    while not (run_dir / "journal.json").exists():  # written just after guardian.json
+        assert time.monotonic() < deadline, "the guardian wrote no journal"
+        time.sleep(0.02)
+    journal = json.loads((run_dir / "journal.json").read_text())
+    assert journal["run_id"] == run_id and journal["title"] == "guarded marker"
+    assert journal["outcome"] == "aborted" and journal["exit_code"] == 3
+    assert journal["reason"].startswith("runner lost (the runner (pid ")
+    assert f"reverted 1: marker (testkit.marker, run {run_id})" in journal["reason"]
+    (fault,) = journal["faults"]
+    assert fault["name"] == "marker" and fault["reverted_at"] == rec["finished_at"]
+    (error,) = [e for e in journal["errors"] if e["where"] == "guardian"]
+    assert error["type"] == "RunnerLost" and "ended without finishing" in error["message"]
+    assert (tmp_path / journal["artifacts"]["guardian"]).resolve() == (run_dir / "guardian.json").resolve()
+    shown = subprocess.run(
+        [CHAOSKIT, "report", str(run_dir), "--markdown"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "aborted" in shown.stdout and "runner lost" in shown.stdout

@@ -9,20 +9,14 @@ import pytest
 from chaoskit_httpfault import HttpFaultClient, HttpFaultServer
 from chaoskit_httpfault.faults import RuleFault
 
-from chaoskit.errors import PluginError
 from chaoskit.plugin import Context
+from tests.e2e import session_server
 from tests.httpfault.upstream import http_upstream
 
 
 @pytest.fixture(scope="session")
 def httpfault_server() -> Iterator[HttpFaultServer]:
-    server = HttpFaultServer()
-    try:
-        server.start()
-    except PluginError as exc:
-        pytest.fail(f"cannot start the real HTTP fault proxy: {exc}", pytrace=False)
-    yield server
-    server.stop()
+    yield from session_server(HttpFaultServer())
 
 
 @pytest.fixture

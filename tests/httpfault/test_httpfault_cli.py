@@ -5,7 +5,6 @@ behind, and a proxy process that is not running is a clear error."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -23,7 +22,7 @@ from chaoskit_httpfault.section import HttpFaultSection
 
 from chaoskit.plugin import Context
 from chaoskit.ports import free_port
-from tests.conftest import CHAOSKIT
+from tests.e2e import journal_of, ledgers, start_run
 from tests.httpfault.conftest import add_proxy
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -65,17 +64,6 @@ def exp_file(tmp_path: Path, httpfault: HttpFaultClient, upstream: str) -> Calla
     return make
 
 
-def start_run(path: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [CHAOSKIT, "run", str(path), "--quiet"],
-        cwd=path.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-
-
 def wait_for_rule(client: HttpFaultClient, proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -85,18 +73,6 @@ def wait_for_rule(client: HttpFaultClient, proc: subprocess.Popen[str], timeout:
             return rules[0]
         time.sleep(0.05)
     raise AssertionError(f"the rule is not in place after {timeout}s")
-
-
-def journal_of(path: Path) -> dict[str, Any]:
-    journals = list((path.parent / "chaoskit-runs").glob("*/journal.json"))
-    assert len(journals) == 1, journals
-    data: dict[str, Any] = json.loads(journals[0].read_text())
-    return data
-
-
-def ledgers(state: Path) -> list[str]:
-    folder = state / "ledger"
-    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import requests
-import yaml
 from chaoskit_httpfault import HttpFaultClient
 from chaoskit_httpfault.faults import AbortFault
 from chaoskit_httpfault.probes import HitsProbe
@@ -17,15 +15,10 @@ from chaoskit_httpfault.section import HttpFaultSection
 
 from chaoskit.plugin import Context
 from chaoskit.ports import free_port
+from tests.e2e import write
 from tests.httpfault.conftest import Inject
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def write(tmp_path: Path, doc: dict[str, Any]) -> Path:
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 def test_an_unknown_proxy_is_an_error_naming_the_existing_ones(

@@ -7,19 +7,13 @@ from collections.abc import Iterator
 import pytest
 from chaoskit_toxiproxy import ToxiproxyClient, ToxiproxyServer
 
-from chaoskit.errors import PluginError
+from tests.e2e import session_server
 from tests.toxiproxy.toxinet import EchoServer
 
 
 @pytest.fixture(scope="session")
 def toxiproxy_server() -> Iterator[ToxiproxyServer]:
-    server = ToxiproxyServer()
-    try:
-        server.start()
-    except PluginError as exc:
-        pytest.fail(f"cannot start the real Toxiproxy server: {exc}", pytrace=False)
-    yield server
-    server.stop()
+    yield from session_server(ToxiproxyServer())
 
 
 @pytest.fixture

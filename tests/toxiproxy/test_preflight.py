@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from chaoskit_toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 from chaoskit.errors import PreflightFailed
@@ -21,6 +20,7 @@ from chaoskit.loader import validate_document
 from chaoskit.ports import free_port
 from chaoskit.preflight import preflight
 from tests.conftest import run_cli
+from tests.e2e import write
 from tests.load.loadkit import write_locustfile
 from tests.toxiproxy.toxinet import EchoServer
 
@@ -61,12 +61,6 @@ def experiment(toxiproxy_url: str, **load: Any) -> dict[str, Any]:
     if load:
         doc["load"] = {"driver": "locust", "host": "http://127.0.0.1:9", **load}
     return doc
-
-
-def write(tmp_path: Path, doc: dict[str, Any]) -> Path:
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
 
 
 def test_every_problem_at_once_with_its_path(

@@ -4,7 +4,6 @@ declared proxies are created and removed, SIGTERM and SIGKILL + `chaoskit rollba
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -17,7 +16,7 @@ import yaml
 from chaoskit_toxiproxy import ToxiproxyClient
 
 from chaoskit.ports import free_port
-from tests.conftest import CHAOSKIT
+from tests.e2e import journal_of, ledgers, start_run, write
 from tests.toxiproxy.toxinet import EchoServer, median_rtt_ms
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -66,17 +65,6 @@ def setup(tmp_path: Path, toxiproxy: ToxiproxyClient, echo: EchoServer) -> Calla
     return make
 
 
-def start_run(path: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [CHAOSKIT, "run", str(path), "--quiet"],
-        cwd=path.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
-
-
 def wait_for_faults(client: ToxiproxyClient, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     """Until 'made' carries a toxic and 'pre' is disabled: both faults are in place."""
     end = time.monotonic() + timeout
@@ -89,23 +77,11 @@ def wait_for_faults(client: ToxiproxyClient, proc: subprocess.Popen[str], timeou
     raise AssertionError(f"faults not in place after {timeout}s: {client.proxies()}")
 
 
-def journal_of(path: Path) -> dict[str, Any]:
-    journals = list((path.parent / "chaoskit-runs").glob("*/journal.json"))
-    assert len(journals) == 1, journals
-    data: dict[str, Any] = json.loads(journals[0].read_text())
-    return data
-
-
 def assert_left_as_before(client: ToxiproxyClient, pre: int) -> None:
     proxies = client.proxies()
     assert "made" not in proxies, "the proxy the run created must be removed"
     assert proxies["pre"].toxics == () and proxies["pre"].enabled, "the pre-existing proxy is left as it was"
     assert median_rtt_ms(pre) < 50
-
-
-def ledgers(state: Path) -> list[str]:
-    folder = state / "ledger"
-    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
 
 
 def test_a_passing_run_creates_and_removes_its_proxies(
@@ -192,12 +168,6 @@ def test_dry_run_shows_proxies_and_toxics_and_touches_nothing(
     assert any(s.startswith("would inject: disable proxy pre") for s in shown), shown
     assert "chaoskit-" in result.stderr and "-1-downstream" in result.stderr
     assert list(toxiproxy.proxies()) == ["pre"] and toxiproxy.proxy("pre").toxics == ()
-
-
-def write(tmp_path: Path, doc: dict[str, Any]) -> Path:
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
 
 
 def test_no_server_is_an_error_with_a_clear_message(cli: Cli, tmp_path: Path) -> None:

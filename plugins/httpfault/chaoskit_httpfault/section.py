@@ -6,6 +6,7 @@ import os
 
 from pydantic import Field, field_validator
 
+from chaoskit.declared import unique_proxies
 from chaoskit.durations import Duration
 from chaoskit.model.base import StrictModel
 from chaoskit_httpfault.client import DEFAULT_URL, HttpFaultClient
@@ -51,11 +52,7 @@ class HttpFaultSection(StrictModel):
     @field_validator("proxies")
     @classmethod
     def _unique(cls, proxies: list[ProxySpec]) -> list[ProxySpec]:
-        for what, values in (("names", [p.name for p in proxies]), ("listen addresses", [p.listen for p in proxies])):
-            twice = sorted({v for v in values if values.count(v) > 1})
-            if twice:
-                raise ValueError(f"proxy {what} must be unique (more than once: {', '.join(twice)})")
-        return proxies
+        return unique_proxies(proxies)
 
     def client(self) -> HttpFaultClient:
         return HttpFaultClient(self.url, self.timeout)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from types import TracebackType
 
 from chaoskit.errors import PluginError
+from chaoskit.servers import ServerProcess, cache_dir, executable_from_env
 from chaoskit_httpfault.client import HttpFaultClient, HttpFaultError
 
 MITMPROXY_VERSION = "11.0.2"
@@ -28,14 +26,10 @@ CONTROL_UPSTREAM = "http://127.0.0.1:9"
 
 def find_engine_python(version: str = MITMPROXY_VERSION) -> Path:
     """The python of the engine's virtualenv. Raises PluginError saying how to install it."""
-    explicit = os.environ.get("HTTPFAULT_PYTHON")
-    if explicit:
-        path = Path(explicit)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise PluginError(f"HTTPFAULT_PYTHON={explicit} is not an executable file")
-        return path
-    cache = Path(os.environ.get("CHAOSKIT_CACHE") or Path.home() / ".cache" / "chaoskit")
-    cached = cache / "httpfault" / f"mitmproxy-{version}"
+    explicit = executable_from_env("HTTPFAULT_PYTHON")
+    if explicit is not None:
+        return explicit
+    cached = cache_dir() / "httpfault" / f"mitmproxy-{version}"
     if (cached / ".ready").exists() and (cached / "bin" / "python").exists():
         return cached / "bin" / "python"
     raise PluginError(
@@ -64,8 +58,10 @@ def engine_command(
     return command
 
 
-class HttpFaultServer:
+class HttpFaultServer(ServerProcess):
     """An HTTP fault proxy child process; control API on ``127.0.0.1:port`` (port 0: any free one)."""
+
+    what = "the HTTP fault proxy"
 
     def __init__(
         self,
@@ -74,13 +70,10 @@ class HttpFaultServer:
         startup_timeout: float = 30.0,
         upstream_ca: Path | None = None,
     ) -> None:
+        super().__init__(startup_timeout)
         self.python = python
         self.upstream_ca = upstream_ca
         self.port = port
-        self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_path: Path | None = None
-        self._ready: Path | None = None
 
     @property
     def url(self) -> str:
@@ -92,72 +85,30 @@ class HttpFaultServer:
         return HttpFaultClient(self.url, timeout)
 
     def start(self) -> HttpFaultServer:
-        """Start the engine; return once its control API answers."""
+        """Start the engine; return once its control API answers on the port it wrote to its ready file."""
         python = self.python or find_engine_python()
-        fd, ready = tempfile.mkstemp(prefix="httpfault-", suffix=".port")
+        fd, name = tempfile.mkstemp(prefix="httpfault-", suffix=".port")
         os.close(fd)
-        os.unlink(ready)
-        self._ready = Path(ready)
-        fd, log = tempfile.mkstemp(prefix="httpfault-", suffix=".log")
-        self.log_path = Path(log)
-        with os.fdopen(fd, "wb") as out:
-            self.process = subprocess.Popen(
-                engine_command(python, "127.0.0.1", self.port, ready, self.upstream_ca),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C meant for the test run does not kill it first
-            )
+        ready = Path(name)
+        ready.unlink()  # the engine writes it once it listens
+        self.temp_files.append(ready)
+        self.spawn(engine_command(python, "127.0.0.1", self.port, str(ready), self.upstream_ca), "httpfault-")
         try:
-            self._wait_ready()
-        except PluginError:
+            self.wait_ready(lambda: self._answers(ready))
+        except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_ready(self) -> None:
-        assert self.process is not None and self._ready is not None
-        end = time.monotonic() + self.startup_timeout
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise PluginError(f"the HTTP fault proxy exited with {self.process.returncode}: {self.log_tail()}")
-            if self._ready.exists():
-                self.port = int(self._ready.read_text())
-                try:
-                    self.client(timeout=2.0).version()
-                    return
-                except HttpFaultError:
-                    pass
-            time.sleep(0.05)
-        raise PluginError(f"the HTTP fault proxy did not answer within {self.startup_timeout:g}s: {self.log_tail()}")
-
-    def log_tail(self, chars: int = 2000) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return self.log_path.read_text(errors="replace")[-chars:].strip()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the engine (SIGTERM, then SIGKILL). Idempotent."""
-        proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout)
-        for path in (self.log_path, self._ready):
-            if path is not None:
-                path.unlink(missing_ok=True)
-        self.log_path = self._ready = None
-
-    def __enter__(self) -> HttpFaultServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _answers(self, ready: Path) -> bool:
+        if not ready.exists():
+            return False
+        self.port = int(ready.read_text())
+        try:
+            self.client(timeout=2.0).version()
+        except HttpFaultError:
+            return False
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from chaoskit_locust.headers import HeaderPush
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.process import Child
 from chaoskit_locust.report import build_report, settle
-from chaoskit_locust.series import Series, Stats
+from chaoskit_locust.series import Series, Stats, stats_of
 
 FIRST_REQUEST_WAIT_S = 10.0
 
@@ -56,6 +56,14 @@ class LocustRun(LoadRun):
                 with self._lock:
                     if len(self.delays) < 100_000:
                         self.delays.append(time.time() - first)
+
+    def second(self, t: int) -> dict[str, float | None] | None:
+        """The whole second ``t`` of the series (live views): requests/s, error rate, p95. Zero requests in a
+        second while the load runs is a measurement (e.g. every user stuck on a partition), not a gap."""
+        if t < int(self.started_at) or (self.stopped_at is not None and t >= self.stopped_at):
+            return None
+        stats = stats_of(self.series.cell(t), 1.0)
+        return {"rps": float(stats.requests), "error_rate": stats.error_rate, "p95_ms": stats.p95_ms}
 
     def check(self) -> None:
         """Raise :class:`PluginError` if the load is broken: a child died or stopped reporting."""

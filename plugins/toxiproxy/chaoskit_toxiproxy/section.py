@@ -6,6 +6,7 @@ import os
 
 from pydantic import Field, field_validator
 
+from chaoskit.declared import unique_proxies
 from chaoskit.durations import Duration
 from chaoskit.model.base import StrictModel
 from chaoskit.plugin import Context
@@ -53,15 +54,7 @@ class ToxiproxySection(StrictModel):
     @field_validator("proxies")
     @classmethod
     def _unique(cls, proxies: list[ProxySpec]) -> list[ProxySpec]:
-        names = [p.name for p in proxies]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"proxy names must be unique (declared more than once: {', '.join(twice)})")
-        listens = [p.listen for p in proxies]
-        twice = sorted({a for a in listens if listens.count(a) > 1})
-        if twice:
-            raise ValueError(f"two proxies cannot listen on the same address ({', '.join(twice)})")
-        return proxies
+        return unique_proxies(proxies)
 
     def client(self) -> ToxiproxyClient:
         return ToxiproxyClient(self.url, self.timeout)
