@@ -36,15 +36,45 @@ def excess(expect: Expect | None, record: ObservationRecord) -> float:
     return found
 
 
+class Tally:
+    """What a reason line needs of one probe's records, in bounded memory however long the run: the number of
+    checks and misses, the first miss and the worst one (the first of the furthest outside)."""
+
+    def __init__(self, expect: Expect | None) -> None:
+        self.expect = expect
+        self.checks = 0
+        self.misses = 0
+        self.first: ObservationRecord | None = None
+        self.worst: ObservationRecord | None = None
+        self._worst_excess = 0.0
+
+    def add(self, record: ObservationRecord) -> None:
+        self.checks += 1
+        if record.ok is not False:
+            return
+        self.misses += 1
+        found = excess(self.expect, record)
+        if self.first is None:
+            self.first = self.worst = record
+            self._worst_excess = found
+        elif found > self._worst_excess:
+            self.worst, self._worst_excess = record, found
+
+    def line(self, label: str, where: str) -> str:
+        """``checkout deviated during the method (6 of 20 checks missed): first latency_ms 1545 > max 800, worst
+        latency_ms 3020 > max 800`` (the worst only when it reads differently from the first)."""
+        first, worst = self.first, self.worst
+        if first is None or worst is None:
+            return f"{label} {where}: no miss"
+        text = f"{label} deviated {where} ({self.misses} of {self.checks} checks missed): first {first.reason}"
+        if worst is not first and worst.reason != first.reason:
+            text += f", worst {worst.reason}"
+        return text
+
+
 def probe_line(label: str, where: str, records: Sequence[ObservationRecord], expect: Expect | None) -> str:
-    """``checkout deviated during the method (6 of 20 checks missed): first latency_ms 1545 > max 800, worst
-    latency_ms 3020 > max 800`` (the worst only when it reads differently from the first)."""
-    misses = [r for r in records if r.ok is False]
-    if not misses:
-        return f"{label} {where}: no miss"
-    first = misses[0]
-    worst = max(misses, key=lambda r: excess(expect, r))
-    text = f"{label} deviated {where} ({len(misses)} of {len(records)} checks missed): first {first.reason}"
-    if worst is not first and worst.reason != first.reason:
-        text += f", worst {worst.reason}"
-    return text
+    """The reason line of ``records`` (see :meth:`Tally.line`)."""
+    tally = Tally(expect)
+    for record in records:
+        tally.add(record)
+    return tally.line(label, where)

@@ -26,6 +26,7 @@ from typing import Any
 from chaoskit import __version__
 from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
+from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import Journal, Phase, PhaseRecord
@@ -83,12 +84,15 @@ class Runner:
             dry_run=self.options.dry_run,
             started_at=time.time(),
         )
-        self.state = RunState(self.journal)  # before the hooks: setting up the tracer may record an error
+        # Observations stream to the run folder as they come (chaoskit.journalfile): memory stays flat.
+        self.observations = ObservationSink(self.run_dir, self.record_error)
+        self.state = RunState(self.journal, self.observations)  # before the hooks: the tracer may record an error
         # A plugin's hooks come only with an experiment that uses the plugin (see Registry.wanted_hooks).
         wanted = self.registry.wanted_hooks(plugins_used(loaded)) if self.options.hook_entry_points else None
-        tracer = self._tracer()
-        self.hooks = make_manager([*tracer, *self.options.hooks], self.options.hook_entry_points, wanted)
-        self.events = Events(self.hooks, self.journal, self.record_error, tracer, self.exp.safety.revert_timeout)
+        # chaoskit's own hooks (the trace recorder, the journal stream) are called inline: local files, bounded.
+        own = [*self._tracer(), *([] if self.options.dry_run else [self.observations])]
+        self.hooks = make_manager([*own, *self.options.hooks], self.options.hook_entry_points, wanted)
+        self.events = Events(self.hooks, self.journal, self.record_error, own, self.exp.safety.revert_timeout)
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = self.state.abort
@@ -222,6 +226,7 @@ class Runner:
         self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
         self.watch.stop(handoff=not clean and self.faults.handoff_needed())
+        self.journal.observations = self.observations.observations()  # back from the stream, for the end
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
         self.write_journal()
@@ -237,6 +242,7 @@ class Runner:
         path = self.run_dir() / "journal.json"
         self.journal.artifacts.setdefault("journal", str(path))
         dump_json(path, self.journal)
+        self.observations.remove()
         return path
 
     def _execute(self) -> None:

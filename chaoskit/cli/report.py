@@ -17,15 +17,16 @@ from chaoskit.cli.console import err
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Where to write the HTML.")
 @click.option("--markdown", is_flag=True, help="Print a Markdown summary on stdout instead.")
 def report(journal_path: Path, output: Path | None, markdown: bool) -> None:
-    """Write the HTML report of a run (a journal file, or its run folder); works offline."""
+    """Write the HTML report of a run (a journal file, or its run folder); works offline. A run that did not
+    finish (killed) has only its partial journal, journal.partial.jsonl: it is read from there."""
     from pydantic import ValidationError
 
-    from chaoskit.model.journal import Journal
+    from chaoskit.journalfile import journal_file, read_journal
     from chaoskit.report import run_markdown, write_html_report
 
-    path = journal_path / "journal.json" if journal_path.is_dir() else journal_path
+    path = journal_file(journal_path)
     try:
-        journal = Journal.model_validate_json(path.read_bytes())
+        journal = read_journal(path)
     except (OSError, ValidationError, ValueError) as exc:
         raise click.UsageError(f"{path} is not a chaoskit journal: {str(exc).splitlines()[0]}") from None
     journal.artifacts.setdefault("journal", str(path))

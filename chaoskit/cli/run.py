@@ -131,8 +131,12 @@ def run(
         from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err, verbose))
+    notebook = None
     if serve is not None:
-        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files]))
+        from chaoskit.run.notes import Notebook
+
+        notebook = Notebook()  # the live page's notes: into the journals, and the index of several runs
+        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files], notebook))
 
     def run_ctk_file(path: Path) -> RunResult | None:
         if path not in ctk_files:
@@ -147,7 +151,7 @@ def run(
             _show_run(result.journal, dry_run)
 
     options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
-    day = run_many(files, options, overrides, fail_fast, run_ctk_file, show)
+    day = run_many(files, options, overrides, fail_fast, run_ctk_file, show, notebook)
     for warning in day.warnings:
         err.print(f"[yellow]{escape(warning)}[/]")
     if len(files) > 1 and not quiet:

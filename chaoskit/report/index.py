@@ -1,7 +1,8 @@
 """``index.html`` of a game day: the summary table with every run's report linked, written next to the runs.
 
-A run of several experiments (``chaoskit run a.yaml b.yaml``, ``chaoskit run folder/``) writes it into the
-output folder (``--out``); links are relative, so the folder can be archived or served as it is. Like the
+A run of several experiments (``chaoskit run a.yaml b.yaml``, ``chaoskit run folder/``) and a game-day plan
+write it into the output folder (``--out``), with the day's timeline (:mod:`chaoskit.report.day`); links are
+relative, so the folder can be archived or served as it is. Like the
 reports, the page is self-contained and works offline (inline CSS, no script).
 """
 
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from chaoskit.report.day import GateMark, Span, render_day
 from chaoskit.report.facts import Window, fmt_ms, fmt_rate, fmt_rps
-from chaoskit.report.html import COLORS, CSS
+from chaoskit.report.html import COLORS, CSS, notes_html
 from chaoskit.report.markdown import EXIT_CODE_RULE, Row, link
 
 
@@ -29,6 +31,8 @@ def render_index(
     title: str = "chaoskit game day",
     exit_code: int | None = None,
     notes: Sequence[tuple[float, str, str]] = (),
+    spans: Sequence[Span] = (),
+    gates: Sequence[GateMark] = (),
 ) -> str:
     counts: dict[str, int] = {}
     for r in rows:
@@ -57,20 +61,10 @@ def render_index(
 <th>before the fault</th><th>during the fault</th><th>finding</th></tr>
 {"".join(body)}</table>
 <p class="meta" id="exit-rule">{escape(EXIT_CODE_RULE)}</p>
-{_notes(notes)}
+{render_day(spans, gates, notes)}
+{notes_html(notes)}
 </main></body></html>
 """
-
-
-def _notes(notes: Sequence[tuple[float, str, str]]) -> str:
-    """The notes taken during the day (time, who or where, text)."""
-    if not notes:
-        return ""
-    items = "".join(
-        f"<li>{time.strftime('%H:%M:%S', time.localtime(at))} <i>{escape(by)}</i>: {escape(text)}</li>"
-        for at, by, text in notes
-    )
-    return f'<h2>Notes</h2><ul id="notes">{items}</ul>'
 
 
 def write_index(
@@ -79,9 +73,12 @@ def write_index(
     exit_code: int | None = None,
     title: str = "chaoskit game day",
     notes: Sequence[tuple[float, str, str]] = (),
+    spans: Sequence[Span] = (),
+    gates: Sequence[GateMark] = (),
 ) -> Path:
-    """Write ``folder/index.html`` for these runs (and the day's notes) and return its path."""
+    """Write ``folder/index.html`` for these runs (the day's timeline: ``spans``, ``gates`` and ``notes``) and
+    return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "index.html"
-    path.write_text(render_index(rows, folder, title, exit_code, notes), encoding="utf-8")
+    path.write_text(render_index(rows, folder, title, exit_code, notes, spans, gates), encoding="utf-8")
     return path

@@ -19,7 +19,9 @@ from chaoskit.model.outcome import Outcome, worst_exit_code
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
+    from chaoskit.report.day import Span
     from chaoskit.report.markdown import Row
+    from chaoskit.run.notes import Notebook
     from chaoskit.runner import RunOptions
 
 
@@ -65,10 +67,12 @@ def run_many(
     fail_fast: bool = False,
     run_other: Callable[[Path], RunResult | None] | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    notebook: Notebook | None = None,
 ) -> GameDay:
     """Run ``paths`` in order with ``options`` (each run gets its own folder under ``options.out_dir``).
     ``run_other`` may run a file another way (a Chaos Toolkit file) and return its result, or None;
-    ``on_result`` is called after each run (live output)."""
+    ``on_result`` is called after each run (live output); ``notebook``: the notes taken meanwhile (the live
+    page's), for the index."""
     from chaoskit.loader import load_experiment
     from chaoskit.runner import run_experiment
 
@@ -107,10 +111,18 @@ def run_many(
         from chaoskit.report.index import write_index
 
         try:
-            day.index = write_index(day.rows(), options.out_dir, day.exit_code)
+            notes = [(n.at, n.by, n.text) for n in notebook.notes()] if notebook is not None else []
+            day.index = write_index(day.rows(), options.out_dir, day.exit_code, notes=notes, spans=spans(day.results))
         except OSError as exc:
             day.warnings.append(f"could not write the game day's index.html: {exc}")
     return day
+
+
+def spans(results: list[RunResult]) -> list[Span]:
+    """Each run's span and fault windows, for the day's timeline (runs without a journal are left out)."""
+    from chaoskit.report.day import span_of
+
+    return [span_of(r.path.stem, r.journal) for r in results if r.journal is not None]
 
 
 def write_report(journal: Journal) -> list[str]:
@@ -124,4 +136,4 @@ def write_report(journal: Journal) -> list[str]:
     return []
 
 
-__all__ = ["GameDay", "RunResult", "rows", "run_many", "write_report"]
+__all__ = ["GameDay", "RunResult", "rows", "run_many", "spans", "write_report"]

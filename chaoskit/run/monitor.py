@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from chaoskit.model.experiment import ProbeSpec, Safety, SteadyState
 from chaoskit.model.journal import ObservationRecord, Phase
-from chaoskit.reasons import probe_line
+from chaoskit.reasons import Tally
 from chaoskit.timeouts import Deadline
 
 JOIN_S = 0.2
@@ -46,7 +46,8 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._stale = threading.Event()  # set once the monitor is abandoned: its late results are dropped
-        self._continuous: list[tuple[ProbeSpec, ObservationRecord]] = []
+        self._continuous: dict[str, Tally] = {}  # by probe label: counts, first and worst miss (bounded)
+        self._tally_lock = threading.Lock()
 
     def start(self, continuous: bool) -> None:
         if not continuous and not self.safety.abort_when:
@@ -88,7 +89,8 @@ class Monitor:
                         rec = self._probe(f"steady_state.probes[{i}]", spec, Phase.METHOD, False)
                         if self._stale.is_set():
                             return
-                        self._continuous.append((spec, rec))
+                        with self._tally_lock:
+                            self._continuous.setdefault(spec.label, Tally(spec.expect)).add(rec)
             except Exception as exc:  # never let the monitor die silently
                 self.on_error("monitor", exc)
             wake = min(next_abort if abort_when else float("inf"), next_steady if continuous else float("inf"))
@@ -109,14 +111,9 @@ class Monitor:
 
     def continuous_misses(self) -> list[str]:
         """One reason line per steady-state probe that missed during the method (continuous checks)."""
-        by_probe: dict[str, tuple[ProbeSpec, list[ObservationRecord]]] = {}
-        for spec, rec in list(self._continuous):
-            by_probe.setdefault(spec.label, (spec, []))[1].append(rec)
-        return [
-            probe_line(label, "during the method", records, spec.expect)
-            for label, (spec, records) in by_probe.items()
-            if any(r.ok is False for r in records)
-        ]
+        with self._tally_lock:
+            tallies = list(self._continuous.items())
+        return [tally.line(label, "during the method") for label, tally in tallies if tally.misses]
 
 
 __all__ = ["JOIN_S", "Monitor", "ProbeOnce"]

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from chaoskit.errors import Problem, ValidationFailed
 from chaoskit.model.outcome import Outcome, worst_exit_code
 from chaoskit.model.plan import ExperimentStep, GateStep, ParallelStep, Plan, step_kind_problems
-from chaoskit.run.gameday import RunResult, rows, run_many
+from chaoskit.run.gameday import RunResult, rows, run_many, spans
 from chaoskit.run.notes import MAX_NOTE, Gate, GateAnswer, Note, Notebook
 from chaoskit.runner import RunOptions
 
@@ -122,6 +122,7 @@ def run_plan(
         _steps(plan, base, options, approve, on_result, book, day, stop)
     finally:
         day.notes, day.gates = book.notes(), list(book.gates)
+        from chaoskit.report.day import GateMark
         from chaoskit.report.index import write_index
 
         day.index = write_index(
@@ -130,6 +131,8 @@ def run_plan(
             day.exit_code,
             title=plan.title,
             notes=[(n.at, n.by, n.text) for n in day.notes],
+            spans=spans(day.results),
+            gates=[GateMark(g.question, g.asked_at, g.answered_at, g.go, g.by) for g in day.gates],
         )
     return day
 

@@ -20,14 +20,25 @@ from __future__ import annotations
 
 import threading
 import traceback
+from typing import Protocol
 
 from chaoskit.model.journal import ActivityRecord, ErrorRecord, FaultRecord, Journal, ObservationRecord, PhaseRecord
 from chaoskit.redaction import scrub_text
 
 
+class Sink(Protocol):
+    """Where observations go instead of ``journal.observations`` (:class:`chaoskit.journalfile.ObservationSink`)."""
+
+    count: int
+
+    def append(self, record: ObservationRecord) -> None: ...
+
+
 class RunState:
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, sink: Sink | None = None) -> None:
         self.journal = journal
+        self.sink = sink
+        """With a sink, observations stream through it and ``journal.observations`` stays empty until the end."""
         self.lock = threading.RLock()
         self.abort = threading.Event()
         """Set by :meth:`request_abort` (a halt, an ``abort_when`` condition): waits wake up, the method stops."""
@@ -45,12 +56,15 @@ class RunState:
         with self.lock:
             if self.sealed or (stale is not None and stale.is_set()):
                 return False
-            self.journal.observations.append(record)
+            if self.sink is not None:
+                self.sink.append(record)
+            else:
+                self.journal.observations.append(record)
             return True
 
     def observation_count(self) -> int:
         with self.lock:
-            return len(self.journal.observations)
+            return self.sink.count if self.sink is not None else len(self.journal.observations)
 
     def add_phase(self, record: PhaseRecord) -> None:
         with self.lock:

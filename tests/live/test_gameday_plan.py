@@ -4,6 +4,7 @@ usage error), notes in the index, the stop rule, and a plan validated before any
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,12 @@ def test_a_plan_runs_in_order_with_a_parallel_group_gates_and_notes(tmp_path: Pa
     assert left["started_at"] < right["ended_at"] and right["started_at"] < left["ended_at"]  # side by side
     index = (tmp_path / "runs" / "index.html").read_text()
     assert "test day" in index and index.count("<tr><td>") == 3 and "release 4.2 candidate" in index
+    # the day's timeline: three runs on one axis, the parallel pair side by side, each with its fault window
+    runs = [(float(x), float(w)) for x, w in re.findall(r'class="run" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', index)]
+    assert len(runs) == 3 and index.count('class="fault"') == 3 and index.count('class="gate"') == 1
+    (first_x, first_w), (a_x, a_w), (b_x, b_w) = runs
+    assert first_x + first_w <= min(a_x, b_x) and a_x < b_x + b_w and b_x < a_x + a_w
+    assert "gate Is the on-call watching?: continue (--yes" in index
 
 
 def test_gates_and_the_stop_rule(tmp_path: Path, http_service: HttpService) -> None:

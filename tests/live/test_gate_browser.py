@@ -94,6 +94,8 @@ def test_gates_wait_for_the_page_or_the_terminal_and_notes_reach_the_journal(
             )
             queue = page.text("queue")
             assert queue.count("passed") == 2 and "gated two" in queue, queue
+            page.navigate((out / "index.html").resolve().as_uri())  # the day's index: its timeline
+            day = page.eval(DAY_GEOMETRY)
     finally:
         os.close(master)
         os.close(slave)
@@ -105,10 +107,33 @@ def test_gates_wait_for_the_page_or_the_terminal_and_notes_reach_the_journal(
     two = journals["gated two"]
     assert two["started_at"] <= notes[0]["at"] <= two["ended_at"] and notes[0]["by"] == "live view (127.0.0.1)"
     assert journals["gated one"]["notes"] == []  # the first note was taken between experiments: index only
+    assert "checkout p95 rising while two runs" in Path(two["artifacts"]["report"]).read_text()  # its report too
     index = (out / "index.html").read_text()
     for text in ("inventory dashboards open", "checkout p95 rising while two runs", "the outage waits for Monday"):
         assert text in index, text
     assert "live view (127.0.0.1)" in index and "gate steps[3] (terminal)" in index
+    # one time axis: each run's fault inside its span, the first gate answered between the runs, the second after
+    (one, two), faults, gates = day["runs"], day["faults"], day["gates"]
+    assert len(faults) == 2 and all(
+        run[0] <= f[0] and f[1] <= run[1] + 0.5 for run, f in zip(day["runs"], faults, strict=True)
+    )
+    assert one[1] <= gates[0][1] <= two[0] and two[1] <= gates[1][1]
+    assert day["gate_colors"] == ["#15803d", "#b91c1c"] and len(day["notes"]) == 3
+    assert sorted(day["notes"]) == day["notes"] and one[1] <= day["notes"][0] and two[0] <= day["notes"][1] <= two[1]
+    assert "Is the payments on-call watching?: continue (live view (127.0.0.1)" in day["titles"]
+
+
+DAY_GEOMETRY = """(() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.right]; };
+  const all = (q) => [...document.querySelectorAll(q)];
+  return {
+    runs: all("#day rect.run").map(box), faults: all("#day rect.fault").map(box),
+    gates: all("#day g.gate rect").map(box).map((b, i) => [b[0], box(all("#day g.gate path")[i])[0] + 6]),
+    gate_colors: all("#day g.gate path").map((p) => p.getAttribute("fill")),
+    notes: all("#day circle.note").map((c) => box(c)[0] + 5),
+    titles: all("#day title").map((t) => t.textContent).join("\\n"),
+  };
+})()"""
 
 
 def test_without_a_terminal_only_the_page_answers_and_a_note_is_checked(
