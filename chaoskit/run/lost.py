@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaoskit import __version__
-from chaoskit.journalfile import read_journal
+from chaoskit.journalfile import PARTIAL, read_journal
 from chaoskit.ledger import LedgerFile, dump_json
 from chaoskit.model.journal import ErrorRecord, FaultRecord, Journal
 from chaoskit.model.outcome import Outcome
@@ -105,6 +105,7 @@ def write_journal(run_dir: Path, ledger: LedgerFile | None, done: TakeOver) -> P
     journal.artifacts["guardian"] = done.record_file
     journal.artifacts["journal"] = str(path)
     dump_json(path, journal)
+    (run_dir / PARTIAL).unlink(missing_ok=True)  # all of it is in journal.json now
     return path
 
 
