@@ -25,13 +25,12 @@ import argparse
 import http.client
 import json
 import subprocess
-import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from _common import BenchServer, pct, summary
+from _common import pct, serve, summary
 from chaoskit_httpfault import HttpFaultClient, HttpFaultSection, HttpFaultServer, find_engine_python
 from chaoskit_httpfault.faults import AbortFault, DelayFault
 from chaoskit_toxiproxy import ToxiproxyServer
@@ -167,8 +166,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    upstream = BenchServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    upstream = serve(Handler)
     direct = int(upstream.server_address[1])
     plain, plain_port = plain_mitmdump(direct)
     try:

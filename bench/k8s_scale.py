@@ -13,14 +13,16 @@ Deployments (label ``group=scale``) of N pods in all:
    the moment the Ready count got back to N after the kill) and the pods' own ``Ready`` condition
    ``lastTransitionTime`` (the latest one; 1 s resolution). Both are reported relative to the start of the
    recovery phase, like ``ttr_s``.
-3. Peer: ``kubectl delete pod --wait=false`` of as many pods (chosen with the same seed), timed; then
-   ``k8s.node_drain`` (in-process, timed inject) of one node against ``kubectl drain`` of another.
+3. Peers: ``kubectl delete pod --wait=false`` of as many pods (chosen with the same seed), timed; the floor:
+   ``curl --parallel`` (HTTP/1.1, as many connections as chaoskit's ``concurrency``) sending the same number of
+   raw DELETEs (other pods), timed; then ``k8s.node_drain`` (in-process, timed inject) of one node against
+   ``kubectl drain`` of another.
 
 Each kwok node is given room for 1,000 pods (10 nodes by default: a drain evicts N/10 pods). The
 controller-manager's and scheduler's client QPS are raised (``CHAOSKIT_K8S_CLIENT_QPS``, default 500
 here) so that the control plane, not its client rate limits, sets the pace. Run from the repo root::
 
-    .venv/bin/python bench/k8s_scale.py [--sizes 500,2000,5000] [--nodes 10] [--json results.json]
+    .venv/bin/python bench/k8s_scale.py [--sizes 500,2000,5000] [--nodes 10] [--concurrency C] [--json out.json]
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+from chaoskit_kubernetes.bulk import DEFAULT_CONCURRENCY  # noqa: E402
 from k8s_cluster import bin_dir, local_cluster  # noqa: E402
 
 DEPLOYMENTS = 20
@@ -132,7 +135,7 @@ def deployments(apps: Any, namespace: str, n: int) -> None:
         apps.create_namespaced_deployment(namespace, body, _request_timeout=30)
 
 
-def experiment(path: Path, kubeconfig: Path, namespace: str, n: int) -> None:
+def experiment(path: Path, kubeconfig: Path, namespace: str, n: int, concurrency: int) -> None:
     kill = -(-n * KILL_PERCENT // 100)
     doc = {
         "title": f"{n} pods survive losing {KILL_PERCENT} %",
@@ -145,7 +148,7 @@ def experiment(path: Path, kubeconfig: Path, namespace: str, n: int) -> None:
         "method": [{
             "fault": "k8s.pod_kill", "timeout": "60s",
             "with": {"namespace": namespace, "label_selector": "group=scale", "mode": "count", "count": kill,
-                     "seed": SEED, "force": True},
+                     "seed": SEED, "force": True, "concurrency": concurrency},
         }],
         "recovery": {"within": "120s", "interval": "250ms"},
         "safety": {"max_duration": "10m"},
@@ -182,6 +185,32 @@ def kubectl(kubeconfig: Path, *args: str) -> float:
     return time.perf_counter() - t0
 
 
+def curl_deletes(kubeconfig: Path, namespace: str, victims: list[str], concurrency: int) -> float:
+    """Seconds for ``curl --parallel`` to send one raw DELETE (grace period 0) per victim, ``concurrency`` at a
+    time over HTTP/1.1 (one connection each, like chaoskit's pool). The token goes in a config file, not argv."""
+    doc = yaml.safe_load(kubeconfig.read_text())
+    server, token = doc["clusters"][0]["cluster"]["server"], doc["users"][0]["user"]["token"]
+    config = kubeconfig.with_name("curl-deletes.cfg")
+    lines = [f'header = "Authorization: Bearer {token}"', 'header = "Content-Type: application/json"']
+    lines += [f'url = "{server}/api/v1/namespaces/{namespace}/pods/{v}"\noutput = "/dev/null"' for v in victims]
+    config.touch(mode=0o600)
+    config.write_text("\n".join(lines) + "\n")
+    ca = kubeconfig.with_name("pki") / "ca.crt"
+    cmd = ["curl", "-sS", "--http1.1", "--parallel", "--parallel-max", str(concurrency), "-X", "DELETE",
+           "--cacert", str(ca), "-d", '{"gracePeriodSeconds":0}', "-w", "%{http_code}\\n",
+           "-K", str(config)]  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    finally:
+        config.unlink()
+    took = time.perf_counter() - t0
+    codes = done.stdout.split()
+    if done.returncode or len(codes) != len(victims) or set(codes) - {"200", "404"}:  # 404: gone already
+        raise SystemExit(f"curl deletes failed ({done.returncode}): codes {sorted(set(codes))} {done.stderr[-2000:]}")
+    return took
+
+
 def drains(kubeconfig: Path, core: Any, namespace: str, watch: ReadyWatch, n: int, nodes: list[str]) -> dict[str, Any]:
     from chaoskit_kubernetes.nodes import DrainParams, NodeDrainFault
     from chaoskit_kubernetes.section import KubernetesSection
@@ -208,7 +237,7 @@ def drains(kubeconfig: Path, core: Any, namespace: str, watch: ReadyWatch, n: in
             "kubectl_drain_pods": on_peer, "kubectl_drain_s": round(peer, 2)}  # fmt: skip
 
 
-def one_size(kubeconfig: Path, api: Any, n: int, work: Path, nodes: list[str]) -> dict[str, Any]:
+def one_size(kubeconfig: Path, api: Any, n: int, work: Path, nodes: list[str], concurrency: int) -> dict[str, Any]:
     from kubernetes import client
 
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
@@ -222,7 +251,7 @@ def one_size(kubeconfig: Path, api: Any, n: int, work: Path, nodes: list[str]) -
     watch.wait_all(n, 1200)
     print(f"  {n} pods Ready in {time.perf_counter() - t0:.1f}s", flush=True)
     exp = work / f"scale-{n}.yaml"
-    experiment(exp, kubeconfig, namespace, n)
+    experiment(exp, kubeconfig, namespace, n, concurrency)
     started = time.time()
     code, wall, rss_kib = run_chaoskit(exp, work / "runs")
     journal_path = max((work / "runs").glob("*/journal.json"), key=lambda p: p.stat().st_mtime)
@@ -255,6 +284,11 @@ def one_size(kubeconfig: Path, api: Any, n: int, work: Path, nodes: list[str]) -
     )
     result["kubectl_delete_pods"] = len(victims)
     watch.wait_all(n, 600)
+    names = sorted(p.metadata.name for p in core.list_namespaced_pod(namespace, label_selector="group=scale").items)
+    victims = random.Random(SEED + 1).sample(names, result["killed"] or 1)
+    result["curl_delete_s"] = round(curl_deletes(kubeconfig, namespace, victims, concurrency), 2)
+    result["concurrency"] = concurrency
+    watch.wait_all(n, 600)
     result.update(drains(kubeconfig, core, namespace, watch, n, nodes))
     watch.stop.set()
     core.delete_namespace(namespace)
@@ -266,6 +300,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,2000,5000")
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--qps", type=int, default=500, help="client QPS of controller-manager and scheduler")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="k8s.pod_kill's (and curl's)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     os.environ["CHAOSKIT_K8S_CLIENT_QPS"] = str(args.qps)
@@ -285,7 +320,7 @@ def main() -> None:
             core.patch_node_status(name, {"status": {"capacity": pods, "allocatable": pods}})
         for n in (int(s) for s in args.sizes.split(",")):
             print(f"N = {n}", flush=True)
-            result = one_size(kc, api, n, Path(tmp), nodes)
+            result = one_size(kc, api, n, Path(tmp), nodes, args.concurrency)
             print(json.dumps(result), flush=True)
             results.append(result)
     if args.json:

@@ -34,6 +34,7 @@ permission -- so ``chaoskit validate --preflight`` and ``chaoskit run --dry-run`
 
 from __future__ import annotations
 
+import itertools
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -145,6 +146,19 @@ class Fault(Plugin[P]):
     def describe(self, info: dict[str, Any]) -> str:
         """One line for ``--dry-run`` and progress: what would be touched."""
         return ", ".join(f"{k}={v}" for k, v in info.items())
+
+
+class RunNumbers:
+    """1, 2, 3, ... per run id (thread-safe): for naming what a fault creates (a toxic, a rule) uniquely within a
+    run. One instance per plugin, so each plugin's names in a run start at 1."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, itertools.count[int]] = {}
+
+    def next(self, run_id: str) -> int:
+        with self._lock:
+            return next(self._counts.setdefault(run_id, itertools.count(1)))
 
 
 class LoadRun(ABC):

@@ -115,6 +115,10 @@ def run(
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
+    import atexit
+    import os
+
+    from chaoskit.live import FEED_ENV
     from chaoskit.model.journal import Outcome
     from chaoskit.run.gameday import RunResult, run_many
     from chaoskit.runner import RunOptions
@@ -131,8 +135,20 @@ def run(
         from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err, verbose))
+    feed = os.environ.pop(FEED_ENV, None)  # one experiment of a game day's parallel group: its state to the day
+    if feed is not None and feed.isdigit():
+        from chaoskit.live.feed import start_feed
+        from chaoskit.live.state import LiveState
+
+        child = LiveState([path.name for path in files])
+        hooks.append(child)
+        atexit.register(start_feed(child, int(feed)))
+    notebook = None
     if serve is not None:
-        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files]))
+        from chaoskit.run.notes import Notebook
+
+        notebook = Notebook()  # the live page's notes: into the journals, and the index of several runs
+        hooks.append(serve_live(serve, serve_token_env, [path.name for path in files], notebook))
 
     def run_ctk_file(path: Path) -> RunResult | None:
         if path not in ctk_files:
@@ -147,7 +163,7 @@ def run(
             _show_run(result.journal, dry_run)
 
     options = RunOptions(out_dir=out_dir, dry_run=dry_run, ledger_dir=ledger_dir, hooks=hooks)
-    day = run_many(files, options, overrides, fail_fast, run_ctk_file, show)
+    day = run_many(files, options, overrides, fail_fast, run_ctk_file, show, notebook)
     for warning in day.warnings:
         err.print(f"[yellow]{escape(warning)}[/]")
     if len(files) > 1 and not quiet:

@@ -159,9 +159,6 @@ def compare_html(comparisons: list[Comparison], not_comparable: list[str]) -> st
     return _page("chaoskit compare", "".join(parts))
 
 
-TREND = ("ttr_s", "load_ttr_s")
-
-
 def trend_metrics(run: RunSummary) -> dict[str, float | None]:
     """TTRs, and the worst fault window's error rate and p95 (the numbers a history is read for)."""
     faults = {m: v for m, v in run.metrics.items() if m.startswith("fault ") and v is not None}

@@ -5,7 +5,6 @@ activity runs, as CTK does)."""
 from __future__ import annotations
 
 import re
-from numbers import Number
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, JsonValue, field_validator, model_validator
@@ -255,7 +254,3 @@ class CtkExperiment(StrictModel):
         rollbacks = rt.rollbacks.strategy if rt and rt.rollbacks else "default"
         hypothesis = rt.hypothesis.strategy if rt and rt.hypothesis else "default"
         return rollbacks, hypothesis
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, Number) and not isinstance(value, bool)

@@ -164,8 +164,3 @@ def _sub(data: Any, mapping: Mapping[str, Any]) -> Any:
     if isinstance(data, list | tuple):
         return [_sub(v, mapping) for v in data]
     return data
-
-
-def secret_values(secrets: Secrets) -> dict[str, Any]:
-    """Every secret value, flat (for redaction)."""
-    return {f"{scope}.{name}": value for scope, values in secrets.items() for name, value in values.items()}

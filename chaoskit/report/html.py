@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from html import escape
 
 from chaoskit.model.journal import Journal, Outcome
@@ -129,6 +130,17 @@ def _faults_html(facts: Facts) -> str:
     return _head("faults", "fault|parameters|injected#|held#|revert") + "".join(rows) + "</table>"
 
 
+def notes_html(notes: Sequence[tuple[float, str, str]]) -> str:
+    """The notes people took (time, who or where, text): a game day's, or one run's (``journal.notes``)."""
+    if not notes:
+        return ""
+    items = "".join(
+        f"<li>{time.strftime('%H:%M:%S', time.localtime(at))} <i>{escape(by)}</i>: {escape(text)}</li>"
+        for at, by, text in notes
+    )
+    return f'<h2>Notes</h2><ul id="notes">{items}</ul>'
+
+
 def render_html(journal: Journal) -> str:
     facts = collect(journal)
     s = score(facts)
@@ -178,6 +190,7 @@ heal). Safety rows are abort conditions: "not triggered" is good.</p>
 {_probes_html(facts)}
 <h2>Faults</h2>{_faults_html(facts)}
 {traces_html(journal.traces)}
+{notes_html([(n.at, n.by, n.text) for n in journal.notes])}
 {f'<h2>Errors</h2><ul id="errors">{errors}</ul>' if errors else ""}
 <h2>Files</h2><ul class="files">{artifacts}</ul>
 </main></body></html>

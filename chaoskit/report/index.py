@@ -15,7 +15,7 @@ from pathlib import Path
 
 from chaoskit.report.day import GateMark, Span, render_day
 from chaoskit.report.facts import Window, fmt_ms, fmt_rate, fmt_rps
-from chaoskit.report.html import COLORS, CSS
+from chaoskit.report.html import COLORS, CSS, notes_html
 from chaoskit.report.markdown import EXIT_CODE_RULE, Row, link
 
 
@@ -62,20 +62,9 @@ def render_index(
 {"".join(body)}</table>
 <p class="meta" id="exit-rule">{escape(EXIT_CODE_RULE)}</p>
 {render_day(spans, gates, notes)}
-{_notes(notes)}
+{notes_html(notes)}
 </main></body></html>
 """
-
-
-def _notes(notes: Sequence[tuple[float, str, str]]) -> str:
-    """The notes taken during the day (time, who or where, text)."""
-    if not notes:
-        return ""
-    items = "".join(
-        f"<li>{time.strftime('%H:%M:%S', time.localtime(at))} <i>{escape(by)}</i>: {escape(text)}</li>"
-        for at, by, text in notes
-    )
-    return f'<h2>Notes</h2><ul id="notes">{items}</ul>'
 
 
 def write_index(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
     from chaoskit.report.day import Span
     from chaoskit.report.markdown import Row
+    from chaoskit.run.notes import Notebook
     from chaoskit.runner import RunOptions
 
 
@@ -66,10 +67,12 @@ def run_many(
     fail_fast: bool = False,
     run_other: Callable[[Path], RunResult | None] | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    notebook: Notebook | None = None,
 ) -> GameDay:
     """Run ``paths`` in order with ``options`` (each run gets its own folder under ``options.out_dir``).
     ``run_other`` may run a file another way (a Chaos Toolkit file) and return its result, or None;
-    ``on_result`` is called after each run (live output)."""
+    ``on_result`` is called after each run (live output); ``notebook``: the notes taken meanwhile (the live
+    page's), for the index."""
     from chaoskit.loader import load_experiment
     from chaoskit.runner import run_experiment
 
@@ -108,7 +111,8 @@ def run_many(
         from chaoskit.report.index import write_index
 
         try:
-            day.index = write_index(day.rows(), options.out_dir, day.exit_code, spans=spans(day.results))
+            notes = [(n.at, n.by, n.text) for n in notebook.notes()] if notebook is not None else []
+            day.index = write_index(day.rows(), options.out_dir, day.exit_code, notes=notes, spans=spans(day.results))
         except OSError as exc:
             day.warnings.append(f"could not write the game day's index.html: {exc}")
     return day

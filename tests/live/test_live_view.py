@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from chaoskit.ports import free_port
-from tests.conftest import CHAOSKIT, HttpService
+from tests.conftest import CHAOSKIT, HttpService, wait_for
 from tests.demo.browser import FLAGS, chromium
+from tests.live.serve import LiveProcess
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
@@ -161,3 +162,27 @@ def test_off_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
         [CHAOSKIT, "run", str(exp), "--serve", "0.0.0.0:0"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 64 and "not a loopback address" in result.stderr
+
+
+def test_a_note_on_the_page_of_several_runs_reaches_the_journal_and_the_index(
+    tmp_path: Path, http_service: HttpService
+) -> None:
+    for name in ("a", "b"):
+        doc = {
+            "title": f"noted {name}",
+            "steady_state": {
+                "probes": [{"probe": "http", "with": {"url": http_service.url}, "expect": {"status": 200}}]
+            },
+            "method": [{"fault": "testkit.marker", "with": {"path": str(tmp_path / f"{name}.flag")}, "duration": "3s"}],
+        }
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+    argv = [CHAOSKIT, "run", "a.yaml", "b.yaml", "--out", "runs", "--serve", "127.0.0.1:0", "--quiet"]
+    with LiveProcess(argv, cwd=tmp_path) as live:
+        wait_for(lambda: (tmp_path / "a.flag").exists(), 60, "a's fault")
+        status, answer = live.post("/note", {"text": "a is in"})
+        assert status == 200 and answer["note"]["by"] == "live view (127.0.0.1)"
+        assert live.wait(60) == 0, live.stderr_text()
+    journals = {j["title"]: j for j in (json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("journal.json"))}
+    assert [n["text"] for n in journals["noted a"]["notes"]] == ["a is in"] and journals["noted b"]["notes"] == []
+    index = (tmp_path / "runs" / "index.html").read_text()
+    assert "a is in" in index and index.count('class="run"') == 2

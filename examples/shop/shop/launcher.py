@@ -23,10 +23,8 @@ them as environment variables (``SHOP_URL``, ``TOXIPROXY_URL``, ...) for experim
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -46,21 +44,16 @@ class ShopError(Exception):
 
 
 def find_toxiproxy() -> str:
-    """TOXIPROXY_SERVER, then PATH, then the cache that scripts/setup-toxiproxy.sh installs into."""
-    explicit = os.environ.get("TOXIPROXY_SERVER")
-    if explicit:
-        return explicit
-    found = shutil.which("toxiproxy-server")
-    if found:
-        return found
-    cache = os.environ.get("CHAOSKIT_CACHE") or str(Path.home() / ".cache" / "chaoskit")
-    candidates = sorted(glob.glob(f"{cache}/toxiproxy/*/bin/toxiproxy-server"))
-    if candidates:
-        return candidates[-1]
-    raise ShopError(
-        "toxiproxy-server not found (TOXIPROXY_SERVER, PATH, $CHAOSKIT_CACHE/toxiproxy/*/bin): "
-        "run scripts/setup-toxiproxy.sh, or start the shop with --no-toxiproxy"
-    )
+    """The toxiproxy-server binary, found as chaoskit-toxiproxy finds it ($TOXIPROXY_SERVER, the cache that
+    scripts/setup-toxiproxy.sh installs into, PATH)."""
+    from chaoskit.errors import PluginError
+
+    try:
+        from chaoskit_toxiproxy.server import find_server_binary
+
+        return str(find_server_binary())
+    except (ImportError, PluginError) as exc:
+        raise ShopError(f"{exc} (or start the shop with --no-toxiproxy)") from None
 
 
 def httpfault_command(port_file: Path) -> list[str]:

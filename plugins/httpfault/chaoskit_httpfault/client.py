@@ -8,12 +8,9 @@ naming the URL and how to start one.
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
+from chaoskit import httpapi
 from chaoskit.errors import PluginError
 
 DEFAULT_URL = "http://127.0.0.1:8475"
@@ -59,26 +56,17 @@ class HttpFaultClient:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Send one request; return the decoded JSON body. Raises HttpFaultError."""
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
         what = f"{method} {self.url}{path}"
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            message = _message(exc.read())
-            text = f"HTTP fault proxy at {self.url} refused {what}: {message} (HTTP {exc.code})"
-            kind = {404: NotFound, 409: AlreadyExists}.get(exc.code, HttpFaultError)
-            if "address already in use" in message:
+            raw = httpapi.call(self.url + path, method, body, self.timeout)
+        except httpapi.Refused as exc:
+            text = f"HTTP fault proxy at {self.url} refused {what}: {exc.message} (HTTP {exc.status})"
+            kind = {404: NotFound, 409: AlreadyExists}.get(exc.status, HttpFaultError)
+            if "address already in use" in exc.message:
                 kind = AddressInUse
-            raise kind(text, exc.code, message) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, socket.timeout | TimeoutError):
-                reason = f"no answer within {self.timeout:g}s"
-            raise ServerUnavailable(f"no HTTP fault proxy at {self.url} ({what}: {reason}); {START_HINT}") from None
+            raise kind(text, exc.status, exc.message) from None
+        except httpapi.Unreachable as exc:
+            raise ServerUnavailable(f"no HTTP fault proxy at {self.url} ({what}: {exc.reason}); {START_HINT}") from None
         try:
             return json.loads(raw) if raw.strip() else None
         except ValueError:
@@ -101,7 +89,7 @@ class HttpFaultClient:
     def delete_proxy(self, name: str) -> bool:
         """Delete a proxy (and its rules). False when it did not exist."""
         try:
-            self.request("DELETE", f"/proxies/{_q(name)}")
+            self.request("DELETE", f"/proxies/{httpapi.segment(name)}")
         except NotFound:
             return False
         return True
@@ -125,7 +113,7 @@ class HttpFaultClient:
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         """A rule with its hits (also a deleted one: ``active`` is then false); None when unknown."""
         try:
-            return dict(self.request("GET", f"/rules/{_q(rule_id)}"))
+            return dict(self.request("GET", f"/rules/{httpapi.segment(rule_id)}"))
         except NotFound:
             return None
 
@@ -138,19 +126,6 @@ class HttpFaultClient:
     def delete_rule(self, rule_id: str) -> dict[str, Any] | None:
         """Delete a rule; its last view (with hits), or None when it was already gone."""
         try:
-            return dict(self.request("DELETE", f"/rules/{_q(rule_id)}"))
+            return dict(self.request("DELETE", f"/rules/{httpapi.segment(rule_id)}"))
         except NotFound:
             return None
-
-
-def _q(name: str) -> str:
-    return urllib.parse.quote(name, safe="")
-
-
-def _message(raw: bytes) -> str:
-    text = raw.decode("utf-8", errors="replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:500]
-    return str(data["error"]) if isinstance(data, dict) and "error" in data else text[:500]

@@ -9,15 +9,13 @@ in the revert info, which the journal keeps with the fault.
 
 from __future__ import annotations
 
-import itertools
-import threading
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 
 from chaoskit.model.base import Regex, StrictModel
-from chaoskit.plugin import Context, Fault
+from chaoskit.plugin import Context, Fault, RunNumbers
 from chaoskit_httpfault.client import HttpFaultClient, HttpFaultError, NotFound
 from chaoskit_httpfault.section import NAME, HttpFaultSection
 
@@ -119,13 +117,7 @@ class RateLimitParams(RuleParams):
     rps: int = Field(ge=1, description="Requests per second let through; beyond that: 429 with Retry-After.")
 
 
-_counter_lock = threading.Lock()
-_counters: dict[str, itertools.count[int]] = {}
-
-
-def _next_number(run_id: str) -> int:
-    with _counter_lock:
-        return next(_counters.setdefault(run_id, itertools.count(1)))
+_numbers = RunNumbers()
 
 
 def _client(info: dict[str, Any]) -> HttpFaultClient:
@@ -175,9 +167,9 @@ class RuleFault(Fault[P]):
         sec = ctx.section("httpfault", HttpFaultSection)
         where = resolve_proxy(sec, params.proxy, ctx)
         taken = {str(r["id"]) for r in sec.client().rules()}
-        rule_id = f"chaoskit-{ctx.run_id}-{_next_number(ctx.run_id)}"
+        rule_id = f"chaoskit-{ctx.run_id}-{_numbers.next(ctx.run_id)}"
         while rule_id in taken:
-            rule_id = f"chaoskit-{ctx.run_id}-{_next_number(ctx.run_id)}"
+            rule_id = f"chaoskit-{ctx.run_id}-{_numbers.next(ctx.run_id)}"
         share = f"{params.percent:g}% of " if params.percent < 100 else ""
         first = f"the first {params.first} of " if params.first is not None else ""
         return {

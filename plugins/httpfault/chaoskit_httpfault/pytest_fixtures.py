@@ -40,10 +40,8 @@ class HttpFaultFixture:
 @pytest.fixture(scope="session")
 def httpfault_server() -> Iterator[HttpFaultServer]:
     """One HTTP fault proxy process for the session (scripts/setup-httpfault.sh installs its engine)."""
-    server = HttpFaultServer()
-    server.start()
-    yield server
-    server.stop()
+    with HttpFaultServer() as server:
+        yield server
 
 
 @pytest.fixture

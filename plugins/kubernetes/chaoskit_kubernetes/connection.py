@@ -94,7 +94,7 @@ class Conn:
             raise as_plugin_error(exc, what, self) from exc
 
 
-POOL_SIZE = 64  # connections kept per API server: the cap of every ``concurrency`` parameter
+POOL_SIZE = 128  # connections kept per API server: the cap of every ``concurrency`` parameter
 _lock = threading.Lock()
 _clients: dict[tuple[str | None, str | None, bool], Any] = {}
 

@@ -10,13 +10,10 @@ server's own message.
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaoskit import httpapi
 from chaoskit.errors import PluginError
 
 DEFAULT_URL = "http://127.0.0.1:8474"
@@ -103,21 +100,13 @@ class ToxiproxyClient:
     # -- transport ---------------------------------------------------------------------------
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Send one request; return the decoded JSON body (None when empty). Raises ToxiproxyError."""
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
         what = f"{method} {self.url}{path}"
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            raise self._error(exc.code, _server_message(raw), what) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, socket.timeout | TimeoutError):
-                reason = f"no answer within {self.timeout:g}s"
-            raise ServerUnavailable(f"no Toxiproxy server at {self.url} ({what}: {reason}); {START_HINT}") from None
+            raw = httpapi.call(self.url + path, method, body, self.timeout)
+        except httpapi.Refused as exc:
+            raise self._error(exc.status, exc.message, what) from None
+        except httpapi.Unreachable as exc:
+            raise ServerUnavailable(f"no Toxiproxy server at {self.url} ({what}: {exc.reason}); {START_HINT}") from None
         if not raw.strip():
             return None
         try:
@@ -155,13 +144,13 @@ class ToxiproxyClient:
 
     def proxy(self, name: str) -> Proxy:
         try:
-            return Proxy.from_api(self.request("GET", f"/proxies/{_q(name)}"))
+            return Proxy.from_api(self.request("GET", f"/proxies/{httpapi.segment(name)}"))
         except ProxyNotFound:
             raise self.not_found(name) from None
 
     def find_proxy(self, name: str) -> Proxy | None:
         try:
-            return Proxy.from_api(self.request("GET", f"/proxies/{_q(name)}"))
+            return Proxy.from_api(self.request("GET", f"/proxies/{httpapi.segment(name)}"))
         except ProxyNotFound:
             return None
 
@@ -196,21 +185,21 @@ class ToxiproxyClient:
     def delete_proxy(self, name: str) -> bool:
         """Delete a proxy. False when it did not exist (already gone)."""
         try:
-            self.request("DELETE", f"/proxies/{_q(name)}")
+            self.request("DELETE", f"/proxies/{httpapi.segment(name)}")
         except ProxyNotFound:
             return False
         return True
 
     def set_enabled(self, name: str, enabled: bool) -> Proxy:
         try:
-            return Proxy.from_api(self.request("POST", f"/proxies/{_q(name)}", {"enabled": enabled}))
+            return Proxy.from_api(self.request("POST", f"/proxies/{httpapi.segment(name)}", {"enabled": enabled}))
         except ProxyNotFound:
             raise self.not_found(name) from None
 
     # -- toxics ------------------------------------------------------------------------------
     def toxics(self, proxy: str) -> list[Toxic]:
         try:
-            data = self.request("GET", f"/proxies/{_q(proxy)}/toxics")
+            data = self.request("GET", f"/proxies/{httpapi.segment(proxy)}/toxics")
         except ProxyNotFound:
             raise self.not_found(proxy) from None
         return [Toxic.from_api(t) for t in data or []]
@@ -226,29 +215,14 @@ class ToxiproxyClient:
     ) -> Toxic:
         body = {"name": name, "type": type, "stream": stream, "toxicity": toxicity, "attributes": attributes or {}}
         try:
-            return Toxic.from_api(self.request("POST", f"/proxies/{_q(proxy)}/toxics", body))
+            return Toxic.from_api(self.request("POST", f"/proxies/{httpapi.segment(proxy)}/toxics", body))
         except ProxyNotFound:
             raise self.not_found(proxy) from None
 
     def delete_toxic(self, proxy: str, name: str) -> bool:
         """Delete a toxic. False when it (or its proxy) no longer exists: already gone."""
         try:
-            self.request("DELETE", f"/proxies/{_q(proxy)}/toxics/{_q(name)}")
+            self.request("DELETE", f"/proxies/{httpapi.segment(proxy)}/toxics/{httpapi.segment(name)}")
         except (ToxicNotFound, ProxyNotFound):
             return False
         return True
-
-
-def _q(name: str) -> str:
-    return urllib.parse.quote(name, safe="")
-
-
-def _server_message(raw: bytes) -> str:
-    text = raw.decode("utf-8", errors="replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:500]
-    if isinstance(data, dict) and "error" in data:
-        return str(data["error"])
-    return text[:500]

@@ -8,8 +8,7 @@ or proxy that is already gone counts as reverted.
 
 from __future__ import annotations
 
-import itertools
-import threading
+from abc import abstractmethod
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -17,7 +16,7 @@ from pydantic import Field, model_validator
 
 from chaoskit.errors import PluginError
 from chaoskit.model.base import StrictModel
-from chaoskit.plugin import Context, Fault
+from chaoskit.plugin import Context, Fault, RunNumbers
 from chaoskit_toxiproxy.client import Proxy, ProxyNotFound, ToxiproxyClient, ToxiproxyError
 from chaoskit_toxiproxy.section import NAME, ToxiproxySection, section
 
@@ -75,13 +74,7 @@ class LimitDataParams(ToxicParams):
     bytes: int = Field(ge=0, description="Close the connection after this many bytes went through.")
 
 
-_counter_lock = threading.Lock()
-_counters: dict[str, itertools.count[int]] = {}
-
-
-def _next_number(run_id: str) -> int:
-    with _counter_lock:
-        return next(_counters.setdefault(run_id, itertools.count(1)))
+_numbers = RunNumbers()
 
 
 def _client(info: dict[str, Any]) -> ToxiproxyClient:
@@ -125,8 +118,9 @@ class ToxicFault(Fault[P]):
 
     toxic_type: ClassVar[str] = ""
 
+    @abstractmethod
     def attributes(self, params: P) -> dict[str, int]:
-        raise NotImplementedError
+        """The toxic's attributes (Toxiproxy's names) from the params."""
 
     def preflight(self, params: P, ctx: Context) -> list[str]:
         return proxy_preflight(params, ctx)
@@ -137,7 +131,7 @@ class ToxicFault(Fault[P]):
         taken = {t.name for t in proxy.toxics} if proxy is not None else set()
         streams = ["upstream", "downstream"] if params.stream == "both" else [params.stream]
         while True:
-            base = f"chaoskit-{ctx.run_id}-{_next_number(ctx.run_id)}"
+            base = f"chaoskit-{ctx.run_id}-{_numbers.next(ctx.run_id)}"
             toxics = [{"name": f"{base}-{s}", "stream": s} for s in streams]
             if not taken & {t["name"] for t in toxics}:
                 break
