@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from chaoskit.hooks import hookimpl
 from chaoskit.ledger import Ledger, LedgerEntry
@@ -80,9 +80,14 @@ def unique_proxies(proxies: list[D]) -> list[D]:
 
 class DeclaredProxiesFault(Fault[P], Generic[P, C]):
     """Create the declared proxies that are missing; revert deletes only the ones it created (never ``keep``
-    ones). ``Params`` is the plugin's section model (it has the fields of :class:`ProxiesSection`)."""
+    ones). ``Params`` is the plugin's section model."""
 
     internal = True  # the hooks inject it for the section; users write the section, not this fault
+
+    @abstractmethod
+    def section(self, params: P) -> ProxiesSection:
+        """``params`` (the plugin's section model) as what this code reads of it: ``return params``, which mypy
+        checks against :class:`ProxiesSection`."""
 
     @abstractmethod
     def client(self, url: str, timeout: float) -> C:
@@ -98,7 +103,7 @@ class DeclaredProxiesFault(Fault[P], Generic[P, C]):
         the address it got, when asked for port 0), or None when it exists already (someone made it since plan)."""
 
     def plan(self, params: P, ctx: Context) -> dict[str, Any]:
-        section = cast(ProxiesSection, params)
+        section = self.section(params)
         existing = self.addresses(self.client(section.url, section.timeout))
         return {
             "url": section.url,

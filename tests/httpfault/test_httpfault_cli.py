@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 from chaoskit_httpfault import HttpFaultClient, HttpFaultServer, ServerUnavailable
 from chaoskit_httpfault.faults import AbortFault
 from chaoskit_httpfault.section import HttpFaultSection
 
 from chaoskit.plugin import Context
 from chaoskit.ports import free_port
-from tests.e2e import journal_of, ledgers, start_run
+from tests.e2e import journal_of, ledgers, start_run, write
 from tests.httpfault.conftest import add_proxy
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -57,8 +56,7 @@ def experiment(url: str, port: int, upstream: str, hold: str = "30s", guardian: 
 def exp_file(tmp_path: Path, httpfault: HttpFaultClient, upstream: str) -> Callable[..., tuple[Path, int]]:
     def make(hold: str = "30s", guardian: bool = True) -> tuple[Path, int]:
         port = free_port()
-        path = tmp_path / "exp.yaml"
-        path.write_text(yaml.safe_dump(experiment(httpfault.url, port, upstream, hold, guardian)))
+        path = write(tmp_path, experiment(httpfault.url, port, upstream, hold, guardian))
         return path, port
 
     return make
@@ -212,8 +210,7 @@ def test_a_stopped_proxy_process_is_a_clear_error(cli: Cli, tmp_path: Path, upst
     server.stop()
     with pytest.raises(ServerUnavailable, match=f"no HTTP fault proxy at {url}.*chaoskit-httpfault-server"):
         AbortFault().revert(info, Context())
-    path = tmp_path / "exp.yaml"
-    path.write_text(yaml.safe_dump(experiment(url, free_port(), upstream, hold="1s")))
+    path = write(tmp_path, experiment(url, free_port(), upstream, hold="1s"))
     result = cli("run", str(path), "--json", cwd=tmp_path)
     assert result.returncode == 4, result.stderr
     verdict = json.loads(result.stdout)

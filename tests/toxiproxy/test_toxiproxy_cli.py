@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from chaoskit_toxiproxy import ToxiproxyClient
 
 from chaoskit.ports import free_port
@@ -58,8 +57,7 @@ def setup(tmp_path: Path, toxiproxy: ToxiproxyClient, echo: EchoServer) -> Calla
     def make(hold: str = "30s", max_duration: str = "2m", guardian: bool = True) -> tuple[Path, int, int]:
         made, pre = free_port(), free_port()
         toxiproxy.create_proxy("pre", f"127.0.0.1:{pre}", echo.address)
-        path = tmp_path / "exp.yaml"
-        path.write_text(yaml.safe_dump(experiment(toxiproxy.url, made, pre, echo, hold, max_duration, guardian)))
+        path = write(tmp_path, experiment(toxiproxy.url, made, pre, echo, hold, max_duration, guardian))
         return path, made, pre
 
     return make

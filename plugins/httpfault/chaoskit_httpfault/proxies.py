@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaoskit.declared import DeclaredProxiesFault, DeclaredProxiesHooks
+from chaoskit.declared import DeclaredProxiesFault, DeclaredProxiesHooks, ProxiesSection
 from chaoskit_httpfault.client import AlreadyExists, HttpFaultClient
 from chaoskit_httpfault.section import HttpFaultSection
 
@@ -18,6 +18,9 @@ class ProxiesFault(DeclaredProxiesFault[HttpFaultSection, HttpFaultClient]):
     """Create the listed proxies that are missing; revert deletes only the ones it created (not `keep` ones)."""
 
     Params = HttpFaultSection
+
+    def section(self, params: HttpFaultSection) -> ProxiesSection:
+        return params
 
     def client(self, url: str, timeout: float) -> HttpFaultClient:
         return HttpFaultClient(url, timeout)

@@ -8,6 +8,7 @@ or proxy that is already gone counts as reverted.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -117,8 +118,9 @@ class ToxicFault(Fault[P]):
 
     toxic_type: ClassVar[str] = ""
 
+    @abstractmethod
     def attributes(self, params: P) -> dict[str, int]:
-        raise NotImplementedError
+        """The toxic's attributes (Toxiproxy's names) from the params."""
 
     def preflight(self, params: P, ctx: Context) -> list[str]:
         return proxy_preflight(params, ctx)

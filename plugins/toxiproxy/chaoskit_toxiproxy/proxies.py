@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaoskit.declared import DeclaredProxiesFault, DeclaredProxiesHooks
+from chaoskit.declared import DeclaredProxiesFault, DeclaredProxiesHooks, ProxiesSection
 from chaoskit_toxiproxy.client import AlreadyExists, ToxiproxyClient
 from chaoskit_toxiproxy.section import ToxiproxySection
 
@@ -19,6 +19,9 @@ class ProxiesFault(DeclaredProxiesFault[ToxiproxySection, ToxiproxyClient]):
     """Create the listed proxies that are missing; revert deletes only the ones it created."""
 
     Params = ToxiproxySection
+
+    def section(self, params: ToxiproxySection) -> ProxiesSection:
+        return params
 
     def client(self, url: str, timeout: float) -> ToxiproxyClient:
         return ToxiproxyClient(url, timeout)
