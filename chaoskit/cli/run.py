@@ -115,6 +115,10 @@ def run(
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
+    import atexit
+    import os
+
+    from chaoskit.live import FEED_ENV
     from chaoskit.model.journal import Outcome
     from chaoskit.run.gameday import RunResult, run_many
     from chaoskit.runner import RunOptions
@@ -131,6 +135,14 @@ def run(
         from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err, verbose))
+    feed = os.environ.pop(FEED_ENV, None)  # one experiment of a game day's parallel group: its state to the day
+    if feed is not None and feed.isdigit():
+        from chaoskit.live.feed import start_feed
+        from chaoskit.live.state import LiveState
+
+        child = LiveState([path.name for path in files])
+        hooks.append(child)
+        atexit.register(start_feed(child, int(feed)))
     notebook = None
     if serve is not None:
         from chaoskit.run.notes import Notebook
