@@ -266,5 +266,5 @@ def undone(f: FaultRecord, started_at: float) -> str:
     elif isinstance(restart, dict) and restart.get("skipped"):
         parts.append(f"not restarted: {restart['skipped']}")
     else:
-        parts.append("nothing restarted it")
+        parts.append("chaoskit did not restart it (no `restart` command)")
     return "; ".join(parts)
