@@ -98,7 +98,11 @@ class Expect(Check):
     @field_validator("status", mode="before")
     @classmethod
     def _one_status(cls, value: Any) -> Any:
-        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        if value is None or isinstance(value, list):
+            return value
+        raise ValueError(f"status is an HTTP status code (200) or a list of them ([200, 204]), not {value!r}")
 
     @field_validator("jsonpath")
     @classmethod
