@@ -186,12 +186,11 @@ class Chaos:
         from chaoskit.compare.summary import NotComparable
 
         props = self.node.user_properties
+        problem: str | None = None
         try:
             comparison = result.compare(baseline)
         except NotComparable as exc:
             problem = str(exc)
-        else:
-            problem = None
         if problem is not None:  # failed outside the except block: no "During handling of the above exception"
             props.append(("chaoskit.compare", "not comparable"))
             # a run that did not pass says so first: "not comparable" alone would hide a deviation
