@@ -17,6 +17,7 @@ Reverts run in a ``finally`` with signals shielded, so success, deviation, error
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -167,6 +168,7 @@ class Runner:
     def run(self) -> Journal:
         with self.guard.installed(self.options.handle_signals):
             self.events.wall = self.deadline  # hooks called from here on are cut by safety.max_duration
+            self.events.owner = threading.current_thread()
             try:
                 if (early := take_pending()) is not None and self.options.handle_signals:
                     raise_signal(early)  # a signal that came while chaoskit was loading
