@@ -58,7 +58,9 @@ class Check(StrictModel):
         if "equals" in self.model_fields_set and value != self.equals:
             fails.append(f"{what} {value!r} != {self.equals!r}")
         if self.min is not None or self.max is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if value is None:  # e.g. load.error_rate over a window without a request yet
+                fails.append(f"{what} None is not a number (no data; for a load probe: no request in its window)")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
                 fails.append(f"{what} {value!r} is not a number")
             else:
                 if self.min is not None and value < self.min:
