@@ -114,7 +114,7 @@ def gameday(
         err.print(f"{escape(result.path.name)}: {result.outcome.value} {escape(result.reason)}", highlight=False)
 
     options = RunOptions(out_dir=out_dir, hooks=hooks)
-    day = run_plan(plan, plan_path.parent, options, approve, show, notebook)
+    day = run_plan(plan, plan_path.parent, options, approve, show, notebook, live)
     if day.stopped:
         err.print(f"[yellow]the day stopped:[/] {escape(day.stopped)}", highlight=False)
     err.print(f"game day index: {day.index}", highlight=False)

@@ -27,8 +27,19 @@ def report(journal_path: Path, output: Path | None, markdown: bool) -> None:
     path = journal_file(journal_path)
     try:
         journal = read_journal(path)
-    except (OSError, ValidationError, ValueError) as exc:
-        raise click.UsageError(f"{path} is not a chaoskit journal: {str(exc).splitlines()[0]}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise click.UsageError(
+            f"{path} is not a chaoskit journal (give a run's journal.json or its run folder): "
+            f"{where}: {first['msg']}{more}"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(
+            f"{path} is not a chaoskit journal (give a run's journal.json or its run folder): "
+            f"{str(exc).splitlines()[0]}"
+        ) from None
     journal.artifacts.setdefault("journal", str(path))
     if markdown:
         print(run_markdown(journal))

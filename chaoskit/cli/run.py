@@ -115,6 +115,10 @@ def run(
     **ctk: Any,
 ) -> None:
     """Run one or more experiments (files, or folders of them) in order."""
+    import atexit
+    import os
+
+    from chaoskit.live import FEED_ENV
     from chaoskit.model.journal import Outcome
     from chaoskit.run.gameday import RunResult, run_many
     from chaoskit.runner import RunOptions
@@ -131,6 +135,14 @@ def run(
         from chaoskit.progress import LiveProgress
 
         hooks.append(LiveProgress(err, verbose))
+    feed = os.environ.pop(FEED_ENV, None)  # one experiment of a game day's parallel group: its state to the day
+    if feed is not None and feed.isdigit():
+        from chaoskit.live.feed import start_feed
+        from chaoskit.live.state import LiveState
+
+        child = LiveState([path.name for path in files])
+        hooks.append(child)
+        atexit.register(start_feed(child, int(feed)))
     notebook = None
     if serve is not None:
         from chaoskit.run.notes import Notebook
@@ -218,7 +230,7 @@ def _verdict(result: RunResult) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "reason": result.reason,
         "ttr_s": journal.ttr_s if journal else None,
-        "load_ttr_s": (journal.load or {}).get("ttr_s") if journal else None,
+        "load_ttr_s": journal.load.ttr_s if journal and journal.load else None,
         "run_id": journal.run_id if journal else None,
         "journal": journal.artifacts.get("journal") if journal else None,
         "report": journal.artifacts.get("report") if journal else None,
@@ -278,6 +290,7 @@ def _write_summary_md(day: GameDay, path: Path | None) -> None:
         else:
             text = gameday_markdown(day.rows(), base=base, index=index)
         try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)  # like --out: the folder is created
             with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         except OSError as exc:

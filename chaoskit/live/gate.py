@@ -3,6 +3,7 @@ told who answered. Without a terminal (CI with ``--serve``, a script) only the p
 
 from __future__ import annotations
 
+import contextlib
 import select
 from collections.abc import Callable
 from typing import TextIO
@@ -16,6 +17,15 @@ NO = ("", "n", "no")
 
 def _word(go: bool) -> str:
     return "continue" if go else "stop the day"
+
+
+def _forget_typed(terminal: TextIO | None) -> None:
+    """Drop what was typed in the terminal but not sent: it must not answer the next gate."""
+    if terminal is not None:
+        import termios
+
+        with contextlib.suppress(OSError, termios.error, ValueError):
+            termios.tcflush(terminal.fileno(), termios.TCIFLUSH)
 
 
 def ask(
@@ -33,6 +43,7 @@ def ask(
     while True:
         record = state.wait_gate(gate_id, 0.2)
         if record is not None:
+            _forget_typed(terminal)
             say(f"gate answered by {record['by']}: {_word(record['go'])}")
             return GateAnswer(bool(record["go"]), "", str(record["by"]))
         if terminal is None or not select.select([terminal], [], [], 0)[0]:

@@ -92,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gate(self, body: dict[str, Any], by: str) -> tuple[int, dict[str, Any]]:
         gate_id, go = body.get("id"), body.get("go")
-        if not isinstance(gate_id, int) or not isinstance(go, bool):
+        if not isinstance(gate_id, int) or isinstance(gate_id, bool) or not isinstance(go, bool):
             return 400, {"error": 'POST /gate: expected {"id": <the gate\'s id>, "go": true | false}'}
         won, record = self.server.state.answer_gate(gate_id, go, by)
         if record is None:

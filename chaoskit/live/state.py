@@ -44,6 +44,8 @@ class LiveState:
         """Second (epoch) -> {series name: value}; the last :data:`TIMELINE_S` seconds."""
         self.halted: str = ""
         self.finished = False
+        self.parallel: dict[str, dict[str, Any]] = {}
+        """A parallel group's experiments (each in its own process; see :mod:`.feed`): name -> its last state."""
         self.load: LoadRun | None = None
         self.sli_error = ""
         self._stop_sampler = threading.Event()
@@ -72,6 +74,7 @@ class LiveState:
                 "sli_error": self.sli_error,
                 "halted": self.halted,
                 "finished": self.finished,
+                "parallel": [{"name": name, **child} for name, child in self.parallel.items()],
                 "gate": self.gate,
                 "gates": self.gates[-20:],
                 "notes": [{"at": n.at, "by": n.by, "text": n.text} for n in self.notebook.notes()[-100:]],
@@ -100,6 +103,23 @@ class LiveState:
             if any(row.get(k) != v for k, v in values.items()):
                 row.update(values)
                 self._changed()
+
+    # -- a parallel group (each experiment in its own process) ------------------------------------------------
+    def begin_group(self, names: list[str]) -> None:
+        with self._lock:
+            self.parallel = {name: {"current": None, "faults": [], "finished": False} for name in names}
+            self.current = None  # the page's header names the group; each experiment has its own panel
+            self.faults.clear()
+            self._changed()
+
+    def put_child(self, name: str, child: dict[str, Any]) -> None:
+        """A child's latest state; its verdict joins the day's list once it is over."""
+        with self._lock:
+            before = self.parallel.get(name, {})
+            if len(child.get("done", [])) > len(before.get("done", [])):
+                self.done += child["done"][len(before.get("done", [])) :]
+            self.parallel[name] = child
+            self._changed()
 
     def sources(self) -> tuple[LoadRun | None, str | None]:
         """The current run's load (None without one) and run id (for its received traces)."""
@@ -158,6 +178,7 @@ class LiveState:
             self.current = {"title": journal.title, "run_id": journal.run_id, "phase": "start", "outcome": None}
             self.notebook.running = journal
             self.load = None
+            self.parallel = {}
             self.faults.clear()
             self.windows = []
             self._changed()

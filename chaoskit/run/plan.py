@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -24,6 +26,9 @@ from chaoskit.model.plan import ExperimentStep, GateStep, ParallelStep, Plan, st
 from chaoskit.run.gameday import RunResult, rows, run_many, spans
 from chaoskit.run.notes import MAX_NOTE, Gate, GateAnswer, Note, Notebook
 from chaoskit.runner import RunOptions
+
+if TYPE_CHECKING:
+    from chaoskit.live.state import LiveState
 
 
 @dataclass
@@ -86,15 +91,31 @@ def _in_process(step: ExperimentStep, base: Path, options: RunOptions) -> RunRes
     return run_many([base / step.experiment], options, dict(step.vars)).results[0]
 
 
-def _subprocess(step: ExperimentStep, base: Path, out: Path) -> RunResult:
-    """One experiment of a parallel group in its own ``chaoskit run``."""
+def _subprocess(step: ExperimentStep, base: Path, out: Path, live: LiveState | None) -> RunResult:
+    """One experiment of a parallel group in its own ``chaoskit run`` (its live state fed to ``live``)."""
     from chaoskit.model.journal import Journal
 
     path = base / step.experiment
     argv = [sys.executable, "-m", "chaoskit.cli", "run", str(path), "--out", str(out), "--json", "--quiet"]
     for name, value in step.vars.items():
         argv += ["--var", f"{name}={value if isinstance(value, str) else json.dumps(value)}"]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    fds: tuple[int, ...] = ()
+    reader = None
+    if live is not None:
+        from chaoskit.live import FEED_ENV
+        from chaoskit.live.feed import read_feed
+
+        read_end, write_end = os.pipe()
+        env[FEED_ENV], fds = str(write_end), (write_end,)
+        reader = read_feed(read_end, lambda child: live.put_child(step.experiment, child))
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env, pass_fds=fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    if reader is not None:
+        reader.join(timeout=5.0)  # the child's last state (its verdict) reaches the page before the next step
     try:
         verdict = json.loads(done.stdout)
         journal = Journal.model_validate_json(Path(verdict["journal"]).read_bytes()) if verdict["journal"] else None
@@ -112,14 +133,16 @@ def run_plan(
     approve: Callable[[str], GateAnswer],
     on_result: Callable[[RunResult], None] = lambda r: None,
     notebook: Notebook | None = None,
+    live: LiveState | None = None,
 ) -> DayResult:
     """Run ``plan`` (paths relative to ``base``). ``approve(question)`` answers a gate (go on?, a note, who);
-    ``notebook`` collects the day's notes and gates (shared with the terminal and the live view)."""
+    ``notebook`` collects the day's notes and gates (shared with the terminal and the live view); ``live``: the
+    live view, which also shows a parallel group's experiments (each in its own process)."""
     book = notebook if notebook is not None else Notebook()
     day = DayResult(plan)
     stop = set(plan.stop_when) | {"interrupted"}
     try:
-        _steps(plan, base, options, approve, on_result, book, day, stop)
+        _steps(plan, base, options, approve, on_result, book, day, stop, live)
     finally:
         day.notes, day.gates = book.notes(), list(book.gates)
         from chaoskit.report.day import GateMark
@@ -146,6 +169,7 @@ def _steps(
     book: Notebook,
     day: DayResult,
     stop: set[str],
+    live: LiveState | None,
 ) -> None:
     for i, step in enumerate(plan.steps):
         if isinstance(step, GateStep):
@@ -163,8 +187,10 @@ def _steps(
         if len(group) == 1:
             found = [_in_process(group[0], base, options)]
         else:
+            if live is not None:
+                live.begin_group([s.experiment for s in group])
             with ThreadPoolExecutor(max_workers=len(group)) as pool:
-                found = list(pool.map(lambda s: _subprocess(s, base, options.out_dir), group))
+                found = list(pool.map(lambda s: _subprocess(s, base, options.out_dir, live), group))
         for result in found:
             day.results.append(result)
             on_result(result)

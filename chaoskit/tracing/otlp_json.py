@@ -3,9 +3,10 @@ encoding (the protobuf JSON mapping with lowerCamelCase keys, trace and span ids
 integers as strings and enums as integers, as the OTLP specification requires). An OTLP/HTTP receiver
 accepts the file as it is (``POST /v1/traces`` with ``Content-Type: application/json``).
 
-Each span is encoded to its compact JSON text as it ends, straight from the SDK's span (not through the
-OTLP exporter's protobuf messages, ``MessageToDict`` and ``json.dumps``: about 5x fewer instructions, see
-``bench/trace_writer.py``), and only that text is kept until the run writes the file. The file is the
+Each span is encoded to its compact JSON text as it ends, straight from the span object (the SDK's, or
+chaoskit's own when no collector is involved: :mod:`chaoskit.tracing.spans`), not through the
+OTLP exporter's protobuf messages, ``MessageToDict`` and ``json.dumps`` (about 5x fewer instructions, see
+``bench/trace_writer.py``); only that text is kept until the run writes the file. The file is the
 same document the SDK's path writes, byte for byte (fields in field-number order, defaults left out as the
 protobuf JSON mapping does, ``json.dumps``'s compact ASCII form): ``tests/tracing/test_otlp_json.py``
 compares the two on every span feature and on a real run.
@@ -23,15 +24,23 @@ from json.encoder import encode_basestring_ascii as _q  # json.dumps's own (C) s
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
 from chaoskit.redaction import active, scrub
 
-if TYPE_CHECKING:
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import Event, ReadableSpan
-    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-    from opentelemetry.trace import Link, SpanContext
+if TYPE_CHECKING:  # the SDK's span objects, or chaoskit's own (chaoskit.tracing.spans): the same fields
+    from opentelemetry.sdk.resources import Resource as SdkResource
+    from opentelemetry.sdk.trace import Event as SdkEvent
+    from opentelemetry.sdk.trace import ReadableSpan as SdkSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope as SdkScope
+    from opentelemetry.trace import Link
+    from opentelemetry.trace import SpanContext as SdkSpanContext
+
+    from chaoskit.tracing import spans as own
+
+    ReadableSpan = SdkSpan | own.Span
+    Resource = SdkResource | own.Resource
+    InstrumentationScope = SdkScope | own.Scope
+    Event = SdkEvent | own.Event
+    SpanContext = SdkSpanContext | own.SpanContext
 
 _HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200  # SpanFlags masks
 
@@ -209,10 +218,11 @@ before a group's first span names its resource and instrumentation scope. Append
 so a run that dies (SIGKILL, OOM) leaves a readable partial trace; removed once ``trace.json`` is written."""
 
 
-class OtlpJsonFileExporter(SpanExporter):
-    """Encodes each finished span as it arrives. Until :meth:`spool` names a file (the runner does at run
-    start) it keeps the texts in memory; after that each one goes to the file (:data:`SPOOL`) and memory keeps
-    nothing per span, whatever the run's length. :meth:`write` puts them in one OTLP JSON file."""
+class OtlpJsonFileExporter:
+    """Encodes each finished span as it arrives (the SDK's span processor calls it through an adapter,
+    :mod:`chaoskit.tracing.sdk`; chaoskit's own spans straight). Until :meth:`spool` names a file (the runner
+    does at run start) it keeps the texts in memory; after that each one goes to the file (:data:`SPOOL`) and
+    memory keeps nothing per span, whatever the run's length. :meth:`write` puts them in one OTLP JSON file."""
 
     def __init__(self) -> None:
         self._groups: dict[tuple[int, int], int] = {}
@@ -254,7 +264,7 @@ class OtlpJsonFileExporter(SpanExporter):
             out.flush()
             self._spool, self._out, self._encoded = path, out, []
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def export(self, spans: Sequence[ReadableSpan]) -> None:
         encoded = [(span, encode_span(span)) for span in spans]
         with self._lock:
             for span, text in encoded:
@@ -268,7 +278,6 @@ class OtlpJsonFileExporter(SpanExporter):
                 self._out.write(self._line(group, text))
             if self._out is not None:
                 self._out.flush()
-        return SpanExportResult.SUCCESS
 
     def _spans(self, group: int) -> Iterator[str]:
         """The span texts of one group, from memory or, streaming, from the spool file."""

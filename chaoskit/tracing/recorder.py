@@ -18,25 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opentelemetry import baggage, trace
-from opentelemetry.baggage.propagation import W3CBaggagePropagator
-from opentelemetry.context import Context as OtelContext
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
 from chaoskit import __version__
 from chaoskit.errors import ChaosKitError
 from chaoskit.hooks import hookimpl
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
 from chaoskit.timeouts import call_with_timeout
-from chaoskit.tracing.otlp_json import SPOOL
+from chaoskit.tracing.otlp_json import SPOOL, OtlpJsonFileExporter
 from chaoskit.tracing.receive import Reception
-from chaoskit.tracing.setup import Pipeline, TracingConfigError, build_pipeline, reachability, resolve_otlp
+from chaoskit.tracing.setup import TracingConfigError, reachability, resolve_otlp, service_name
+from chaoskit.tracing.spans import FileTraces, Traces
 
 MONITOR_THREAD = "chaoskit: monitor"  # the runner's monitor thread (continuous steady state, abort_when)
-_TRACEPARENT = TraceContextTextMapPropagator()
-_BAGGAGE = W3CBaggagePropagator()
 
 
 class TracingExportError(ChaosKitError):
@@ -55,51 +48,61 @@ def _scalar(value: Any) -> str | bool | int | float:
 
 @dataclass
 class _Activity:
-    span: Span
+    span: Any
     role: str = ""
     token: Token[_Activity | None] | None = None
 
 
 class RunTracer:
-    """Records one run as one trace. Registered by the runner when ``tracing.enabled``."""
+    """Records one run as one trace. Registered by the runner when ``tracing.enabled``.
+
+    Spans are chaoskit's own (:mod:`chaoskit.tracing.spans`, no OpenTelemetry SDK imported) when the trace goes
+    only to the file; the SDK's (:mod:`chaoskit.tracing.sdk`) when it also goes to a collector or into a
+    TracerProvider passed in."""
 
     def __init__(
         self,
         spec: TracingSpec,
         run_dir: Callable[[], Path],
         on_error: Callable[[str, BaseException], None],
-        provider: trace.TracerProvider | None = None,
+        provider: Any = None,
     ) -> None:
         self.spec = spec
         self._run_dir = run_dir
         self._on_error = on_error
-        self.pipeline: Pipeline | None = None
-        if provider is None:
+        self.traces: Traces
+        if provider is not None:
+            from chaoskit.tracing.sdk import SdkTraces
+
+            self.traces = SdkTraces(provider, owned=False)
+        else:
             target = None
             try:
                 target = resolve_otlp(spec)
             except TracingConfigError as exc:  # a bad OTEL_* variable: record it, keep the file trace
                 on_error("tracing setup", exc)
-            self.pipeline = build_pipeline(spec, target)
-            provider = self.pipeline.provider
-        self.tracer = provider.get_tracer("chaoskit", __version__)
-        self._provider = provider
+            if target is None:
+                file = OtlpJsonFileExporter() if spec.file else None
+                self.traces = FileTraces(service_name(spec), __version__, file)
+            else:
+                from chaoskit.tracing.sdk import build_pipeline
+
+                self.traces = build_pipeline(spec, target)
         self._lock = threading.Lock()
         self._current: ContextVar[_Activity | None] = ContextVar("chaoskit_activity", default=None)
-        self._open: dict[int, Span] = {}  # activity spans not finished yet, by id
-        self.root: Span | None = None
-        self._root_ctx = OtelContext()
-        self._phases: dict[str, Span] = {}
-        self._windows: dict[str, tuple[str, Span]] = {}  # ledger id -> (fault name, window span)
+        self._open: dict[int, Any] = {}  # activity spans not finished yet, by id
+        self.root: Any = None
+        self._phases: dict[str, Any] = {}
+        self._windows: dict[str, tuple[str, Any]] = {}  # ledger id -> (fault name, window span)
         self._http_probes: dict[str, dict[str, Any]] = {}
         self._reception: Reception | None = None
         self._received: list[dict[str, Any]] = []
 
     # -- helpers -----------------------------------------------------------------------------
-    def _parent(self, phase: str) -> OtelContext:
+    def _parent(self, phase: str) -> Any:
         with self._lock:
             span = self._phases.get("method" if phase == "safety" else phase)
-        return trace.set_span_in_context(span) if span is not None else self._root_ctx
+        return span if span is not None else self.root
 
     def _active_faults(self) -> list[str]:
         with self._lock:
@@ -122,10 +125,9 @@ class RunTracer:
     @hookimpl
     def chaoskit_run_started(self, journal: Journal) -> None:
         self._index_http_probes(journal.experiment)
-        self.root = self.tracer.start_span(
+        self.root = self.traces.start(
             f"chaoskit {journal.title}",
-            context=OtelContext(),  # a new trace, whatever the host process has active
-            kind=SpanKind.INTERNAL,
+            None,  # a new trace, whatever the host process has active
             start_time=_ns(journal.started_at),
             attributes={
                 "chaoskit.run.id": journal.run_id,
@@ -135,13 +137,12 @@ class RunTracer:
                 "chaoskit.version": __version__,
             },
         )
-        self._root_ctx = trace.set_span_in_context(self.root)
-        journal.trace_id = trace.format_trace_id(self.root.get_span_context().trace_id)
-        if self.pipeline is not None and self.pipeline.file is not None:
+        journal.trace_id = self.traces.trace_id(self.root)
+        if self.traces.owned and self.traces.file is not None:
             # Spans go to the run's folder as they end: memory stays flat, a killed run leaves them readable.
             path = self._run_dir() / SPOOL
             try:
-                self.pipeline.file.spool(path)
+                self.traces.file.spool(path)
             except OSError as exc:  # kept in memory instead; trace.json is still written at the end
                 self._on_error("tracing file", TracingExportError(f"could not write the spans to {path}: {exc}"))
         if self.spec.receive is not None and not journal.dry_run:
@@ -151,9 +152,9 @@ class RunTracer:
     @hookimpl
     def chaoskit_phase_started(self, journal: Journal, phase: str) -> None:
         record = journal.phase(phase)
-        span = self.tracer.start_span(
+        span = self.traces.start(
             phase,
-            context=self._root_ctx,
+            self.root,
             start_time=_ns(record.started_at if record else None),
             attributes={"chaoskit.phase": phase},
         )
@@ -179,7 +180,7 @@ class RunTracer:
         faults = self._active_faults()
         if faults:
             attributes["chaoskit.faults.active"] = faults
-        span_kind = SpanKind.INTERNAL
+        span_kind = "internal"
         role = ""
         if kind == "probe":
             if phase == "safety":
@@ -191,13 +192,11 @@ class RunTracer:
             attributes["chaoskit.probe.role"] = role
             http = self._http_probes.get(name)
             if http is not None and isinstance(http.get("url"), str):
-                span_kind = SpanKind.CLIENT  # the http probe sends our traceparent: the service's spans are children
+                span_kind = "client"  # the http probe sends our traceparent: the service's spans are children
                 attributes["url.full"] = http["url"]
                 attributes["http.request.method"] = http.get("method", "GET")
         verb = {"fault": "inject"}.get(kind, kind)
-        span = self.tracer.start_span(
-            f"{verb} {name}", context=self._parent(phase), kind=span_kind, attributes=attributes
-        )
+        span = self.traces.start(f"{verb} {name}", self._parent(phase), span_kind, attributes=attributes)
         activity = _Activity(span, role)
         activity.token = self._current.set(activity)
         with self._lock:
@@ -234,15 +233,15 @@ class RunTracer:
                 span.set_attribute("chaoskit.probe.latency_ms", latency)
             if record.error:
                 span.set_attribute("error.type", "probe_failed")
-                span.set_status(Status(StatusCode.ERROR, record.error))
+                self.traces.fail(span, record.error)
             elif record.ok is False and activity.role != "abort_when":
                 span.set_attribute("error.type", "tolerance_not_met")
-                span.set_status(Status(StatusCode.ERROR, record.reason))
+                self.traces.fail(span, record.reason)
         elif isinstance(record, ActivityRecord):
             span.set_attribute("chaoskit.plugin", record.plugin)
             if record.error:
                 span.set_attribute("error.type", "action_failed")
-                span.set_status(Status(StatusCode.ERROR, record.error))
+                self.traces.fail(span, record.error)
         else:
             span.set_attributes(
                 {
@@ -254,7 +253,7 @@ class RunTracer:
             )
             if record.error:
                 span.set_attribute("error.type", "inject_failed")
-                span.set_status(Status(StatusCode.ERROR, record.error))
+                self.traces.fail(span, record.error)
         with self._lock:
             self._open.pop(id(span), None)
         span.end()
@@ -268,9 +267,7 @@ class RunTracer:
             "chaoskit.plugin": fault.plugin,
             "chaoskit.fault.ledger_id": fault.ledger_id,
         }
-        window = self.tracer.start_span(
-            f"fault {fault.name}", context=self._root_ctx, start_time=when, attributes=attributes
-        )
+        window = self.traces.start(f"fault {fault.name}", self.root, start_time=when, attributes=attributes)
         window.add_event("chaoskit.fault.injected", attributes, timestamp=when)
         if self.root is not None:
             self.root.add_event("chaoskit.fault.injected", attributes, timestamp=when)
@@ -298,7 +295,7 @@ class RunTracer:
         window.add_event("chaoskit.fault.reverted", attributes, timestamp=when)
         if fault.revert_error:
             window.set_attribute("error.type", "revert_failed")
-            window.set_status(Status(StatusCode.ERROR, fault.revert_error))
+            self.traces.fail(window, fault.revert_error)
         window.end(end_time=when)
 
     @hookimpl
@@ -314,15 +311,12 @@ class RunTracer:
         if self.root is None:
             return {}
         activity = self._current.get()
-        ctx = trace.set_span_in_context(activity.span) if activity is not None else self._root_ctx
-        ctx = baggage.set_baggage("chaoskit.run_id", journal.run_id, ctx)
+        span = activity.span if activity is not None else self.root
+        items = {"chaoskit.run_id": journal.run_id}
         faults = self._active_faults()
         if faults:
-            ctx = baggage.set_baggage("chaoskit.fault", ",".join(faults), ctx)
-        headers: dict[str, str] = {}
-        _TRACEPARENT.inject(headers, context=ctx)
-        _BAGGAGE.inject(headers, context=ctx)
-        return headers
+            items["chaoskit.fault"] = ",".join(faults)
+        return self.traces.headers(span, items)
 
     # -- the end -----------------------------------------------------------------------------
     @hookimpl
@@ -351,7 +345,7 @@ class RunTracer:
             root.set_attribute("chaoskit.run.ttr_s", journal.ttr_s)
         if outcome is not Outcome.PASSED:
             root.set_attribute("error.type", outcome.value)
-            root.set_status(Status(StatusCode.ERROR, journal.reason))
+            self.traces.fail(root, journal.reason)
         root.end(end_time=_ns(journal.ended_at))
         self._export(journal)
 
@@ -369,23 +363,21 @@ class RunTracer:
             span.end()
 
     def _export(self, journal: Journal) -> None:
-        pipeline = self.pipeline
-        if pipeline is None:  # a provider passed in belongs to the caller: flush it, never shut it down
-            flush = getattr(self._provider, "force_flush", None)
-            if callable(flush):
-                ms = int(self.spec.export_timeout * 1000)
-                self._bounded(lambda: flush(ms), "flushing the trace to the given TracerProvider")
+        traces = self.traces
+        if not traces.owned:  # a provider passed in belongs to the caller: flush it, never shut it down
+            ms = int(self.spec.export_timeout * 1000)
+            self._bounded(lambda: traces.flush(ms), "flushing the trace to the given TracerProvider")
             return
-        if pipeline.file is not None:
+        if traces.file is not None:
             path = self._run_dir() / "trace.json"
             try:
-                pipeline.file.write(path, self._received)
+                traces.file.write(path, self._received)
                 journal.artifacts["trace"] = str(path)
             except Exception as exc:
                 self._on_error("tracing file", TracingExportError(f"could not write the trace to {path}: {exc}"))
         kept = f"; the trace is in {journal.artifacts['trace']}" if "trace" in journal.artifacts else ""
-        finished = self._bounded(pipeline.provider.shutdown, "sending the trace", kept)
-        otlp, target = pipeline.otlp, pipeline.target
+        finished = self._bounded(traces.shutdown, "sending the trace", kept)
+        otlp, target = traces.otlp, traces.target
         if otlp is not None and finished:  # else the abandoned export may still log: keep those quiet too
             otlp.detach()
         if otlp is not None and target is not None and otlp.failed:
@@ -404,7 +396,7 @@ class RunTracer:
             return True
         except Exception as exc:
             where = "tracing export"
-            if self.pipeline is not None and self.pipeline.target is not None:
-                where += f" ({self.pipeline.target.protocol} {self.pipeline.target.endpoint})"
+            if self.traces.target is not None:
+                where += f" ({self.traces.target.protocol} {self.traces.target.endpoint})"
             self._on_error(where, TracingExportError(f"{exc}{kept}"))
             return False

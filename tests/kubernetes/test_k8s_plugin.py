@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from chaoskit_kubernetes.network import PartitionParams, policy_spec
+from chaoskit_kubernetes.objects import Item, Meta
 from chaoskit_kubernetes.section import KubernetesSection
 from chaoskit_kubernetes.targets import Obj, PodSelection, Selection, pick, project
 from pydantic import ValidationError
@@ -18,14 +20,14 @@ from chaoskit.errors import PluginError
 ENTRY_MODULES = ["section", "pods", "workloads", "nodes", "network", "probes", "hooks", "podview", "bulk", "listing"]
 
 
-def test_importing_every_entry_point_does_not_import_the_kubernetes_client() -> None:
+def test_importing_every_entry_point_does_not_import_the_kubernetes_client_or_msgspec() -> None:
     code = (
         "import importlib, sys\n"
         f"for m in {ENTRY_MODULES!r}: importlib.import_module('chaoskit_kubernetes.' + m)\n"
         "from importlib.metadata import entry_points\n"
         "for group in ('chaoskit.faults', 'chaoskit.probes', 'chaoskit.sections', 'chaoskit.hooks'):\n"
         "    [ep.load() for ep in entry_points(group=group) if ep.value.startswith('chaoskit_kubernetes')]\n"
-        "bad = sorted(m for m in sys.modules if m == 'kubernetes' or m.startswith('kubernetes.'))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'msgspec'))\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
@@ -33,7 +35,7 @@ def test_importing_every_entry_point_does_not_import_the_kubernetes_client() -> 
 
 
 def pods(*names: str, labels: dict[str, dict[str, str]] | None = None) -> list[Obj]:
-    return [project({"metadata": {"name": n, "labels": (labels or {}).get(n, {})}}) for n in names]
+    return [project(Item(metadata=Meta(name=n, labels=(labels or {}).get(n, {})))) for n in names]
 
 
 def names(items: list[Obj]) -> list[str]:
@@ -110,6 +112,13 @@ def _pod(name: str, ready: bool, restarts: int = 0, crash: bool = False, deletin
     }
 
 
+def _feed(view: Any, event: dict[str, Any], stamp: float) -> None:
+    """One watch event as the API server sends it (a JSON line), through the same decoding as the watch."""
+    from chaoskit_kubernetes import objects
+
+    view._apply(*objects.event(json.dumps(event).encode()), stamp)
+
+
 def test_view_counters_follow_each_event_in_place() -> None:
     from chaoskit_kubernetes.connection import Conn
     from chaoskit_kubernetes.podview import PodView
@@ -122,7 +131,7 @@ def test_view_counters_follow_each_event_in_place() -> None:
     events += [("ADDED", _pod(f"q{i}", ready=False)) for i in range(12)]
     for i, (kind, obj) in enumerate(events):
         obj["metadata"]["resourceVersion"] = str(100 + i)
-        view._apply({"type": kind, "object": obj}, float(i))
+        _feed(view, {"type": kind, "object": obj}, float(i))
     snap = view.snapshot("t")
     assert (snap["total"], snap["ready"], snap["not_ready"], snap["crashlooping"], snap["restarts"]) == (
         41,
@@ -134,8 +143,8 @@ def test_view_counters_follow_each_event_in_place() -> None:
     assert snap["not_ready_pods"] == sorted(["p4", *(f"q{i}" for i in range(12))])[:10]
     assert snap["crashlooping_pods"] == ["p4"] and snap["restarts_by_pod"] == {"p4": 2}
     assert view._version == str(100 + len(events) - 1), "every event, bookmarks too, moves the resume point"
-    view._apply(
-        {"type": "MODIFIED", "object": {**_pod("p4", ready=True, restarts=2), "metadata": {"name": "p4"}}}, 99.0
+    _feed(
+        view, {"type": "MODIFIED", "object": {**_pod("p4", ready=True, restarts=2), "metadata": {"name": "p4"}}}, 99.0
     )
     assert view.snapshot("t")["crashlooping"] == 0 and view.ready == 29
 
@@ -155,7 +164,7 @@ def test_a_waiter_gets_the_time_of_the_event_that_met_its_condition() -> None:
     while not view._waiters:
         time.sleep(0.01)
     for i in range(4):  # arrival times 1, 2, 3, 4 s after base
-        view._apply({"type": "ADDED", "object": _pod(f"p{i}", ready=True)}, base + 1 + i)
+        _feed(view, {"type": "ADDED", "object": _pod(f"p{i}", ready=True)}, base + 1 + i)
     waiter.join(5)
     took = got[0]
     assert took is not None and 2.5 < took <= 3.0, "the arrival of the third Ready pod, not when the waiter woke"

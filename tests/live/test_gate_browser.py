@@ -159,3 +159,28 @@ def test_without_a_terminal_only_the_page_answers_and_a_note_is_checked(
         assert status == 409 and late["answer"]["go"] is True and late["answer"]["by"].startswith("live view")
         assert live.wait(60) == 0, live.stderr_text()
     assert "gate answered by live view (127.0.0.1): continue" in live.stderr_text()
+
+
+def test_a_parallel_group_is_shown_side_by_side(tmp_path: Path, http_service: HttpService) -> None:
+    """Each experiment of a parallel group runs in its own process; the day's page shows both while they hold
+    their faults at the same time, and their verdicts once they are over."""
+    browser_binary = need_chromium()
+    group = [_experiment(tmp_path, name, http_service.url, "6s") for name in ("left", "right")]
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump({"title": "side by side", "steps": [{"parallel": group}]}))
+    argv = [CHAOSKIT, "gameday", "plan.yaml", "--out", "runs", "--serve", "127.0.0.1:0", "--quiet"]
+    with LiveProcess(argv, cwd=tmp_path) as live, Browser(browser_binary, tmp_path / "profile") as browser:
+        page = browser.page()
+        page.navigate(live.url)
+        both = (
+            "[...document.querySelectorAll('#children .child .faults')].filter((u) => u.innerText.includes('s left'))"
+        )
+        page.wait_for(f"{both}.length === 2", 60, "both experiments' faults at once")
+        assert (tmp_path / "left.flag").exists() and (tmp_path / "right.flag").exists()
+        assert page.text("title") == "side by side: left.yaml, right.yaml"
+        assert page.text("queue").count("running side by side") == 2
+        assert live.wait(90) == 0, live.stderr_text()
+        page.wait_for("document.getElementById('status').innerText.startsWith('the run is over')", 20)
+        queue = page.text("queue")
+        assert queue.count("passed") == 2 and "queued" not in queue and "running" not in queue, queue
+        badges = page.eval("[...document.querySelectorAll('#children .child .badge')].map((b) => b.innerText)")
+        assert badges == ["passed", "passed"]

@@ -150,6 +150,17 @@ def test_a_token_is_required_when_set(live_run: Any) -> None:
     assert status == 401
     assert _get(base + "/state?token=tok-123456")[0] == 200
     assert _get(base + "/?token=wrong")[0] == 401
+    for path in ("/note", "/gate", "/halt"):  # the page's actions too: nothing is taken without the token
+        request = urllib.request.Request(
+            base + path, data=b'{"text": "x"}', method="POST", headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401, path
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer tok-123456"}
+    request = urllib.request.Request(base + "/note", data=b'{"text": "with the token"}', method="POST", headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert json.loads(answer.read())["note"]["text"] == "with the token"
     process.terminate()
     process.communicate(timeout=120)
     assert process.returncode == 130

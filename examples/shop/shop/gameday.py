@@ -172,14 +172,34 @@ def _judge(verdicts: list[dict[str, Any]], out: Path, summary_md: Path, spans: P
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="shop.gameday", description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--out", type=Path, default=Path("gameday-runs") / time.strftime("%Y%m%d-%H%M%S"))
-    parser.add_argument("--fault-duration", default=os.environ.get("GAMEDAY_FAULT_DURATION", "10s"))
-    parser.add_argument("--users", type=int, default=int(os.environ.get("GAMEDAY_USERS", "8")))
+    doc = __doc__ or ""
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo (python -m shop.gameday)",
+        description=" ".join(doc.split("\n\n")[0].split()),
+        epilog=" ".join(doc.split("\n\n")[-1].split()),
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("gameday-runs") / time.strftime("%Y%m%d-%H%M%S"),
+        help="folder for the shop's logs, every run (OUT/runs) and the summary (default: gameday-runs/<now>)",
+    )
+    parser.add_argument(
+        "--fault-duration",
+        default=os.environ.get("GAMEDAY_FAULT_DURATION", "10s"),
+        help="how long each fault is held, e.g. 4s (default: $GAMEDAY_FAULT_DURATION, else 10s)",
+    )
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=int(os.environ.get("GAMEDAY_USERS", "8")),
+        help="Locust users for each experiment's load (default: $GAMEDAY_USERS, else 8)",
+    )
     parser.add_argument(
         "--observe-recovery",
         default=os.environ.get("GAMEDAY_OBSERVE_RECOVERY", "5s"),
-        help="load keeps running this long after each revert (the load's time to recovery)",
+        help="load keeps running this long after each revert, to measure the load's time to recovery "
+        "(default: $GAMEDAY_OBSERVE_RECOVERY, else 5s)",
     )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even if started with SIGINT ignored

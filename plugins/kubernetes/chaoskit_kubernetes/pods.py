@@ -25,7 +25,7 @@ from chaoskit_kubernetes.bulk import (
     summary,
 )
 from chaoskit_kubernetes.connection import POOL_SIZE, Conn, KubeError
-from chaoskit_kubernetes.listing import read_json
+from chaoskit_kubernetes.listing import read_body
 from chaoskit_kubernetes.targets import PodSelection, resolve_pods
 
 NAMES_SHOWN = 20  # pod names in a fault's one-line description (the revert info lists them all)
@@ -87,7 +87,7 @@ class PodKillFault(Fault[PodKillParams]):
         def delete(pod: dict[str, Any]) -> bool:
             try:
                 retrying(
-                    lambda: read_json(
+                    lambda: read_body(
                         conn.call(
                             f"k8s.pod_kill: deleting pod {ns}/{pod['name']}",
                             core.delete_namespaced_pod,
@@ -193,7 +193,7 @@ def evict(
     call = conn.core().create_namespaced_pod_eviction
     try:
         retrying(
-            lambda: read_json(
+            lambda: read_body(
                 conn.call(
                     f"{what}: evicting pod {namespace}/{name}", call, name, namespace, body, _preload_content=False
                 )

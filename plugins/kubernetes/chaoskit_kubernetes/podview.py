@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chaoskit.errors import PluginError
 from chaoskit_kubernetes.connection import Conn, KubeError, as_plugin_error, status_of
 from chaoskit_kubernetes.listing import list_all
+
+if TYPE_CHECKING:
+    from chaoskit_kubernetes.objects import ErrorStatus, Item
 
 State = tuple[bool, bool, int]  # Ready, crash-looping, container restarts
 Predicate = Callable[["PodView"], bool]
@@ -32,22 +34,20 @@ WATCH_S = 60  # one watch request lasts this long, then it resumes from the last
 NAMES_CAP = 10  # names listed per category in an observation (counts are always complete)
 
 
-def pod_state(obj: dict[str, Any]) -> State:
-    meta = obj.get("metadata") or {}
-    status = obj.get("status") or {}
-    ready = "deletionTimestamp" not in meta and any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+def pod_state(obj: Item) -> State:
+    status = obj.status
+    ready = obj.metadata.deletionTimestamp is None and any(
+        c.type == "Ready" and c.status == "True" for c in status.conditions
     )
-    containers = status.get("containerStatuses") or []
     crash = any(
-        ((c.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"
-        for c in [*containers, *(status.get("initContainerStatuses") or [])]
+        c.state is not None and c.state.waiting is not None and c.state.waiting.reason == "CrashLoopBackOff"
+        for c in [*status.containerStatuses, *status.initContainerStatuses]
     )
-    return ready, crash, sum(int(c.get("restartCount") or 0) for c in containers)
+    return ready, crash, sum(c.restartCount for c in status.containerStatuses)
 
 
-def _keep(obj: dict[str, Any]) -> tuple[str, State]:
-    return str((obj.get("metadata") or {}).get("name")), pod_state(obj)
+def _keep(obj: Item) -> tuple[str, State]:
+    return obj.metadata.name, pod_state(obj)
 
 
 @dataclass
@@ -225,6 +225,8 @@ class PodView:
                 backoff = min(backoff * 2, 5.0)
 
     def _watch(self, what: str) -> None:
+        from chaoskit_kubernetes import objects  # msgspec: imported on first use, like the client
+
         response = self.conn.call(
             what,
             self.conn.core().list_namespaced_pod,
@@ -246,7 +248,7 @@ class PodView:
             for line in lines(response):
                 if self._stop.is_set():
                     return
-                self._apply(json.loads(line), time.monotonic())
+                self._apply(*objects.event(line), time.monotonic())
             clean = True
         finally:
             self._response = None
@@ -255,19 +257,20 @@ class PodView:
             else:
                 response.close()
 
-    def _apply(self, event: dict[str, Any], stamp: float) -> None:
-        kind, obj = event.get("type"), event.get("object") or {}
-        if kind == "ERROR":
-            if obj.get("code") == 410:
+    def _apply(self, kind: str, obj: Item | ErrorStatus, stamp: float) -> None:
+        if kind == "ERROR":  # objects.event decoded the object as a Status
+            err = cast("ErrorStatus", obj)
+            if err.code == 410:
                 raise _Expired
-            raise KubeError(f"watching {self.where}: {obj.get('code')} {obj.get('message')}", obj.get("code"))
-        meta = obj.get("metadata") or {}
-        state = pod_state(obj) if kind in ("ADDED", "MODIFIED") else None
+            raise KubeError(f"watching {self.where}: {err.code} {err.message}", err.code)
+        pod = cast("Item", obj)
+        meta = pod.metadata
+        state = pod_state(pod) if kind in ("ADDED", "MODIFIED") else None
         with self._cond:
-            self._version = str(meta.get("resourceVersion") or self._version)
+            self._version = meta.resourceVersion or self._version
             if kind == "BOOKMARK":
                 return
-            self._set(str(meta.get("name")), state)
+            self._set(meta.name, state)
             self.events += 1
             self._settle(stamp)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,9 @@ from chaoskit.plugin import Context
 from chaoskit_kubernetes.connection import Conn
 from chaoskit_kubernetes.listing import list_all
 from chaoskit_kubernetes.section import DNS_LABEL, KubernetesSection, section
+
+if TYPE_CHECKING:
+    from chaoskit_kubernetes.objects import Item
 
 Mode = Literal["one", "all", "count", "percent"]
 EXCLUDE_DEFAULT = {"chaoskit.io/exclude": "true"}
@@ -75,28 +78,28 @@ class Obj:
     stays: bool  # pods a drain leaves alone: DaemonSet and mirror pods, finished or terminating pods
 
 
-def project(obj: dict[str, Any]) -> Obj:
-    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+def project(obj: Item) -> Obj:
+    meta = obj.metadata
     stays = (
-        any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or [])
-        or "kubernetes.io/config.mirror" in (meta.get("annotations") or {})
-        or "deletionTimestamp" in meta
-        or status.get("phase") in ("Succeeded", "Failed")
+        any(o.kind == "DaemonSet" for o in meta.ownerReferences)
+        or "kubernetes.io/config.mirror" in meta.annotations
+        or meta.deletionTimestamp is not None
+        or obj.status.phase in ("Succeeded", "Failed")
     )
     return Obj(
-        name=str(meta.get("name")),
-        namespace=str(meta.get("namespace") or ""),
-        uid=str(meta.get("uid") or ""),
-        labels=dict(meta.get("labels") or {}),
-        node=spec.get("nodeName"),
-        unschedulable=bool(spec.get("unschedulable")),
+        name=meta.name,
+        namespace=meta.namespace,
+        uid=meta.uid,
+        labels=meta.labels,
+        node=obj.spec.nodeName,
+        unschedulable=obj.spec.unschedulable,
         stays=stays,
     )
 
 
-def live_pod(obj: dict[str, Any]) -> Obj | None:
+def live_pod(obj: Item) -> Obj | None:
     """A pod that is not terminating already (terminating pods are never targets)."""
-    return None if "deletionTimestamp" in (obj.get("metadata") or {}) else project(obj)
+    return None if obj.metadata.deletionTimestamp is not None else project(obj)
 
 
 def pick(items: list[Obj], sel: Selection, what: str) -> list[Obj]:
