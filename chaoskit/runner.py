@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit import __version__
-from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
+from chaoskit.errors import AbortRun, ChaosKitError, GuardianLost, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
@@ -59,14 +59,6 @@ class RunOptions:
     """Write the journal here instead of a new folder under ``out_dir``."""
     tracer_provider: Any = None
     """An OpenTelemetry TracerProvider to record the run's trace with (default: chaoskit's own)."""
-
-
-class AbortRun(Exception):
-    """A safety.abort_when condition triggered (its expect matched), or chaoskit was halted."""
-
-
-class GuardianLost(ChaosKitError):
-    """The guardian process ended while the run went on."""
 
 
 class Runner:
