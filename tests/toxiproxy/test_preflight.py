@@ -104,7 +104,7 @@ def test_a_ready_system_passes_and_the_dry_run_goes_on(
     assert "is valid and passed preflight" in result.stderr
     result = run_cli("run", "--dry-run", "--json", str(path), "--out", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["outcome"] == "passed"
+    assert json.loads(result.stdout)["outcome"] == "dry-run"
     assert sleeper.poll() is None  # nothing was killed or paused
 
 
