@@ -1,10 +1,11 @@
-"""How far past `safety.max_duration` a run holds its fault when a monitor probe hangs (target: at most 1 s).
+"""How far past `safety.max_duration` a run holds its fault when a monitor probe or a hook hangs (target: at most
+1 s).
 
-Each round runs a real experiment in process: a `testkit.marker` fault held for 30 s, `max_duration: 2s`, and a
-probe of a real local HTTP service that stops answering (for 30 s) as soon as the fault is in place -- as the
-continuous steady state in half the rounds, as a `safety.abort_when` condition in the other half. The overrun is
-the fault's revert time (journal) minus start minus max_duration. Without the hard wall it was ~28 s (the runner
-waited for the probe's 30 s timeout).
+Each round runs a real experiment in process: a `testkit.marker` fault held for 30 s, `max_duration: 2s`, and,
+in turn, a probe of a real local HTTP service that stops answering (for 30 s) as soon as the fault is in place --
+as the continuous steady state, or as a `safety.abort_when` condition -- or a hook (`chaoskit_fault_injected`)
+that never returns. The overrun is the fault's revert time (journal) minus start minus max_duration. Without the
+hard wall it was ~28 s for a probe (the runner waited for the probe's 30 s timeout) and forever for a hook.
 
     .venv/bin/python bench/hard_wall.py --rounds 10
 """
@@ -23,6 +24,18 @@ from typing import Any
 from _common import BenchServer, serve
 
 from chaoskit import RunOptions, run_experiment, validate_document
+from chaoskit.hooks import hookimpl
+
+KINDS = ("continuous", "abort_when", "hook")
+
+
+class HungHook:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    @hookimpl
+    def chaoskit_fault_injected(self) -> None:
+        self.release.wait(60)  # "forever" for the run; released after it, so no thread outlives the round
 
 
 def serve_hanging(hang: threading.Event) -> BenchServer:
@@ -49,7 +62,11 @@ def one(where: str, folder: Path) -> float:
         "title": "hard wall",
         "method": [{"fault": "testkit.marker", "with": {"path": str(folder / "marker")}, "duration": "30s"}],
     }
-    if where == "continuous":
+    hooks: list[Any] = []
+    if where == "hook":
+        hooks.append(HungHook())
+        doc["safety"] = {"max_duration": "2s"}
+    elif where == "continuous":
         doc["steady_state"] = {
             "strategy": "continuous",
             "frequency": "100ms",
@@ -69,7 +86,9 @@ def one(where: str, folder: Path) -> float:
         hang.set()
 
     threading.Thread(target=hang_once_injected, daemon=True).start()
-    journal = run_experiment(validate_document(doc), RunOptions(out_dir=folder / "runs"))
+    journal = run_experiment(validate_document(doc), RunOptions(out_dir=folder / "runs", hooks=hooks))
+    for hook in hooks:
+        hook.release.set()
     server.shutdown()
     (fault,) = journal.faults
     assert journal.outcome is not None and journal.outcome.value == "aborted", journal.reason
@@ -81,15 +100,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    results: dict[str, list[float]] = {"continuous": [], "abort_when": []}
+    results: dict[str, list[float]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
-            where = "continuous" if i % 2 == 0 else "abort_when"
+            where = KINDS[i % len(KINDS)]
             folder = Path(tmp, str(i))
             folder.mkdir()
             overrun = one(where, folder)
             results[where].append(overrun)
-            print(f"round {i + 1}: hung {where} probe: fault reverted {overrun:.3f}s after max_duration", flush=True)
+            what = "hook" if where == "hook" else f"{where} probe"
+            print(f"round {i + 1}: hung {what}: fault reverted {overrun:.3f}s after max_duration", flush=True)
     for where, values in results.items():
         if values:
             print(

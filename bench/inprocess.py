@@ -13,10 +13,16 @@ T is measured twice: wall time (``perf_counter``) and CPU time of the whole proc
 (``process_time``). On a busy machine wall time also counts waiting for a CPU at every thread hand-off;
 CPU time does not, so it is the steadier of the two.
 
+``--callgrind`` counts instructions instead (valgrind; they do not depend on the machine's load): one process
+runs the experiment once with ``--activities`` activities, another with ``--small``; both import and set up
+the same, so the difference divided by the difference in activities is what one activity costs.
+``--tracing off`` runs chaoskit with ``tracing.enabled: false`` (it is on by default).
+
 Prints one JSON object on stdout. Usage::
 
-    python bench/inprocess.py --tool chaoskit [--activities 200] [--repeat 9] [--profile]
-    ctk-venv/bin/python bench/inprocess.py --tool chaostoolkit
+    python bench/inprocess.py --tool chaoskit [--activities 200] [--repeat 9] [--profile] [--tracing off]
+    python bench/inprocess.py --tool chaoskit --callgrind [--tracing off]
+    ctk-venv/bin/python bench/inprocess.py --tool chaostoolkit [--callgrind]
 """
 
 from __future__ import annotations
@@ -51,11 +57,15 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, Timing]:
     return value, (time.perf_counter() - w0, time.process_time() - c0)
 
 
+TRACING = True  # chaoskit's default; --tracing off turns it off
+
+
 def chaoskit_runner(n: int, work: Path) -> Callable[[], Timing]:
     import chaoskit
 
     doc = {
         "title": f"overhead {n}",
+        "tracing": {"enabled": TRACING},
         "steady_state": {"strategy": "skip"},
         "method": [
             {"name": name, kind: "python", "with": {"function": f"{NOOP_MODULE}:noop"}} for kind, name in activities(n)
@@ -166,6 +176,37 @@ def _profile(once: Callable[[], Timing]) -> str:
     return text.getvalue()
 
 
+def run_once(tool: str, n: int) -> None:
+    """One run of ``n`` activities in a fresh process (what ``--callgrind`` counts)."""
+    with tempfile.TemporaryDirectory(prefix="chaoskit-bench-") as tmp:
+        work = Path(tmp)
+        (work / f"{NOOP_MODULE}.py").write_text(NOOP_SOURCE, encoding="utf-8")
+        sys.path.insert(0, str(work))
+        os.environ.setdefault("CHAOSKIT_STATE_DIR", str(work / "state"))
+        os.chdir(work)
+        (chaoskit_runner if tool == "chaoskit" else chaostoolkit_runner)(n, work)()
+
+
+def callgrind(tool: str, large: int, small: int) -> dict[str, Any]:
+    """Instructions of one run at each size (each in its own process), and per activity."""
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from callgrind import instructions
+
+    me = [sys.executable, str(Path(__file__).resolve()), "--tool", tool, "--tracing", "on" if TRACING else "off"]
+    counts = {}
+    for n in (small, large):
+        subprocess.run([*me, "--once", str(n)], check=True, timeout=600)  # writes the bytecode caches
+        counts[n] = instructions([*me, "--once", str(n)])
+    return {
+        "tool": tool,
+        "tracing": TRACING if tool == "chaoskit" else None,
+        "instructions": {str(n): c for n, c in counts.items()},
+        "per_activity_instructions": round((counts[large] - counts[small]) / (large - small)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tool", choices=["chaoskit", "chaostoolkit"], required=True)
@@ -173,9 +214,20 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10, help="activities in the small run (default 10)")
     parser.add_argument("--repeat", type=int, default=9, help="timed runs per size (default 9)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the large run instead")
+    parser.add_argument("--tracing", choices=["on", "off"], default="on", help="chaoskit's tracing (default on)")
+    parser.add_argument("--callgrind", action="store_true", help="instruction counts (valgrind) instead of times")
+    parser.add_argument("--once", type=int, help=argparse.SUPPRESS)  # one run, for --callgrind
     args = parser.parse_args()
+    global TRACING
+    TRACING = args.tracing == "on"
+    if args.once is not None:
+        run_once(args.tool, args.once)
+        return
     if not 0 < args.small < args.activities:
         parser.error("need 0 < --small < --activities")
+    if args.callgrind:
+        print(json.dumps(callgrind(args.tool, args.activities, args.small)))
+        return
     result = measure(args.tool, args.activities, args.small, args.repeat, args.profile)
     if "profile" in result:
         print(result["profile"])

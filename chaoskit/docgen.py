@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -55,6 +55,44 @@ def params_table(rows: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def nested_models(model: type[BaseModel], known: set[type[BaseModel]]) -> list[tuple[str, type[BaseModel]]]:
+    """The models that ``model``'s fields hold (``x: Spec``, ``list[Spec]``, ``Spec | None``...) and that have no
+    table of their own yet, with the key that reaches them (``proxies[]``), depth first; ``known`` grows."""
+    found: list[tuple[str, type[BaseModel]]] = []
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        stack: list[Any] = [field.annotation]
+        while stack:
+            kind = stack.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                if kind not in known:
+                    known.add(kind)
+                    found.append((key, kind))
+                    found += [(f"{key}.{sub}", m) for sub, m in nested_models(kind, known)]
+            else:
+                origin = getattr(kind, "__origin__", None)
+                stack += [a for a in get_args(kind) if a is not type(None)]
+                if origin in (list, tuple, set, frozenset) and not key.endswith("[]"):
+                    key = f"{key}[]"
+                elif origin is dict and not key.endswith(">"):
+                    key = f"{key}.<name>"
+    return found
+
+
+def nested_tables(
+    model: type[BaseModel], known: set[type[BaseModel]], level: str, plugin: str = "", path: str = ""
+) -> list[str]:
+    """A table for each model nested in ``model``, headed by the plugin's name and/or the key path that leads to it;
+    a model already in ``known`` has its table elsewhere on the page, under its name."""
+    lines: list[str] = []
+    for key, sub in nested_models(model, known):
+        doc = " ".join((sub.__doc__ or "").strip().split("\n\n")[0].split())  # the first paragraph
+        lines += [f"{level} {plugin}`{path}{key}` ({sub.__name__})", ""]
+        lines += [doc, ""] if doc else []
+        lines += params_table(describe_params(sub))
+    return lines
+
+
 def experiment_reference() -> str:
     lines = [GENERATED, "", "# Experiment reference", ""]
     lines += [
@@ -65,9 +103,11 @@ def experiment_reference() -> str:
         "editors.",
         "",
     ]
+    known = {model for _, model, _ in CORE}
     for title, model, summary in CORE:
         rows = [row for row in describe_params(model) if row["name"] != "sections"]  # filled in by the loader
         lines += [f"## {title}", "", summary, "", *params_table(rows)]
+        lines += nested_tables(model, known, "###", path="" if model is Experiment else f"{title}.")
     lines += ["## Outcomes and exit codes", "", "| outcome | exit code |", "|---|---|"]
     lines += [f"| {outcome.value} | {code} |" for outcome, code in EXIT_CODES.items()]
     lines += ["", "What each one means: [outcomes](outcomes.md).", ""]
@@ -82,6 +122,7 @@ def plugins_reference() -> str:
         "of a section). `chaoskit list` shows what is installed where you are, third-party plugins included.",
         "",
     ]
+    known: set[type[BaseModel]] = set()  # a model used by several plugins (httpfault's Match) gets one table
     for kind, title in KINDS:
         entries = {n: e for n, e in registry.entries(kind).items() if e.distribution in FIRST_PARTY}
         shown = [(n, e, registry.load(kind, n)) for n, e in sorted(entries.items())]
@@ -94,6 +135,7 @@ def plugins_reference() -> str:
             model = obj if kind == "section" else obj.Params
             lines += [f"### `{name}`", "", f"{doc[0] if doc else ''} ({entry.distribution})", ""]
             lines += params_table(describe_params(model))
+            lines += nested_tables(model, known, "####", plugin=f"`{name}`: ")
     return "\n".join(lines)
 
 

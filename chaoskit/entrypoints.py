@@ -8,7 +8,9 @@ for as long as ``sys.path`` stays the same (a distribution put on a new path is 
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import warnings
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -39,4 +41,34 @@ def group(name: str) -> tuple[EntryPoint, ...]:
     return tuple(_scan(tuple(sys.path)).select(group=name))
 
 
-__all__ = ["EntryPoint", "distribution", "group"]
+def share_with_pydantic() -> None:
+    """pydantic looks for its plugins (entry-point group ``pydantic``) when the first model class is built, with a
+    scan of every installed distribution of its own. Hand it the ones this process's scan found instead: the
+    same plugins, loaded as pydantic loads them (one that fails to import is left out with a warning). Nothing
+    is done when pydantic has them already, when ``PYDANTIC_DISABLE_PLUGINS`` is set (pydantic applies it), or
+    when pydantic's loader is not the one this was written against (it then scans as usual)."""
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") is not None:
+        return
+    try:
+        from pydantic.plugin import _loader
+    except ImportError:
+        return
+    if getattr(_loader, "_plugins", 0) is not None or getattr(_loader, "_loading_plugins", None) is not False:
+        return
+    plugins: dict[str, Any] = {}
+    _loader._loading_plugins = True  # a plugin that builds models while it loads gets no plugins (as in pydantic)
+    try:
+        for ep in group(_loader.PYDANTIC_ENTRY_POINT_GROUP):
+            if ep.value in plugins:
+                continue
+            try:
+                plugins[ep.value] = ep.load()
+            except (ImportError, AttributeError) as exc:
+                what = f"{type(exc).__name__} while loading the pydantic plugin {ep.name!r}: {exc!r}"
+                warnings.warn(what, stacklevel=2)
+    finally:
+        _loader._loading_plugins = False
+    _loader._plugins = plugins
+
+
+__all__ = ["EntryPoint", "distribution", "group", "share_with_pydantic"]

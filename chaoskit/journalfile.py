@@ -80,7 +80,10 @@ class ObservationSink:
             return False
 
     def append(self, record: ObservationRecord) -> None:
-        text = _line("observation", record.model_dump(mode="json"))
+        if redaction.active():
+            text = _line("observation", record.model_dump(mode="json"))
+        else:  # pydantic's own serializer: no dict in between (this runs once per observation)
+            text = '{"observation":' + record.model_dump_json() + "}\n"
         with self._lock:
             self.count += 1
             written = self._write(text)

@@ -97,10 +97,16 @@ def problems_from(
             msg = "required key is missing"
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            if kind.endswith("_type") or kind.endswith("_parsing"):
+            if kind.endswith(("_type", "_parsing")) or kind in _BOUNDS:
                 msg += f" (got {_short(err.get('input'))})"
         out.append(Problem(format_path(loc), msg, line_of(lines, loc), source))
     return out
+
+
+# pydantic's bound and choice errors ("Input should be less than or equal to 1") do not say what was written.
+_BOUNDS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "multiple_of", "literal_error", "enum"}
+)
 
 
 def _short(value: Any) -> str:

@@ -45,6 +45,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from chaoskit.model.base import StrictModel
+from chaoskit.model.load import LoadReport
 from chaoskit.model.tolerance import Observation
 
 P = TypeVar("P", bound=BaseModel)
@@ -168,9 +169,10 @@ class LoadRun(ABC):
     def stop(self) -> None:
         """Stop the load. Idempotent; must not hang."""
 
-    def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
-        """A JSON-able summary for the journal, given the run's phases (name, started_at, ended_at)."""
-        return {}
+    def report(self, phases: list[dict[str, Any]]) -> LoadReport:
+        """What the load did, for ``journal.load`` (see :mod:`chaoskit.model.load`), given the run's windows
+        (name, started_at, ended_at). A plain dict of that shape is accepted too (validated by the runner)."""
+        return LoadReport()
 
     def second(self, t: int) -> dict[str, float | None] | None:
         """The load's SLIs in the whole second ``t`` (epoch s), for live views: ``rps``, ``error_rate`` (0..1)

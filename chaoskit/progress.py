@@ -1,18 +1,20 @@
-"""Live progress for ``chaoskit run``: phases, probe results and fault countdowns, on stderr (rich)."""
+"""Live progress for ``chaoskit run``: phases, probe results and fault countdowns, on stderr (rich on a
+terminal; plain lines, without importing rich, elsewhere)."""
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any
 
 from chaoskit.durations import format_duration
 from chaoskit.hooks import hookimpl
+from chaoskit.markup import escape
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
 from chaoskit.redaction import scrub_text
+
+if TYPE_CHECKING:  # the CLI passes its console: rich on a terminal, plain lines elsewhere (chaoskit.cli.console)
+    from rich.console import Console
 
 OUTCOME_STYLE = {
     Outcome.PASSED: "bold green",

@@ -16,8 +16,8 @@ Reverts run in a ``finally`` with signals shielded, so success, deviation, error
 
 from __future__ import annotations
 
-import os
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,26 +25,26 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit import __version__
-from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
+from chaoskit.errors import AbortRun, ChaosKitError, GuardianLost, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
 from chaoskit.loader import Loaded
 from chaoskit.model.journal import Journal, Phase, PhaseRecord
 from chaoskit.model.outcome import Ending, Outcome, decide
-from chaoskit.plugin import Context, LoadDriver, LoadRun
+from chaoskit.plugin import Context
 from chaoskit.preflight import plugins_used
 from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
 from chaoskit.run.events import Events
 from chaoskit.run.faults import FaultStack
-from chaoskit.run.guardian import Guardian
-from chaoskit.run.sentinel import Sentinel
+from chaoskit.run.load import Load
 from chaoskit.run.state import RunState
 from chaoskit.run.steps import Steps
+from chaoskit.run.watch import Watch
 from chaoskit.signals import SignalGuard, raise_signal, take_pending
-from chaoskit.timeouts import Deadline, call_with_timeout, sleep
+from chaoskit.timeouts import Deadline, sleep
 
 
 @dataclass
@@ -59,14 +59,6 @@ class RunOptions:
     """Write the journal here instead of a new folder under ``out_dir``."""
     tracer_provider: Any = None
     """An OpenTelemetry TracerProvider to record the run's trace with (default: chaoskit's own)."""
-
-
-class AbortRun(Exception):
-    """A safety.abort_when condition triggered (its expect matched), or chaoskit was halted."""
-
-
-class GuardianLost(ChaosKitError):
-    """The guardian process ended while the run went on."""
 
 
 class Runner:
@@ -97,7 +89,6 @@ class Runner:
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = self.state.abort
-        self.load_run: LoadRun | None = None
         self.ledger = Ledger.create(self.run_id, self.exp.title, self.options.ledger_dir)
         self.ending = Ending(dry_run=self.options.dry_run, ledger=str(self.ledger.path))
         work_dir = Path(loaded.source).resolve().parent if loaded.source else Path.cwd()
@@ -115,8 +106,8 @@ class Runner:
         self.steps = Steps(self, self.faults)
         self.events.holding = lambda: bool(self.faults.active)
         self._rollbacks_done = False
-        self.sentinel: Sentinel | None = None
-        self._live_file: Path | None = None
+        self.load = Load(self.registry, loaded, self.ctx, self.state, self.emit)
+        self.watch = Watch(self.run_id, self.exp.title, self.request_abort, self._guardian_lost)
 
     # -- hooks -------------------------------------------------------------------------------
     def _tracer(self) -> list[Any]:
@@ -169,6 +160,7 @@ class Runner:
     def run(self) -> Journal:
         with self.guard.installed(self.options.handle_signals):
             self.events.wall = self.deadline  # hooks called from here on are cut by safety.max_duration
+            self.events.owner = threading.current_thread()
             try:
                 if (early := take_pending()) is not None and self.options.handle_signals:
                     raise_signal(early)  # a signal that came while chaoskit was loading
@@ -227,7 +219,7 @@ class Runner:
         self.journal.ended_at = time.time()
         self.journal.exit_code = self.journal.outcome.exit_code
         clean = self.options.dry_run or self.ledger.close_if_clean()
-        self._end_watch(handoff=not clean and self.faults.handoff_needed())
+        self.watch.stop(handoff=not clean and self.faults.handoff_needed())
         self.journal.observations = self.observations.observations()  # back from the stream, for the end
         scrub_model(self.journal)  # what hooks, reports, summaries and pytest show from here on
         self.emit("chaoskit_run_finished")
@@ -286,21 +278,12 @@ class Runner:
 
     # -- halt and guardian -------------------------------------------------------------------
     def _start_watch(self) -> None:
-        """Start the halt/heartbeat thread (a halt from now on aborts the run) and, when the run can change
-        anything, the guardian -- before run-start hooks, which may prepare things (declared proxies); then
-        register the run as live (the guardian removes that file if the runner dies)."""
-        self.sentinel = Sentinel(self.request_abort, self._guardian_lost)
-        self.sentinel.start()
-        if self.loaded.sections or any(step.kind == "fault" for step in self.exp.method):
-            self.ensure_guardian(wait=False)
-        live = halt.LiveRun(
-            run_id=self.run_id,
-            pid=os.getpid(),
-            title=self.exp.title,
-            started_at=self.journal.started_at,
-            run_dir=str(self.run_dir()),
+        """The run's safety net (:mod:`chaoskit.run.watch`): a halt from now on aborts the run; the guardian when
+        the run can change anything."""
+        guarded = self.loaded.sections or any(step.kind == "fault" for step in self.exp.method)
+        self.watch.start(
+            self.journal.started_at, self.run_dir(), (self.ledger.path, self.exp.safety.guardian) if guarded else None
         )
-        self._live_file = halt.register_run(live)
 
     def _guardian_lost(self, message: str) -> None:
         self.record_error("guardian", GuardianLost(message))
@@ -309,28 +292,9 @@ class Runner:
         """Stop the run as ``aborted`` (a halt, an abort condition): waits wake up, the method stops."""
         self.state.request_abort(reason)
 
-    def ensure_guardian(self, wait: bool = True) -> None:
-        """Start the dead-man guardian unless ``safety.guardian.enabled`` is off; with ``wait`` (before the first
-        inject) make sure it is up."""
-        spec = self.exp.safety.guardian
-        if not spec.enabled or self.sentinel is None:
-            return
-        guardian = self.sentinel.guardian
-        if guardian is None:
-            guardian = Guardian.start(
-                self.ledger.path, self.run_dir(), self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
-            )
-            self.sentinel.attach(guardian, spec.heartbeat)
-        if wait:
-            guardian.wait_ready()
-
-    def _end_watch(self, handoff: bool = False) -> None:
-        if self.sentinel is not None:
-            self.sentinel.stop(handoff)
-            self.sentinel = None
-        if self._live_file is not None:
-            self._live_file.unlink(missing_ok=True)
-            self._live_file = None
+    def ensure_guardian(self) -> None:
+        """Make sure the guardian is up (before a fault's first inject), unless ``safety.guardian.enabled`` is off."""
+        self.watch.ensure_guardian(self.ledger.path, self.run_dir(), self.exp.safety.guardian)
 
     def check_abort(self) -> None:
         if self.abort.is_set():
@@ -393,42 +357,21 @@ class Runner:
 
     # -- load --------------------------------------------------------------------------------
     def _start_load(self) -> None:
-        load = self.exp.load or {}
-        name = str(load.get("driver", "locust"))
-        driver = self.registry.instance("load", name)
-        assert isinstance(driver, LoadDriver) and self.loaded.load_params is not None
-        params = self.loaded.load_params
         phase = self.phase_start(Phase.WARMUP)
         try:
-            self.load_run = call_with_timeout(
-                lambda: driver.start(params, self.ctx), 120, f"load driver {name} start", self.deadline
-            )
-            self.ctx.load = self.load_run
-            self.emit("chaoskit_load_started", load=self.load_run)
-            sleep(driver.warmup(params), self.abort, self.deadline)
+            self.load.start(self.deadline, self.abort)
         finally:
             self.phase_end(phase)
 
     def _stop_load(self) -> None:
-        run = self.load_run
-        if run is None:
-            return
         windows = [p.model_dump() for p in self.journal.phases] + [
             {"name": f"fault:{f.name}", "started_at": f.injected_at, "ended_at": f.reverted_at}
             for f in self.journal.faults
             if f.injected_at is not None
         ]
-        # The report is asked for even when stopping failed: the series gathered so far is not lost.
-        for what, call in (("stopping the load", run.stop), ("load report", lambda: run.report(windows))):
-            try:
-                result = call_with_timeout(call, 60, what)
-            except Exception as exc:
-                self.record_error(what, exc)
-                if self.ending.load_failed is None:
-                    self.ending.load_failed = f"load driver failed ({what}): {self.redact(str(exc))}"
-            else:
-                if what == "load report":
-                    self.journal.load = result
+        failed = self.load.stop(windows)
+        if failed is not None and self.ending.load_failed is None:
+            self.ending.load_failed = failed
 
 
 def run_experiment(loaded: Loaded, options: RunOptions | None = None, registry: Registry | None = None) -> Journal:

@@ -230,7 +230,7 @@ def _verdict(result: RunResult) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "reason": result.reason,
         "ttr_s": journal.ttr_s if journal else None,
-        "load_ttr_s": (journal.load or {}).get("ttr_s") if journal else None,
+        "load_ttr_s": journal.load.ttr_s if journal and journal.load else None,
         "run_id": journal.run_id if journal else None,
         "journal": journal.artifacts.get("journal") if journal else None,
         "report": journal.artifacts.get("report") if journal else None,
@@ -290,6 +290,7 @@ def _write_summary_md(day: GameDay, path: Path | None) -> None:
         else:
             text = gameday_markdown(day.rows(), base=base, index=index)
         try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)  # like --out: the folder is created
             with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         except OSError as exc:

@@ -70,7 +70,7 @@ def summarize(journal: Journal) -> RunSummary:
         "trace_ttr_s": journal.traces.ttr_s if journal.traces is not None else None,
         "score": score(facts).value,
     }
-    given = {str(w.get("name")): w for w in (journal.load or {}).get("windows") or [] if isinstance(w, dict)}
+    given = {w.name: w for w in journal.load.windows} if journal.load is not None else {}
     seen: dict[str, int] = {}
     for window in facts.windows:
         key = f"fault {window.name}" if window.kind == "fault" else window.name
@@ -81,9 +81,9 @@ def summarize(journal: Journal) -> RunSummary:
         metrics[f"{key}.rps"] = window.rps
         exact = given.get(f"fault:{window.name}") if window.kind == "fault" else None
         for pct in ("p50_ms", "p99_ms"):
-            value = exact.get(pct) if exact else None
-            if isinstance(value, int | float):
-                metrics[f"{key}.{pct}"] = float(value)
+            value = exact.metric(pct) if exact else None
+            if value is not None:
+                metrics[f"{key}.{pct}"] = value
     for probe in {p.probe for p in facts.probes}:
         metrics[f"misses.{probe}"] = float(sum(p.failed for p in facts.probes if p.probe == probe))
     first = min((w.start for w in facts.faults), default=journal.started_at)

@@ -4,7 +4,6 @@ if the runner dies or freezes once a mapped extension call has injected a fault.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,16 @@ class Halted(Exception):
 
 
 class Watch:
+    """The CTK run's side of :class:`chaoskit.run.watch.Watch` (the same sentinel, guardian and live-run file as a
+    chaoskit run), with a halt turned into :class:`Halted` at the next :meth:`check`."""
+
     def __init__(self, run_id: str, title: str) -> None:
         self.run_id = run_id
         self.title = title
         self.halted = threading.Event()
         self.reason = ""
         self.errors: list[str] = []
-        self.sentinel: Any = None
-        self._live_file: Path | None = None
+        self.net: Any = None
 
     @staticmethod
     def refusal() -> str | None:
@@ -33,15 +34,10 @@ class Watch:
         return state.refusal() if state is not None else None
 
     def start(self, started_at: float, run_dir: Path | None) -> None:
-        from chaoskit.run import halt
-        from chaoskit.run.sentinel import Sentinel
+        from chaoskit.run.watch import Watch as Net
 
-        live = halt.LiveRun(
-            run_id=self.run_id, pid=os.getpid(), title=self.title, started_at=started_at, run_dir=str(run_dir or "")
-        )
-        self._live_file = halt.register_run(live)
-        self.sentinel = Sentinel(self._on_halt, self.errors.append)
-        self.sentinel.start()
+        self.net = Net(self.run_id, self.title, self._on_halt, self.errors.append)
+        self.net.start(started_at, run_dir)
 
     def _on_halt(self, reason: str) -> None:
         self.reason = reason
@@ -53,22 +49,13 @@ class Watch:
 
     def ensure_guardian(self, ledger: Path, run_dir: Path | None) -> None:
         """Start the guardian once, before the first fault is injected."""
-        if self.sentinel is None or self.sentinel.guardian is not None:
+        if self.net is None:
             return
         from chaoskit.model.experiment import GuardianSpec
-        from chaoskit.run import halt
-        from chaoskit.run.guardian import Guardian
 
-        spec = GuardianSpec()
-        guardian = Guardian.start(
-            ledger, run_dir or ledger.parent, self.run_id, spec.heartbeat, spec.grace, halt.halt_path()
-        )
-        self.sentinel.attach(guardian, spec.heartbeat)
+        self.net.ensure_guardian(ledger, run_dir or ledger.parent, GuardianSpec(), wait=False)
 
     def stop(self) -> None:
-        if self.sentinel is not None:
-            self.sentinel.stop()
-            self.sentinel = None
-        if self._live_file is not None:
-            self._live_file.unlink(missing_ok=True)
-            self._live_file = None
+        if self.net is not None:
+            self.net.stop()
+            self.net = None

@@ -7,6 +7,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from chaoskit.entrypoints import share_with_pydantic
+
+share_with_pydantic()  # before the first model: pydantic's plugins from chaoskit's one entry-point scan
+
 
 class StrictModel(BaseModel):
     """Base for every chaoskit model and for plugin parameter models."""

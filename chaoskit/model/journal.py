@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from chaoskit.model.load import LoadReport
 from chaoskit.model.outcome import EXIT_CODES as EXIT_CODES
 from chaoskit.model.outcome import Outcome as Outcome
 
@@ -140,7 +141,7 @@ class Journal(_Record):
     notes: list[NoteRecord] = Field(
         default_factory=list, description="Notes participants took while the run went (a game day's live view)."
     )
-    load: dict[str, Any] | None = None
+    load: LoadReport | None = Field(default=None, description="What the load driver reported (chaoskit.model.load).")
     traces: TracesRecord | None = None
     trace_id: str | None = None
     artifacts: dict[str, str] = Field(default_factory=dict, description="Other files of this run (trace, report).")

@@ -58,7 +58,9 @@ class Check(StrictModel):
         if "equals" in self.model_fields_set and value != self.equals:
             fails.append(f"{what} {value!r} != {self.equals!r}")
         if self.min is not None or self.max is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if value is None:  # e.g. load.error_rate over a window without a request yet
+                fails.append(f"{what} None is not a number (no data; for a load probe: no request in its window)")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
                 fails.append(f"{what} {value!r} is not a number")
             else:
                 if self.min is not None and value < self.min:
@@ -98,7 +100,11 @@ class Expect(Check):
     @field_validator("status", mode="before")
     @classmethod
     def _one_status(cls, value: Any) -> Any:
-        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        if value is None or isinstance(value, list):
+            return value
+        raise ValueError(f"status is an HTTP status code (200) or a list of them ([200, 204]), not {value!r}")
 
     @field_validator("jsonpath")
     @classmethod

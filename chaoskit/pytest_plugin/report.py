@@ -12,6 +12,7 @@ from chaoskit.pytest_plugin.result import LoadWindow, NoLoadData
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import Journal, ObservationRecord
+    from chaoskit.model.load import LoadReport
 
 _LOAD_METRICS = (("error_rate", "error rate {:.2%}"), ("p95_ms", "p95 {:.0f} ms"), ("rps", "{:.1f} rps"))
 
@@ -113,10 +114,5 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _load_windows(load: Mapping[str, Any] | None) -> list[tuple[str, Mapping[str, Any]]]:
-    raw = (load or {}).get("windows")
-    if isinstance(raw, Mapping):
-        return [(str(k), v) for k, v in raw.items() if isinstance(v, Mapping)]
-    if isinstance(raw, list):
-        return [(str(w.get("name")), w) for w in raw if isinstance(w, Mapping)]
-    return []
+def _load_windows(load: LoadReport | None) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(w.name, w.metrics()) for w in load.windows] if load is not None else []

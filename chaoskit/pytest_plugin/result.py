@@ -1,19 +1,8 @@
 """What a chaos test gets back from ``chaos.run(...)``: the journal plus helpers to assert on it.
 
-Load windows (``result.window("fault").error_rate``) come from ``journal.load``, written by the load
-driver's ``LoadRun.report(phases)``. The shape read here (the contract with load drivers)::
-
-    journal.load = {
-        "windows": [                      # or a mapping {name: {...}}
-            {"name": "baseline", "started_at": 1.7e9, "ended_at": 1.7e9,
-             "requests": 1200, "failures": 3, "error_rate": 0.0025,
-             "rps": 40.0, "p50_ms": 8.1, "p95_ms": 12.5, "p99_ms": 30.2},
-            {"name": "fault:slow db", ...},
-        ],
-        ...                               # anything else the driver reports
-    }
-
-Window names are the run's phases (``baseline``, ``method``, ``recovery``, ...) and one
+Load windows (``result.window("fault").error_rate``) come from ``journal.load``, the
+:class:`~chaoskit.model.load.LoadReport` the load driver's ``LoadRun.report(phases)`` returned (its module says
+the shape). Window names are the run's phases (``baseline``, ``method``, ``recovery``, ...) and one
 ``fault:<name>`` per fault, as the runner passes them to ``report``. ``error_rate`` is derived from
 ``requests``/``failures`` when the driver leaves it out. A run without load, or a driver that reports
 no windows, raises :class:`NoLoadData` saying so: never a silent zero.
@@ -165,23 +154,18 @@ class ChaosResult:
 
     def windows(self) -> dict[str, LoadWindow]:
         load = self.journal.load
-        if not load:
+        reported = load.model_dump(mode="json") if load is not None else {}
+        if load is None or not reported:
             raise NoLoadData(
                 f"{self.journal.title!r} has no load data: the experiment has no `load:` block, or the load "
                 "driver reported nothing (journal.load is empty)"
             )
-        raw = load.get("windows")
-        items: list[tuple[str, Any]] = []
-        if isinstance(raw, Mapping):
-            items = [(str(k), v) for k, v in raw.items()]
-        elif isinstance(raw, list):
-            items = [(str(w.get("name")), w) for w in raw if isinstance(w, Mapping)]
-        if not items:
+        if not load.windows:
             raise NoLoadData(
                 f"{self.journal.title!r}: the load driver reported no windows (journal.load has keys "
-                f"{sorted(load)}); see chaoskit.pytest_plugin.result for the expected shape"
+                f"{sorted(reported)}); see chaoskit.model.load for the expected shape"
             )
-        return {name: LoadWindow(name, metrics) for name, metrics in items if isinstance(metrics, Mapping)}
+        return {w.name: LoadWindow(w.name, w.metrics()) for w in load.windows}
 
     def window(self, name: str) -> LoadWindow:
         """A load window by name: a phase (``baseline``, ``recovery``...), ``fault:<name>``, or ``fault``

@@ -183,14 +183,19 @@ class Chaos:
     def _gate(self, result: ChaosResult, baseline: Path) -> None:
         """``--chaos-baseline``: compare with the baseline; JUnit gets the numbers; a regression fails the test."""
         from chaoskit.compare.render import markdown
-        from chaoskit.compare.summary import NotComparable
+        from chaoskit.errors import ChaosKitError
 
         props = self.node.user_properties
+        problem: str | None = None
         try:
             comparison = result.compare(baseline)
-        except NotComparable as exc:
+        except ChaosKitError as exc:  # NotComparable, or an unreadable baseline file: its message, no traceback
+            problem = str(exc)
+        if problem is not None:  # failed outside the except block: no "During handling of the above exception"
             props.append(("chaoskit.compare", "not comparable"))
-            pytest.fail(f"chaoskit: not comparable with the baseline {baseline}: {exc}", pytrace=False)
+            # a run that did not pass says so first: "not comparable" alone would hide a deviation
+            text = "" if result.passed else result.report() + "\n\n"
+            pytest.fail(f"{text}chaoskit: not comparable with the baseline {baseline}: {problem}", pytrace=False)
         props.append(("chaoskit.compare", "regression" if comparison.regressed else "no regression"))
         for f in comparison.findings:
             if f.regression or f.metric in ("ttr_s", "load_ttr_s"):

@@ -1,5 +1,5 @@
 """What every report shows, read once from a journal: the load series, the fault windows, the SLIs of each
-window, the probe results per phase. Tolerant of what a load driver puts into ``journal.load``: per-second
+window, the probe results per phase. From ``journal.load`` (:class:`~chaoskit.model.load.LoadReport`): per-second
 rows with ``rps``/``error_rate`` or with ``requests``/``failures``, and windows given or computed here."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoskit.model.journal import FaultRecord, Journal
+from chaoskit.model.load import LoadPoint, LoadReport
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,13 @@ class Facts:
     @property
     def load_ttr_s(self) -> float | None:
         """Seconds from the last revert until the load was healthy again (from the load driver)."""
-        return _num((self.journal.load or {}).get("ttr_s"))
+        load = self.journal.load
+        return _num(load.ttr_s) if load is not None else None
 
     @property
     def load_recovery(self) -> str:
-        rec = (self.journal.load or {}).get("recovery")
-        return str(rec.get("reason", "")) if isinstance(rec, dict) else ""
+        load = self.journal.load
+        return load.recovery.reason if load is not None and load.recovery is not None else ""
 
     @property
     def before(self) -> Window | None:
@@ -84,21 +86,15 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
-def _point(row: dict[str, Any]) -> Point | None:
-    t = _num(row.get("t"))
-    if t is None:
-        return None
-    rps = _num(row.get("rps"))
-    requests = _num(row.get("requests"))
+def _point(row: LoadPoint) -> Point:
+    requests = _num(row.requests)
+    rps = _num(row.rps)
     if rps is None:
         rps = requests
-    error_rate = _num(row.get("error_rate"))
-    failures = _num(row.get("failures"))
-    if error_rate is None and requests and failures is not None:
-        error_rate = failures / requests
-    elif error_rate is None and requests == 0:
-        error_rate = None
-    return Point(t, rps, error_rate, _num(row.get("p95_ms")))
+    error_rate = _num(row.error_rate)
+    if error_rate is None and requests and row.failures is not None:
+        error_rate = row.failures / requests
+    return Point(float(row.t), rps, error_rate, _num(row.p95_ms))
 
 
 def _from_series(name: str, start: float, end: float, series: list[Point], kind: str) -> Window:
@@ -126,19 +122,6 @@ BEFORE_S = 5.0
 """How much load before the first fault counts as "before" (the runner's baseline is a single check)."""
 
 
-def _given(load: dict[str, Any] | None, name: str, start: float) -> dict[str, Any] | None:
-    """The load driver's own stats for a window (a list of ``{name, started_at, ...}`` or ``{name: {...}}``)."""
-    given = (load or {}).get("windows")
-    if isinstance(given, dict):
-        found = given.get(name)
-        return found if isinstance(found, dict) else None
-    if isinstance(given, list):
-        for w in given:
-            if isinstance(w, dict) and w.get("name") == name and abs((_num(w.get("started_at")) or 0) - start) < 1:
-                return w
-    return None
-
-
 def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> list[Window]:
     """Load SLIs before the first fault, during each fault, and after the last revert (while load ran).
 
@@ -149,9 +132,10 @@ def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> lis
     if not series:
         return []
     load_start, load_end = series[0].t, series[-1].t + 1
-    load = journal.load or {}
-    load_start = _num(load.get("started_at")) or load_start
-    load_end = _num(load.get("ended_at")) or load_end
+    load = journal.load
+    if load is not None:
+        load_start = _num(load.started_at) or load_start
+        load_end = _num(load.ended_at) or load_end
     spans: list[tuple[str, float, float, str]] = []
     if faults:
         first, last = min(f.start for f in faults), max(f.end for f in faults)
@@ -166,17 +150,18 @@ def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> lis
     for name, start, end, kind in spans:
         if end <= start:
             continue
-        stats = _given(load, f"fault:{name}", start) or _given(load, name, start) if kind == "fault" else None
+        given = load.window(f"fault:{name}", start) or load.window(name, start) if load is not None else None
+        stats = given if kind == "fault" else None
         if stats is not None:
-            requests = stats.get("requests")
+            requests = stats.requests
             out.append(
                 Window(
                     name,
                     start,
                     end,
-                    rps=_num(stats.get("rps")),
-                    error_rate=_num(stats.get("error_rate")),
-                    p95_ms=_num(stats.get("p95_ms")),
+                    rps=stats.metric("rps"),
+                    error_rate=_num(stats.error_rate),
+                    p95_ms=stats.metric("p95_ms"),
                     requests=requests if isinstance(requests, int) else None,
                     kind=kind,
                 )
@@ -186,13 +171,8 @@ def _windows(journal: Journal, series: list[Point], faults: list[Window]) -> lis
     return out
 
 
-def _load_series(load: dict[str, Any] | None) -> list[Point]:
-    rows = (load or {}).get("series")
-    if isinstance(rows, dict):  # {"total": [...], "endpoints": {...}} or similar: take the total
-        rows = rows.get("total") or rows.get("__total__")
-    if not isinstance(rows, list):
-        return []
-    points = [p for p in (_point(r) for r in rows if isinstance(r, dict)) if p is not None]
+def _load_series(load: LoadReport | None) -> list[Point]:
+    points = [_point(row) for row in load.series] if load is not None else []
     return sorted(points, key=lambda p: p.t)
 
 
@@ -233,7 +213,7 @@ def fmt_rps(value: float | None) -> str:
 def fmt_ttr(journal: Journal) -> str:
     """Time to recovery: the steady state's (the runner's), and the load's when the driver measured it."""
     steady = f"{journal.ttr_s:.3g}s" if journal.ttr_s is not None else "-"
-    load = _num((journal.load or {}).get("ttr_s"))
+    load = _num(journal.load.ttr_s) if journal.load is not None else None
     return steady + (f" (load {load:.3g}s)" if load is not None else "")
 
 

@@ -80,7 +80,7 @@ def _score_html(s: Score) -> str:
 
 def _windows_html(facts: Facts) -> str:
     if not facts.windows:
-        if not facts.journal.load:
+        if facts.journal.load is None:
             return "<p>No load in this run: no load SLIs to show.</p>"
         return "<p>No windows (the run stopped before the method).</p>"
     rows = "".join(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoskit.model.journal import Outcome
+from chaoskit.model.load import LoadReport
 from chaoskit.report.facts import Facts, Window, tidy
 
 RULES: tuple[tuple[str, str], ...] = (
@@ -153,15 +154,15 @@ def _max_of(probe: Any, name: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def tolerances(experiment: Any, load: dict[str, Any] | None) -> tuple[float | None, float | None]:
+def tolerances(experiment: Any, load: LoadReport | None) -> tuple[float | None, float | None]:
     """The experiment's own error-rate and p95 tolerances for the load: the loosest ``max`` of its steady-state
     ``load.error_rate`` / ``load.latency`` (p95) probes, else the load driver's recovery tolerance."""
     probes = ((experiment or {}).get("steady_state") or {}).get("probes") or [] if isinstance(experiment, dict) else []
     errors = [v for v in (_max_of(p, "load.error_rate") for p in probes) if v is not None]
     p95s = [v for v in (_max_of(p, "load.latency") for p in probes) if v is not None]
-    rec = ((load or {}).get("recovery") or {}).get("tolerance") or {}
-    if not errors and isinstance(rec.get("error_rate_max"), int | float):
-        errors = [float(rec["error_rate_max"])]
-    if not p95s and isinstance(rec.get("latency_ms_max"), int | float) and rec.get("percentile", 95) == 95:
-        p95s = [float(rec["latency_ms_max"])]
+    rec = load.recovery.tolerance if load is not None and load.recovery is not None else {}
+    if not errors and isinstance(error_max := rec.get("error_rate_max"), int | float):
+        errors = [float(error_max)]
+    if not p95s and isinstance(p95_max := rec.get("latency_ms_max"), int | float) and rec.get("percentile", 95) == 95:
+        p95s = [float(p95_max)]
     return max(errors, default=None), max(p95s, default=None)

@@ -5,8 +5,9 @@ to take a subset of the spec's arguments, e.g. ``def chaoskit_phase_started(self
 recorded through ``on_error`` and never stops the others; with ``fatal`` a :class:`ChaosKitError` is raised
 again (run start: a plugin that cannot prepare the system ends the run as ``error``).
 
-**A hung hook cannot hold faults in place.** Called from the runner's (main) thread, an implementation runs in a
-worker thread (:func:`chaoskit.timeouts.start_call`) and is waited for:
+**A hung hook cannot hold faults in place.** Called from the runner's thread (``owner``, the thread that runs the
+phases: usually the main thread), an implementation runs in a worker thread (:func:`chaoskit.timeouts.start_call`)
+and is waited for:
 
 - while the run is under ``safety.max_duration`` (``wall`` set): until the wall. A hook still running then is
   abandoned, recorded as an error, and :class:`~chaoskit.errors.SafetyStop` is raised: the run reverts and ends
@@ -60,6 +61,8 @@ class Events:
         self.grace = grace
         self.wall: Deadline | None = None
         """The run's ``safety.max_duration`` while it applies; ``None`` on the way out (reverts, the verdict)."""
+        self.owner: threading.Thread | None = None
+        """The thread that runs the phases (set with :attr:`wall`); hooks it calls are bounded."""
         self.holding: Callable[[], bool] = lambda: False
         """Is a fault still in place (hooks past the wall then get only :data:`HOOK_GRACE_S`)?"""
 
@@ -67,7 +70,7 @@ class Events:
         """Call every implementation of ``hook``; return their results (in pluggy's call order)."""
         given = {"journal": self.journal, **kwargs}
         results = []
-        main = threading.current_thread() is threading.main_thread()
+        main = threading.current_thread() is (self.owner or threading.main_thread())
         for impl in getattr(self.manager.hook, hook).get_hookimpls():
             where = f"hook {hook} ({impl.plugin_name})"
             try:

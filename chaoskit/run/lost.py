@@ -4,9 +4,9 @@ took over, so ``chaoskit report`` shows what happened.
 - The runner had written its journal (it ended, then an inject it had cut short was handed over): the journal
   keeps its outcome; the guardian adds an error record saying what it reverted, and marks those faults reverted.
 - Otherwise (SIGKILL, OOM, a frozen runner) a journal is written from what is left: the run's partial journal
-  when :func:`partial_journal` finds one, else a minimal journal from the ledger (title, start, one fault record
-  per ledger entry). Its outcome is ``aborted`` with the reason "runner lost: ..." -- or ``error`` when a revert
-  failed, naming the ledger to roll back.
+  (``journal.partial.jsonl``, streamed as the run went) when it is readable, else a minimal journal from the
+  ledger (title, start). Every ledger entry has a fault record. Its outcome is ``aborted`` with the reason
+  "runner lost (...)" -- or ``error`` when a revert failed, saying to run ``chaoskit rollback``.
 
 Nothing here knows secrets (the guardian is its own process): it writes only what the ledger and the runner's
 own files hold, which the runner redacted already.
@@ -14,11 +14,11 @@ own files hold, which the runner redacted already.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaoskit import __version__
+from chaoskit.journalfile import PARTIAL, read_journal
 from chaoskit.ledger import LedgerFile, dump_json
 from chaoskit.model.journal import ErrorRecord, FaultRecord, Journal
 from chaoskit.model.outcome import Outcome
@@ -45,13 +45,11 @@ def _label(run_id: str, name: str, plugin: str) -> str:
 
 
 def partial_journal(run_dir: Path) -> Journal | None:
-    """The journal the runner streamed before it was lost (``chaoskit.journalfile``), if it is there and readable."""
+    """The journal the runner streamed before it was lost (:mod:`chaoskit.journalfile`), if it is readable."""
     try:
-        read_journal = importlib.import_module("chaoskit.journalfile").read_journal
-        journal = read_journal(run_dir)
-    except Exception:  # no stream (killed before it started), or a chaoskit without journal streaming
+        return read_journal(run_dir)
+    except Exception:  # no stream (killed before it started), or a line that is not a journal record
         return None
-    return journal if isinstance(journal, Journal) else None
 
 
 def _minimal(ledger: LedgerFile | None, run_id: str, started: float) -> Journal:
@@ -107,6 +105,7 @@ def write_journal(run_dir: Path, ledger: LedgerFile | None, done: TakeOver) -> P
     journal.artifacts["guardian"] = done.record_file
     journal.artifacts["journal"] = str(path)
     dump_json(path, journal)
+    (run_dir / PARTIAL).unlink(missing_ok=True)  # all of it is in journal.json now
     return path
 
 

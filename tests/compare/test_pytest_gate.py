@@ -1,6 +1,6 @@
 """``--chaos-baseline`` in a real pytest run (pytester, the sample repo with its real HTTP service): a run of
 the same experiment compares cleanly and says so in JUnit; a baseline without that experiment fails the test as
-"not comparable"."""
+"not comparable" (without a chained "During handling" text; a run that also deviated shows its report first)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,16 @@ def test_chaos_baseline_gate(pytester: pytest.Pytester) -> None:
     gated = pytester.runpytest_subprocess("--chaos", "-k", "ok", "--chaos-baseline", "other", timeout=TIMEOUT)
     gated.assert_outcomes(failed=1)
     gated.stdout.fnmatch_lines(["*not comparable with the baseline other*no baseline run of this experiment*"])
+    assert "During handling of the above exception" not in gated.stdout.str()
+
+    down = pytester.runpytest_subprocess(
+        "down.chaos.yaml", "--chaos", "--chaos-baseline", "other", "--chaos-runs-dir", "down", timeout=TIMEOUT
+    )
+    down.assert_outcomes(failed=1)
+    down.stdout.fnmatch_lines(
+        ["*'survives an outage': DEVIATED (exit 1)*", "*not comparable with the baseline other*no baseline run*"]
+    )
+
+    missing = pytester.runpytest_subprocess("--chaos", "-k", "ok", "--chaos-baseline", "nowhere", timeout=TIMEOUT)
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(["*--chaos-baseline nowhere: no such file or folder*chaoskit baseline save*"])

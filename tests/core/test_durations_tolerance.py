@@ -45,6 +45,14 @@ def test_failing_reason_names_value_and_bound() -> None:
     assert verdict.reason == "latency_ms 450 > max 300"
 
 
+def test_no_data_and_a_status_that_is_text_are_said_plainly() -> None:
+    verdict = Check(max=0.02).evaluate(None)
+    assert not verdict.ok
+    assert verdict.reason == "value None is not a number (no data; for a load probe: no request in its window)"
+    with pytest.raises(ValueError, match=r"status is an HTTP status code \(200\) or a list of them .*not '200'"):
+        Expect.model_validate({"status": "200"})
+
+
 def test_min_above_max_is_invalid() -> None:
     with pytest.raises(ValueError, match=r"min .* is greater than max"):
         Check(min=5, max=1)

@@ -200,6 +200,8 @@ def test_sigkilled_runner_gets_a_journal_saying_aborted_runner_lost_and_the_repo
     (error,) = [e for e in journal["errors"] if e["where"] == "guardian"]
     assert error["type"] == "RunnerLost" and "ended without finishing" in error["message"]
     assert (tmp_path / journal["artifacts"]["guardian"]).resolve() == (run_dir / "guardian.json").resolve()
+    assert journal["phases"] and journal["phases"][0]["name"] == "method"  # from the journal the runner streamed
+    assert not (run_dir / "journal.partial.jsonl").exists()  # all of it is in journal.json
     shown = subprocess.run(
         [CHAOSKIT, "report", str(run_dir), "--markdown"], capture_output=True, text=True, timeout=60, check=False
     )

@@ -69,6 +69,19 @@ def test_did_you_mean_at_every_level(doc: dict[str, Any], path: str, suggestion:
     assert found[path] == f"unknown key; did you mean {suggestion!r}?"
 
 
+def test_bounds_and_choices_say_what_was_written() -> None:
+    found = problems(
+        {
+            "title": "t",
+            "steady_state": {"strategy": "always"},
+            "method": [{"pause": 0}],
+            "safety": {"max_duration": 0},
+        }
+    )
+    assert found["steady_state.strategy"].endswith("(got 'always')")
+    assert found["safety.max_duration"] == "Input should be greater than 0 (got 0.0)"
+
+
 def test_chaos_toolkit_configuration_forms_point_to_the_chaoskit_form() -> None:
     found = problems(
         {

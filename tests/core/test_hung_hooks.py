@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,18 @@ def test_a_run_start_hook_that_never_returns_ends_the_run_aborted_with_nothing_i
     assert journal.outcome == Outcome.ABORTED and journal.reason == "safety.max_duration (1s) reached"
     assert journal.faults == [] and not (tmp_path / "marker").exists()
     assert any(e.type == "HookAbandoned" for e in journal.errors)
+
+
+def test_a_run_in_another_thread_cuts_its_hung_hooks_too(tmp_path: Path, forever: threading.Event) -> None:
+    """The bound follows the thread that runs the phases, not the main thread (an embedding app's worker)."""
+    done: list[Any] = []
+    doc = {"title": "hung hook, thread", "method": [marker(duration="30s")], "safety": {"max_duration": "2s"}}
+    runner = threading.Thread(
+        target=lambda: done.append(run(tmp_path, doc, hooks=[HangsOnInject(forever)], handle_signals=False))
+    )
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive(), "the run was held by its hook"
+    (journal,) = done
+    assert journal.outcome == Outcome.ABORTED and journal.reason == "safety.max_duration (2s) reached"
+    assert not (tmp_path / "marker").exists() and journal.faults[0].reverted_at is not None

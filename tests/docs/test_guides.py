@@ -59,6 +59,19 @@ def test_every_plugin_of_the_repo_is_in_the_plugin_reference() -> None:
     assert "testkit." not in text and "toxiproxy.proxies" not in text
 
 
+def test_every_type_named_in_a_table_has_its_own_table() -> None:
+    # a row of type "list of ProxySpec" is no help unless ProxySpec's keys (name, listen, upstream...) are shown too
+    plain = {"str", "int", "number", "bool", "any", "duration", "regex", "map", "list", "of", "to", "one", "1"}
+    for name in ("experiment-reference.md", "plugins.md"):
+        text = (DOCS / name).read_text(encoding="utf-8")
+        rows = [line.split(" | ")[1] for line in text.splitlines() if line.startswith("| `")]
+        named = {word for cell in rows for word in re.findall(r"\b[A-Z][A-Za-z]+\b", cell.split('"')[0])}
+        documented = set(re.findall(r"\(([A-Z][A-Za-z]+)\)$", text, re.M))
+        core = {"Experiment", "SteadyState", "ProbeSpec", "Expect", "Check", "Step", "Recovery", "Safety"}
+        core.add("TracingSpec")
+        assert named - plain - documented - core == set(), name
+
+
 @pytest.fixture(scope="module")
 def validator() -> Draft202012Validator:
     return Draft202012Validator(experiment_schema())

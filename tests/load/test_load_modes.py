@@ -76,7 +76,7 @@ def test_local_workers_tags_user_classes_and_trace_context(tmp_path: Path, http_
     }
     journal = run_doc(doc, tmp_path, hooks=[TraceHeaders()])
     assert journal.outcome == Outcome.PASSED, (journal.reason, journal.errors)
-    load = journal.load
+    load = journal.load.model_dump(mode="json") if journal.load is not None else None  # the JSON shape
     assert load is not None and load["mode"] == "workers"
     assert [p["role"] for p in load["processes"]] == ["master", "worker", "worker"]
     assert all(p["returncode"] == 0 for p in load["processes"]), load["processes"]
@@ -135,7 +135,7 @@ def test_external_master(tmp_path: Path, http_service: Any) -> None:
         }
         journal = run_doc(doc, tmp_path)
         assert journal.outcome == Outcome.PASSED, (journal.reason, journal.errors)
-        load = journal.load
+        load = journal.load.model_dump(mode="json") if journal.load is not None else None  # the JSON shape
         assert load is not None and load["mode"] == "master"
         assert load["total"]["requests"] > 20 and load["total"]["p95_ms"] is not None
         assert "/health" in load["endpoints"]

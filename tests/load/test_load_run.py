@@ -42,7 +42,7 @@ def test_fault_window_deviates_and_load_ttr_matches_truth(tmp_path: Path, http_s
     journal = run_doc(_doc(http_service), tmp_path, {"svc.status": fault.plugin()})
 
     assert journal.outcome == Outcome.PASSED, (journal.reason, journal.errors)
-    load = journal.load
+    load = journal.load.model_dump(mode="json") if journal.load is not None else None  # the JSON shape
     assert load is not None
     windows = {w["name"]: w for w in load["windows"]}
     # Windows are cut at 0.1 s: the warmup's last tick may hold the first failures of the fault that
@@ -88,8 +88,10 @@ def test_load_probe_in_abort_when(tmp_path: Path, http_service: Any) -> None:
     journal = run_doc(doc, tmp_path, {"svc.status": fault.plugin()})
     assert journal.outcome == Outcome.ABORTED, journal.reason
     assert "load.error_rate) TRIGGERED: load.error_rate = " in journal.reason and journal.reason.endswith(" ≥ 0.5")
-    fault_window = next(w for w in journal.load["windows"] if w["name"] == "fault:svc.status")  # type: ignore[index]
-    assert fault_window["ended_at"] - fault_window["started_at"] < 20  # aborted well before the 30 s hold
+    assert journal.load is not None
+    fault_window = next(w for w in journal.load.windows if w.name == "fault:svc.status")
+    assert fault_window.ended_at is not None and fault_window.started_at is not None
+    assert fault_window.ended_at - fault_window.started_at < 20  # aborted well before the 30 s hold
 
 
 def test_load_probe_without_load_block_is_a_clear_error(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_recovery_never_judges_fault_window_samples(tmp_path: Path, http_service
     baseline = next(o for o in journal.observations if o.phase == "baseline")
     assert baseline.details["after_last_revert"] is False
     # The load-derived TTR is judged from the first whole second after the revert, and sees the 503s too.
-    load = journal.load or {}
+    load = journal.load.model_dump(mode="json") if journal.load is not None else {}  # the JSON shape
     assert load["recovery"]["judged_from"] >= last_revert
     assert load["recovery"]["recovered"] is True and load["recovery"]["ttr_s"] >= truth - 1.0
 
@@ -77,7 +77,7 @@ def test_a_passing_loaded_run_has_a_load_ttr(tmp_path: Path, http_service: HttpS
 
     assert journal.outcome == Outcome.PASSED, journal.reason
     assert journal.ttr_s == 0.0
-    load = journal.load or {}
+    load = journal.load.model_dump(mode="json") if journal.load is not None else {}  # the JSON shape
     rec = load["recovery"]
     assert rec["recovered"] is True, rec
     assert rec["ttr_s"] is not None and rec["ttr_s"] < 1.0  # the first whole second after the revert

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from chaoskit.model.journal import Outcome
+from chaoskit.model.load import LoadWindow
 from chaoskit.report import render_html, run_markdown, write_html_report
 from chaoskit.report.facts import collect
 from chaoskit.report.markdown import gameday_markdown, row
@@ -65,7 +66,7 @@ def test_no_score_without_a_baseline() -> None:
 def test_the_drivers_own_fault_windows_win_over_computed_ones() -> None:
     j = loaded_journal()
     assert j.load is not None
-    j.load["windows"] = [  # the locust driver's shape: a list, fault windows named "fault:<name>"
+    given = [  # the locust driver's shape: a list, fault windows named "fault:<name>"
         {"name": "baseline", "started_at": T0 + 3, "ended_at": T0 + 8, "rps": 1.0, "requests": 5},
         {
             "name": "fault:slow payments",
@@ -80,6 +81,7 @@ def test_the_drivers_own_fault_windows_win_over_computed_ones() -> None:
             "p99_ms": 1600.0,
         },
     ]
+    j.load.windows = [LoadWindow.model_validate(w) for w in given]
     windows = collect(j).windows
     fault = next(w for w in windows if w.kind == "fault")
     assert (fault.rps, fault.error_rate, fault.p95_ms, fault.requests) == (19.8, 0.1923, 1510.0, 208)

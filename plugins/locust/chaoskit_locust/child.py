@@ -122,6 +122,10 @@ def _patch_headers(live: LiveHeaders) -> None:
 
 def main() -> None:
     cfg: dict[str, Any] = json.loads(os.environ["CHAOSKIT_LOCUST_CONFIG"])
+    # A terminal's Ctrl-C reaches the whole process group, this child included. The runner handles it (it reverts
+    # the faults, then stops the load through stdin, and kills it after stop_timeout): here it would only end
+    # the load early, with a KeyboardInterrupt traceback and a "killed by signal 2" load error.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(int(cfg["parent_pid"]))
     stream = Stream(int(cfg["fd"]))
     started = time.monotonic()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit.errors import PluginError
+from chaoskit.model.load import LoadReport
 from chaoskit.plugin import Context, LoadDriver, LoadRun
 from chaoskit_locust.headers import HeaderPush
 from chaoskit_locust.params import LocustParams
@@ -175,13 +176,13 @@ class LocustRun(LoadRun):
         if self.failure is not None:
             raise PluginError(self.failure)
 
-    def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
+    def report(self, phases: list[dict[str, Any]]) -> LoadReport:
         processes = [{"role": c.role, "pid": c.pid, "returncode": c.returncode} for c in self.children]
         mode = "workers" if self.params.workers else "local"
         report = {**build_report(self, phases, self.params.recovery), "mode": mode, "processes": processes}
         if self.push is not None:
             report["header_pushes"] = self.push.pushes
-        return report
+        return LoadReport.model_validate(report)
 
 
 def _refuse_gevent() -> None:

@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any
 
 from chaoskit.errors import PluginError
+from chaoskit.model.load import LoadReport
 from chaoskit.plugin import Context, LoadRun
 from chaoskit_locust.params import LocustParams
 from chaoskit_locust.report import build_report, settle
@@ -150,5 +151,6 @@ class RemoteRun(LoadRun):
         if self.failure is not None:
             raise PluginError(self.failure)
 
-    def report(self, phases: list[dict[str, Any]]) -> dict[str, Any]:
-        return {**build_report(self, phases, self.params.recovery), "mode": "master", "master": self.base}
+    def report(self, phases: list[dict[str, Any]]) -> LoadReport:
+        report = {**build_report(self, phases, self.params.recovery), "mode": "master", "master": self.base}
+        return LoadReport.model_validate(report)
