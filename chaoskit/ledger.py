@@ -104,10 +104,6 @@ class Ledger:
                     return
         raise LedgerError(f"ledger {self.path} has no entry {entry_id}")
 
-    def state_of(self, entry_id: str) -> State | None:
-        with self._lock:
-            return next((e.state for e in self.data.entries if e.id == entry_id), None)
-
     def save(self) -> None:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
