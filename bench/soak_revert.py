@@ -91,6 +91,8 @@ class Trial:
     residue: list[str]
     clean_after_s: float | None = None
     """SIGKILL: seconds from the kill until no residue was left (the guardian's work)."""
+    note: str = ""
+    """An exit other than 130 after SIGINT/SIGTERM/Ctrl-C: the journal's outcome and reason, or stderr's end."""
 
 
 @dataclass
@@ -169,15 +171,16 @@ def _state(pid: int) -> str:
 
 
 def _start_run(world: World) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [CHAOSKIT, "run", "exp.yaml", "-q", "--out", str(world.work / "runs")],
-        cwd=world.work,
-        env=world.env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with (world.work / "stderr.txt").open("wb") as err:
+        proc = subprocess.Popen(
+            [CHAOSKIT, "run", "exp.yaml", "-q", "--out", str(world.work / "runs")],
+            cwd=world.work,
+            env=world.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     world.run_pids.add(proc.pid)
     return proc
 
@@ -201,8 +204,20 @@ def _has_worker(world: World, run_pid: int) -> bool:
     return any(b"chaoskit_host.worker" in argv and world.ours(argv) for _, argv in _procs())
 
 
-def trial(world: World, n: int, window: float, rng: random.Random) -> Trial:
-    sig = rng.choice(SIGNALS)
+def _why(world: World) -> str:
+    """What the run said about itself: its journal's outcome and reason, else the end of its stderr."""
+    journals = sorted((world.work / "runs").glob("*/journal.json"), key=lambda p: p.stat().st_mtime)
+    if journals:
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(journals[-1].read_text())
+            return f"journal: {data.get('outcome')}: {data.get('reason')}"
+    err = (world.work / "stderr.txt").read_text(errors="replace").strip().splitlines()
+    return "stderr: " + " | ".join(err[-4:])
+
+
+def trial(world: World, n: int, window: float, rng: random.Random, signals: tuple[str, ...] = SIGNALS) -> Trial:
+    shutil.rmtree(world.work / "runs", ignore_errors=True)
+    sig = rng.choice(signals)
     delay = rng.uniform(0.0, window)
     proc = _start_run(world)
     time.sleep(delay)
@@ -221,7 +236,8 @@ def trial(world: World, n: int, window: float, rng: random.Random) -> Trial:
         deadline = time.monotonic() + 5  # the guardian (if one started) exits once told the run is done
         while (left := world.residue()) and all("guardian" in r for r in left) and time.monotonic() < deadline:
             time.sleep(0.05)
-        return Trial(n, sig, round(delay, 3), code, world.residue())
+        note = _why(world) if code not in (130, -2, -15) else ""
+        return Trial(n, sig, round(delay, 3), code, world.residue(), note=note)
     while (left := world.residue()) and time.monotonic() - killed < 5:
         time.sleep(0.02)
     clean_after = None if left else round(time.monotonic() - killed, 3)
@@ -234,6 +250,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--signals", default=",".join(SIGNALS), help=f"a subset of {','.join(SIGNALS)}")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -263,12 +280,12 @@ def main() -> int:
         for n in range(1, args.trials + 1):
             if time.monotonic() >= ended:
                 break
-            result = trial(world, n, window, rng)
+            result = trial(world, n, window, rng, tuple(args.signals.split(",")))
             world.trials.append(result)
             extra = f" clean after {result.clean_after_s}s" if result.clean_after_s is not None else ""
             print(
                 f"trial {n}: {result.sig} at {result.delay_s}s exit {result.exit_code}{extra} "
-                f"residue {result.residue or 'none'}",
+                f"residue {result.residue or 'none'}" + (f" ({result.note})" if result.note else ""),
                 flush=True,
             )
             if result.residue:
@@ -295,6 +312,7 @@ def summarize(trials: list[Trial], seed: int) -> dict[str, Any]:
         "by_signal": dict(Counter(t.sig for t in trials)),
         "exit_codes": dict(Counter(str(t.exit_code) for t in trials)),
         "trials_with_residue": sum(1 for t in trials if t.residue),
+        "other_exits": [{"trial": t.n, "signal": t.sig, "exit": t.exit_code, "why": t.note} for t in trials if t.note],
         "residue": [
             {"trial": t.n, "signal": t.sig, "delay_s": t.delay_s, "left": t.residue} for t in trials if t.residue
         ],

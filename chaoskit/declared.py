@@ -25,10 +25,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from chaoskit.hooks import hookimpl
-from chaoskit.ledger import Ledger, LedgerEntry
 from chaoskit.plugin import Context, Fault, P
 
 if TYPE_CHECKING:
+    from chaoskit.ledger import Ledger
     from chaoskit.model.journal import Journal
 
 
@@ -159,6 +159,8 @@ class DeclaredProxiesHooks:
 
     @hookimpl
     def chaoskit_run_started(self, journal: Journal) -> None:
+        from chaoskit.ledger import Ledger, LedgerEntry  # here: the sections import this module to validate
+
         if journal.dry_run:
             return  # the faults' plans show which proxies would be created
         block = journal.experiment.get(self.section)

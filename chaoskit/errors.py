@@ -101,6 +101,17 @@ class HookAbandoned(ChaosKitError):
     exit_code = 4
 
 
+class GuardianLost(ChaosKitError):
+    """The guardian process ended while the run went on (recorded; the run goes on unguarded)."""
+
+    exit_code = 4
+
+
+# -- control flow of a run (not errors of the user's: each ends the run with its own outcome) ----------------------
+class AbortRun(Exception):
+    """A ``safety.abort_when`` condition triggered (its expect matched), or chaoskit was halted: ``aborted``."""
+
+
 class Interrupted(BaseException):
     """Raised in the main thread on SIGTERM (Ctrl-C arrives as KeyboardInterrupt)."""
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit import __version__
-from chaoskit.errors import ChaosKitError, Interrupted, SafetyStop
+from chaoskit.errors import AbortRun, ChaosKitError, GuardianLost, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.journalfile import ObservationSink
 from chaoskit.ledger import Ledger, dump_json
@@ -59,14 +59,6 @@ class RunOptions:
     """Write the journal here instead of a new folder under ``out_dir``."""
     tracer_provider: Any = None
     """An OpenTelemetry TracerProvider to record the run's trace with (default: chaoskit's own)."""
-
-
-class AbortRun(Exception):
-    """A safety.abort_when condition triggered (its expect matched), or chaoskit was halted."""
-
-
-class GuardianLost(ChaosKitError):
-    """The guardian process ended while the run went on."""
 
 
 class Runner:
@@ -325,18 +317,21 @@ class Runner:
         rec = self.exp.recovery
         phase = self.phase_start(Phase.RECOVERY)
         start = time.monotonic()
+        missed = False  # a real miss so far (a sample with no data yet is pending: neither a miss nor a pass)
         try:
             while True:
                 if self.abort.is_set():  # a halt: the faults are reverted already
                     raise AbortRun(self.state.abort_reason)
                 polled = time.monotonic()
                 ok, why, records = self.steps.check_steady_state(Phase.RECOVERY)
+                missed = missed or any(o.ok is False for o in records)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
-                    # than the poll started: count that wait in the TTR.
+                    # than the poll started: count that wait in the TTR. Polls that only lacked data do not
+                    # count: the steady state was never seen broken after the revert.
                     waits = [o.details.get("waited_s") for o in records]
                     waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
-                    self.journal.ttr_s = round(polled - start + waited, 3)
+                    self.journal.ttr_s = round((polled - start if missed else 0.0) + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
                     self.state.deviate(f"not recovered within {rec.within:g}s: {why}")

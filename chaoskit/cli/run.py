@@ -290,6 +290,7 @@ def _write_summary_md(day: GameDay, path: Path | None) -> None:
         else:
             text = gameday_markdown(day.rows(), base=base, index=index)
         try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)  # like --out: the folder is created
             with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         except OSError as exc:

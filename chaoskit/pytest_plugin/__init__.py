@@ -147,6 +147,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 parse_var(text)
             except ValueError as exc:
                 raise pytest.UsageError(str(exc).replace("--var", "--chaos-var")) from None
+    if enabled and settings.baseline is not None and not settings.baseline.exists():
+        raise pytest.UsageError(  # said before any fault is injected, not after each run as a traceback
+            f"--chaos-baseline {settings.baseline}: no such file or folder "
+            f"(store one with: chaoskit baseline save RUNS --to {settings.baseline})"
+        )
     config.addinivalue_line("markers", "chaos: a chaos test (injects faults); runs only with --chaos")
     if enabled:
         _load_fixture_plugins(config)

@@ -183,13 +183,13 @@ class Chaos:
     def _gate(self, result: ChaosResult, baseline: Path) -> None:
         """``--chaos-baseline``: compare with the baseline; JUnit gets the numbers; a regression fails the test."""
         from chaoskit.compare.render import markdown
-        from chaoskit.compare.summary import NotComparable
+        from chaoskit.errors import ChaosKitError
 
         props = self.node.user_properties
         problem: str | None = None
         try:
             comparison = result.compare(baseline)
-        except NotComparable as exc:
+        except ChaosKitError as exc:  # NotComparable, or an unreadable baseline file: its message, no traceback
             problem = str(exc)
         if problem is not None:  # failed outside the except block: no "During handling of the above exception"
             props.append(("chaoskit.compare", "not comparable"))

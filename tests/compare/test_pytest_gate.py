@@ -49,3 +49,7 @@ def test_chaos_baseline_gate(pytester: pytest.Pytester) -> None:
     down.stdout.fnmatch_lines(
         ["*'survives an outage': DEVIATED (exit 1)*", "*not comparable with the baseline other*no baseline run*"]
     )
+
+    missing = pytester.runpytest_subprocess("--chaos", "-k", "ok", "--chaos-baseline", "nowhere", timeout=TIMEOUT)
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(["*--chaos-baseline nowhere: no such file or folder*chaoskit baseline save*"])
