@@ -294,7 +294,7 @@ def test_dry_run_plans_but_injects_nothing(tmp_path: Path, http_service: HttpSer
         {"title": "d", "steady_state": {"probes": [health(http_service)]}, "method": [marker(duration="5s")]},
         dry_run=True,
     )
-    assert journal.outcome == Outcome.PASSED and journal.dry_run
+    assert journal.outcome == Outcome.DRY_RUN and journal.dry_run and journal.exit_code == 0
     assert journal.faults[0].revert_info["path"].endswith("marker") and journal.faults[0].injected_at is None
     assert not (tmp_path / "marker").exists()
     assert http_service.state.hits == 0 and journal.observations == []
