@@ -13,9 +13,9 @@ T is measured twice: wall time (``perf_counter``) and CPU time of the whole proc
 (``process_time``). On a busy machine wall time also counts waiting for a CPU at every thread hand-off;
 CPU time does not, so it is the steadier of the two.
 
-``--callgrind`` counts instructions instead (valgrind; they do not depend on the machine's load): one process
-runs the experiment once with ``--activities`` activities, another with ``--small``; both import and set up
-the same, so the difference divided by the difference in activities is what one activity costs.
+``--callgrind`` counts instructions instead (valgrind; they do not depend on the machine's load). A process
+loads the experiment and runs it once, another runs it twice: the difference is one run, without imports and
+loading. Done at both sizes, (run(large) - run(small)) / (large - small) is what one activity costs.
 ``--tracing off`` runs chaoskit with ``tracing.enabled: false`` (it is on by default).
 
 Prints one JSON object on stdout. Usage::
@@ -176,34 +176,39 @@ def _profile(once: Callable[[], Timing]) -> str:
     return text.getvalue()
 
 
-def run_once(tool: str, n: int) -> None:
-    """One run of ``n`` activities in a fresh process (what ``--callgrind`` counts)."""
+def run_once(tool: str, n: int, runs: int) -> None:
+    """``runs`` runs of ``n`` activities in a fresh process (what ``--callgrind`` counts)."""
     with tempfile.TemporaryDirectory(prefix="chaoskit-bench-") as tmp:
         work = Path(tmp)
         (work / f"{NOOP_MODULE}.py").write_text(NOOP_SOURCE, encoding="utf-8")
         sys.path.insert(0, str(work))
         os.environ.setdefault("CHAOSKIT_STATE_DIR", str(work / "state"))
         os.chdir(work)
-        (chaoskit_runner if tool == "chaoskit" else chaostoolkit_runner)(n, work)()
+        once = (chaoskit_runner if tool == "chaoskit" else chaostoolkit_runner)(n, work)
+        for _ in range(runs):
+            once()
 
 
 def callgrind(tool: str, large: int, small: int) -> dict[str, Any]:
-    """Instructions of one run at each size (each in its own process), and per activity."""
+    """Instructions of one run at each size (two processes each: one run, two runs), and per activity."""
     import subprocess
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from callgrind import instructions
 
     me = [sys.executable, str(Path(__file__).resolve()), "--tool", tool, "--tracing", "on" if TRACING else "off"]
-    counts = {}
+    subprocess.run([*me, "--once", str(small)], check=True, timeout=600)  # writes the bytecode caches
+    run: dict[int, int] = {}
     for n in (small, large):
-        subprocess.run([*me, "--once", str(n)], check=True, timeout=600)  # writes the bytecode caches
-        counts[n] = instructions([*me, "--once", str(n)])
+        one, two = (instructions([*me, "--once", str(n), "--runs", str(r)]) for r in (1, 2))
+        run[n] = two - one
+    per_activity = (run[large] - run[small]) / (large - small)
     return {
         "tool": tool,
         "tracing": TRACING if tool == "chaoskit" else None,
-        "instructions": {str(n): c for n, c in counts.items()},
-        "per_activity_instructions": round((counts[large] - counts[small]) / (large - small)),
+        "run_instructions": {str(n): c for n, c in run.items()},
+        "per_activity_instructions": round(per_activity),
+        "fixed_per_run_instructions": round(run[small] - small * per_activity),
     }
 
 
@@ -216,12 +221,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the large run instead")
     parser.add_argument("--tracing", choices=["on", "off"], default="on", help="chaoskit's tracing (default on)")
     parser.add_argument("--callgrind", action="store_true", help="instruction counts (valgrind) instead of times")
-    parser.add_argument("--once", type=int, help=argparse.SUPPRESS)  # one run, for --callgrind
+    parser.add_argument("--once", type=int, help=argparse.SUPPRESS)  # one process's runs, for --callgrind
+    parser.add_argument("--runs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     global TRACING
     TRACING = args.tracing == "on"
     if args.once is not None:
-        run_once(args.tool, args.once)
+        run_once(args.tool, args.once, args.runs)
         return
     if not 0 < args.small < args.activities:
         parser.error("need 0 < --small < --activities")

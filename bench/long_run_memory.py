@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 import time
@@ -74,6 +75,7 @@ def run_mode(tracing: bool, minutes: float, url: str, work: Path) -> dict[str, A
         "tracing": tracing,
         "minutes": minutes,
         "outcome": journal.outcome.value if journal.outcome else None,
+        "reason": journal.reason,
         "observations": observations,
         "rss_start_mib": samples[0][1],
         "rss_after_1min_mib": after_minute,
@@ -104,6 +106,9 @@ def main() -> None:
     results = []
     try:
         with tempfile.TemporaryDirectory(prefix="chaoskit-soak-") as tmp:
+            # Its own state folder (ledgers, live runs, the halt file): a `chaoskit halt` meant for other runs on
+            # this machine does not stop the soak (a first hour-long attempt in the shared folder ended `aborted`).
+            os.environ.setdefault("CHAOSKIT_STATE_DIR", str(Path(tmp) / "state"))
             for mode in modes:
                 results.append(run_mode(mode == "on", args.minutes, url, Path(tmp)))
     finally:
@@ -113,7 +118,8 @@ def main() -> None:
     for r in results:
         sizes = ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in r["file_sizes_bytes"].items() if v is not None)
         print(
-            f"  tracing {'on ' if r['tracing'] else 'off'}: {r['observations']} observations ({r['outcome']}); RSS "
+            f"  tracing {'on ' if r['tracing'] else 'off'}: {r['observations']} observations ({r['outcome']}"
+            f"{'' if r['outcome'] == 'passed' else ': ' + r['reason']}); RSS "
             f"{r['rss_start_mib']:.1f} -> {r['rss_after_1min_mib']:.1f} (1 min) -> {r['rss_end_mib']:.1f} MiB; "
             f"after the first minute +{r['growth_after_1min_mib']:.2f} MiB = "
             f"{r['growth_kib_per_observation']:.2f} KiB/observation, {r['growth_mib_per_minute']:.2f} MiB/min; "

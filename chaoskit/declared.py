@@ -25,10 +25,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from chaoskit.hooks import hookimpl
-from chaoskit.ledger import Ledger, LedgerEntry
 from chaoskit.plugin import Context, Fault, P
 
 if TYPE_CHECKING:
+    from chaoskit.ledger import Ledger
     from chaoskit.model.journal import Journal
 
 
@@ -114,6 +114,29 @@ class DeclaredProxiesFault(Fault[P], Generic[P, C]):
             "created": None,  # None until inject completed: revert then checks each planned proxy
         }
 
+    def preflight(self, params: P, ctx: Context) -> list[str]:
+        """Each declared proxy the run would create can listen where it says: when the server runs on this
+        machine (a loopback URL), its listen address is bound and closed at once (no side effect). An address in
+        use makes the run fail at its start (``AddressInUse``), so it is a preflight problem."""
+        from urllib.parse import urlsplit
+
+        from chaoskit.errors import ChaosKitError
+        from chaoskit.ports import cannot_listen
+
+        section = self.section(params)
+        if urlsplit(section.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            return []  # the proxies listen on another machine: nothing to try from here
+        try:
+            existing = self.addresses(self.client(section.url, section.timeout))
+        except ChaosKitError:
+            return []  # no server: each fault on it says so (its preflight), once per step
+        found = []
+        for i, proxy in enumerate(section.proxies):
+            why = None if proxy.name in existing else cannot_listen(proxy.listen)
+            if why is not None:
+                found.append(f"proxies[{i}].listen: proxy {proxy.name!r} cannot listen on {proxy.listen}: {why}")
+        return found
+
     def inject(self, params: P, info: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
         client = self._client(info)
         created: list[dict[str, Any]] = []
@@ -159,6 +182,8 @@ class DeclaredProxiesHooks:
 
     @hookimpl
     def chaoskit_run_started(self, journal: Journal) -> None:
+        from chaoskit.ledger import Ledger, LedgerEntry  # here: the sections import this module to validate
+
         if journal.dry_run:
             return  # the faults' plans show which proxies would be created
         block = journal.experiment.get(self.section)

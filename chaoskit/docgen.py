@@ -30,7 +30,14 @@ CORE: list[tuple[str, type[BaseModel], str]] = [
     ("expect", Expect, "The tolerance a probe's observation must meet."),
     ("A numeric check (expect.latency_ms, ...)", Check, "Checks on one value."),
     ("A step (method[], rollbacks[])", Step, "Exactly one of fault, action, probe or pause."),
-    ("recovery", Recovery, "How the return to the steady state is judged after the reverts."),
+    (
+        "recovery",
+        Recovery,
+        "How the return to the steady state is judged after the reverts. A sample with no data yet (a load probe "
+        "with no request in its window since the revert) is pending, neither a miss nor a pass: polling goes on "
+        "until a real value arrives, within `within`. The TTR counts from the last revert to the first poll at "
+        "which the steady state held; when no poll saw it broken (only pending ones before), the TTR is 0.",
+    ),
     ("safety", Safety, "Limits that stop a run."),
     ("tracing", TracingSpec, "The run's OpenTelemetry trace; see [tracing](tracing.md)."),
 ]

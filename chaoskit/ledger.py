@@ -84,8 +84,10 @@ class Ledger:
             data = LedgerFile.model_validate_json(path.read_bytes())
         except FileNotFoundError:
             raise LedgerError(f"no ledger at {path}") from None
-        except (OSError, ValidationError) as exc:
-            raise LedgerError(f"ledger {path} is unreadable or corrupt: {exc}") from exc
+        except OSError as exc:
+            raise LedgerError(f"ledger {path} is unreadable: {exc.strerror or exc}") from None
+        except ValidationError as exc:
+            raise LedgerError(f"ledger {path} is not a chaoskit ledger: {_first_problem(exc)}") from None
         return cls(path, data)
 
     def add(self, entry: LedgerEntry) -> None:
@@ -101,10 +103,6 @@ class Ledger:
                     self.save()
                     return
         raise LedgerError(f"ledger {self.path} has no entry {entry_id}")
-
-    def state_of(self, entry_id: str) -> State | None:
-        with self._lock:
-            return next((e.state for e in self.data.entries if e.id == entry_id), None)
 
     def save(self) -> None:
         with self._lock:
@@ -194,3 +192,12 @@ def _json_text(data: Any) -> str:
     if isinstance(data, BaseModel):
         return data.model_dump_json(indent=2, by_alias=True)
     return json.dumps(data, indent=2, default=str)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """One line for a file that is not a ledger: pydantic's first error (where and what), and how many more."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    text = f"{where}: {first['msg']}" if where else first["msg"]
+    return text + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")

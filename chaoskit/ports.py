@@ -44,6 +44,25 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def cannot_listen(address: str) -> str | None:
+    """Why a server on this machine could not listen on ``address`` ("host:port") now, or None when it could.
+    Bind (with SO_REUSEADDR, as servers do, so a port in TIME_WAIT is not "in use") and close at once: no side
+    effect. Port 0 always can."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        number = int(port)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, number))
+    except ValueError:
+        return f"{address!r} is not host:port"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _socket_inodes(pid: int) -> set[str]:
     inodes: set[str] = set()
     fd_dir = Path(f"/proc/{pid}/fd")

@@ -74,6 +74,9 @@ def preflight(loaded: Loaded, registry: Registry | None = None, timeout: float =
     for path, kind, name in plugin_steps(loaded):
         plugin = registry.instance(kind, name)
         check(f"{path}.with", plugin, loaded.params[path], f"{path} ({name})")
+    for name, section in loaded.sections.items():  # a section that declares proxies: its ``<name>.proxies`` fault
+        if f"{name}.proxies" in registry.entries("fault"):
+            check(name, registry.instance("fault", f"{name}.proxies"), section, f"{name} ({name}.proxies)")
     load = loaded.experiment.load
     if load is not None and loaded.load_params is not None:
         driver = str(load.get("driver", "locust"))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the CLI passes its console: rich on a terminal, plain lines
 
 OUTCOME_STYLE = {
     Outcome.PASSED: "bold green",
+    Outcome.DRY_RUN: "bold cyan",
     Outcome.DEVIATED: "bold red",
     Outcome.BASELINE_NOT_MET: "bold yellow",
     Outcome.ABORTED: "bold magenta",
@@ -130,7 +131,7 @@ class LiveProgress:
 
 def verdict_line(journal: Journal) -> str:
     outcome = journal.outcome or Outcome.ERROR
-    if journal.dry_run and outcome == Outcome.PASSED:
+    if outcome == Outcome.DRY_RUN:
         return f"[bold cyan]DRY RUN OK[/] (exit 0) — {escape(journal.reason)}"
     ttr = f" · TTR {journal.ttr_s:.3g}s" if journal.ttr_s is not None else ""
     return (

@@ -7,8 +7,6 @@ its tolerance, relative to the bound; a probe that failed outright counts as the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from chaoskit.model.journal import ObservationRecord
 from chaoskit.model.tolerance import Check, Expect
 
@@ -71,10 +69,3 @@ class Tally:
             text += f", worst {worst.reason}"
         return text
 
-
-def probe_line(label: str, where: str, records: Sequence[ObservationRecord], expect: Expect | None) -> str:
-    """The reason line of ``records`` (see :meth:`Tally.line`)."""
-    tally = Tally(expect)
-    for record in records:
-        tally.add(record)
-    return tally.line(label, where)

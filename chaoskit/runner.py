@@ -317,18 +317,21 @@ class Runner:
         rec = self.exp.recovery
         phase = self.phase_start(Phase.RECOVERY)
         start = time.monotonic()
+        missed = False  # a real miss so far (a sample with no data yet is pending: neither a miss nor a pass)
         try:
             while True:
                 if self.abort.is_set():  # a halt: the faults are reverted already
                     raise AbortRun(self.state.abort_reason)
                 polled = time.monotonic()
                 ok, why, records = self.steps.check_steady_state(Phase.RECOVERY)
+                missed = missed or any(o.ok is False for o in records)
                 if ok:
                     # A probe that watched until its condition held (details.waited_s) saw the recovery later
-                    # than the poll started: count that wait in the TTR.
+                    # than the poll started: count that wait in the TTR. Polls that only lacked data do not
+                    # count: the steady state was never seen broken after the revert.
                     waits = [o.details.get("waited_s") for o in records]
                     waited = max((float(w) for w in waits if isinstance(w, int | float)), default=0.0)
-                    self.journal.ttr_s = round(polled - start + waited, 3)
+                    self.journal.ttr_s = round((polled - start if missed else 0.0) + waited, 3)
                     return True
                 if time.monotonic() - start >= rec.within:
                     self.state.deviate(f"not recovered within {rec.within:g}s: {why}")

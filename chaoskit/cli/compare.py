@@ -84,10 +84,9 @@ def compare(
         comparisons.extend(compare_runs(base[experiment], run, rules) for run in runs)
     text = render.markdown(comparisons, not_comparable)
     for i, target in enumerate(t for t in (summary_md, os.environ.get("GITHUB_STEP_SUMMARY")) if t):
-        with Path(target).open("w" if i == 0 and summary_md else "a", encoding="utf-8") as fh:
-            fh.write(text)
+        _write(Path(target), text, "w" if i == 0 and summary_md else "a")
     if html_out is not None:
-        html_out.write_text(render.compare_html(comparisons, not_comparable), encoding="utf-8")
+        _write(html_out, render.compare_html(comparisons, not_comparable), "w")
         err.print(f"wrote {html_out}")
     if as_json:
         print(json.dumps(render.as_json(comparisons, not_comparable), indent=2))
@@ -96,6 +95,22 @@ def compare(
     if any(c.regressed for c in comparisons):
         sys.exit(EXIT_REGRESSION)
     sys.exit(EXIT_NOT_COMPARABLE if not_comparable or any(c.problem for c in comparisons) else 0)
+
+
+def _write(path: Path, text: str, mode: str) -> None:
+    """An output file (its folder is created); a failure is exit 4 with the path, never a traceback (whose exit
+    code 1 would read as "regression" in CI)."""
+    from chaoskit.errors import ChaosKitError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChaosKitError(f"cannot write {path}: cannot create its folder {path.parent}: {exc}") from None
+    try:
+        with path.open(mode, encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise ChaosKitError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _config(path: Path | None) -> dict[str, Any]:

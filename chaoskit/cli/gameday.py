@@ -90,7 +90,7 @@ def gameday(
     notebook = Notebook(notes)
     live = None
     if serve is not None:
-        live = serve_live(serve, serve_token_env, [s.experiment for _, s in experiments(plan)], notebook)
+        live = serve_live(serve, serve_token_env, [s.experiment for _, _, s in experiments(plan)], notebook)
         hooks.append(live)
 
     def say(text: str) -> None:
@@ -111,7 +111,12 @@ def gameday(
         return GateAnswer(go, note_prompt())
 
     def show(result: Any) -> None:
-        err.print(f"{escape(result.path.name)}: {result.outcome.value} {escape(result.reason)}", highlight=False)
+        said = (
+            result.reason
+            if result.reason.startswith(result.outcome.value)
+            else f"{result.outcome.value}: {result.reason}"
+        )
+        err.print(f"{escape(result.path.name)}: {escape(said.rstrip(': '))}", highlight=False)
 
     options = RunOptions(out_dir=out_dir, hooks=hooks)
     day = run_plan(plan, plan_path.parent, options, approve, show, notebook, live)

@@ -38,7 +38,8 @@ Flow of a run: load -> warm-up -> steady state before -> method (faults injected
 
 \b
 Exit codes: 0 passed, 1 deviated, 2 baseline-not-met, 3 aborted, 4 error,
-            5 invalid, 6 preflight failed (--dry-run), 130 interrupted, 64 bad command-line usage.
+            5 invalid, 6 preflight failed (--dry-run), 130 interrupted, 64 bad command-line usage;
+            a clean --dry-run exits 0 with the outcome dry-run (never "passed").
 With several experiments the exit code is the most severe of their codes, in this order:
 130 interrupted, 4 error, 5 invalid, 6 preflight failed, 3 aborted, 1 deviated, 2 baseline-not-met, 0 passed.
 """
@@ -223,10 +224,13 @@ def serve_live(address: str, token_env: str | None, queue: list[str], notebook: 
 
 
 def _verdict(result: RunResult) -> dict[str, Any]:
+    from chaoskit.model.outcome import Outcome
+
     journal = result.journal
     return {
         "file": str(result.path),
         "outcome": result.outcome.value,
+        "dry_run": result.outcome == Outcome.DRY_RUN,
         "exit_code": result.exit_code,
         "reason": result.reason,
         "ttr_s": journal.ttr_s if journal else None,
@@ -290,6 +294,7 @@ def _write_summary_md(day: GameDay, path: Path | None) -> None:
         else:
             text = gameday_markdown(day.rows(), base=base, index=index)
         try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)  # like --out: the folder is created
             with Path(target).open("w" if i == 0 and path else "a", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         except OSError as exc:

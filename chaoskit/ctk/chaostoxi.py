@@ -10,11 +10,9 @@ Each function keeps chaostoxi's signature, so arguments are checked as CTK check
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from chaoskit import httpapi
 from chaoskit.ctk.extensions import ExtensionError, Handler
 
 if TYPE_CHECKING:
@@ -47,22 +45,20 @@ def api_url(ext: Extensions) -> str:
 
 
 def _api(ext: Extensions, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        api_url(ext) + path, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    """(HTTP status, JSON body) of one call to the Toxiproxy API: an error status is returned, not raised (as
+    chaostoxi does); no answer at all is an ExtensionError."""
+    url = api_url(ext)
     try:
-        with urllib.request.urlopen(request, timeout=API_TIMEOUT) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-    except (urllib.error.URLError, OSError) as exc:
-        raise ExtensionError(f"Toxiproxy at {api_url(ext)} is unreachable: {exc}") from None
+        raw = httpapi.call(url + path, method, body, API_TIMEOUT)
+    except httpapi.Refused as exc:
+        return exc.status, None
+    except httpapi.Unreachable as exc:
+        raise ExtensionError(f"Toxiproxy at {url} is unreachable: {exc.reason}") from None
+    return 200, json.loads(raw) if raw else None
 
 
 def _proxy_path(name: str) -> str:
-    return "/proxies/" + urllib.parse.quote(name, safe="")
+    return "/proxies/" + httpapi.segment(name)
 
 
 def create_toxic(
@@ -124,7 +120,7 @@ def delete_toxic(ext: Extensions, for_proxy: str, toxic_name: str) -> bool:
     if item is not None:
         ext.revert(item)
         return True
-    status, _ = _api(ext, "DELETE", f"{_proxy_path(for_proxy)}/toxics/{urllib.parse.quote(toxic_name, safe='')}")
+    status, _ = _api(ext, "DELETE", f"{_proxy_path(for_proxy)}/toxics/{httpapi.segment(toxic_name)}")
     return 200 <= status < 300
 
 

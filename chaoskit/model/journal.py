@@ -47,7 +47,8 @@ class ObservationRecord(_Record):
     started_at: float
     duration_s: float
     ok: bool | None = Field(
-        description="Did the observation meet its tolerance (None: no tolerance). For a safety.abort_when "
+        description="Did the observation meet its tolerance (None: no tolerance, or a recovery sample with no data "
+        "yet: neither a miss nor a pass). For a safety.abort_when "
         "condition: was it safe, i.e. not triggered (see `triggered`)."
     )
     triggered: bool | None = Field(

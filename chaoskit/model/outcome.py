@@ -14,6 +14,8 @@ from enum import StrEnum
 
 class Outcome(StrEnum):
     PASSED = "passed"
+    DRY_RUN = "dry-run"
+    """``run --dry-run`` with no problem: validated, targets resolved, nothing injected (exit 0, never "passed")."""
     DEVIATED = "deviated"
     BASELINE_NOT_MET = "baseline-not-met"
     ABORTED = "aborted"
@@ -28,6 +30,7 @@ class Outcome(StrEnum):
 
 EXIT_CODES: dict[Outcome, int] = {
     Outcome.PASSED: 0,
+    Outcome.DRY_RUN: 0,
     Outcome.DEVIATED: 1,
     Outcome.BASELINE_NOT_MET: 2,
     Outcome.ABORTED: 3,
@@ -43,6 +46,7 @@ SEVERITY: tuple[Outcome, ...] = (
     Outcome.ABORTED,
     Outcome.DEVIATED,
     Outcome.BASELINE_NOT_MET,
+    Outcome.DRY_RUN,
     Outcome.PASSED,
 )
 """Most severe first: a game day's exit code is that of its most severe run."""
@@ -91,7 +95,7 @@ def decide(ending: Ending) -> tuple[Outcome, str]:
 
     1. a failed revert (error: something may be left behind; the reason says how to undo it);
     2. how the run was cut short (interrupted, aborted, error);
-    3. a dry run (passed); 4. the baseline not met; 5. a failed rollback (error);
+    3. a dry run (dry-run, exit 0: never reported as passed); 4. the baseline not met; 5. a failed rollback (error);
     6. deviations or no recovery (deviated); 7. a failed load driver (error, only when all else passed);
     8. passed.
     """
@@ -111,7 +115,7 @@ def _decide(ending: Ending) -> tuple[Outcome, str]:
     if ending.stopped is not None:
         return ending.stopped
     if ending.dry_run:
-        return Outcome.PASSED, "dry run: validated and resolved; nothing was injected"
+        return Outcome.DRY_RUN, "dry run: validated and resolved; nothing was injected"
     if ending.baseline_missed is not None:
         return Outcome.BASELINE_NOT_MET, f"steady state not met before any fault: {ending.baseline_missed}"
     if ending.rollback_failed is not None:

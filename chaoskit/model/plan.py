@@ -33,14 +33,3 @@ class Plan(StrictModel):
         default_factory=lambda: list(DEFAULT_STOP),
         description="An experiment ending with one of these outcomes stops the day (interrupted always does).",
     )
-
-
-def step_kind_problems(data: Any) -> list[tuple[str, str]]:
-    """(path, message) for each step that is not exactly one of experiment, parallel or gate."""
-    steps = data.get("steps") if isinstance(data, dict) else None
-    found = []
-    for i, step in enumerate(steps if isinstance(steps, list) else []):
-        kinds = [k for k in ("experiment", "parallel", "gate") if isinstance(step, dict) and k in step]
-        if len(kinds) != 1:
-            found.append((f"steps[{i}]", f"exactly one of experiment, parallel or gate (got {kinds or 'none'})"))
-    return found

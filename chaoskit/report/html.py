@@ -15,6 +15,7 @@ from chaoskit.report.traces import traces_html
 
 COLORS = {
     Outcome.PASSED: "#15803d",
+    Outcome.DRY_RUN: "#0e7490",
     Outcome.DEVIATED: "#b45309",
     Outcome.BASELINE_NOT_MET: "#6b7280",
     Outcome.ABORTED: "#b91c1c",

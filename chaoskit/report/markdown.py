@@ -13,6 +13,7 @@ from chaoskit.report.score import score
 
 ICONS = {
     Outcome.PASSED: "✅",
+    Outcome.DRY_RUN: "🔎",
     Outcome.DEVIATED: "⚠️",
     Outcome.BASELINE_NOT_MET: "⏸️",
     Outcome.ABORTED: "🛑",

@@ -16,18 +16,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from chaoskit.errors import Problem, ValidationFailed
+from chaoskit.model.base import StrictModel
 from chaoskit.model.outcome import Outcome, worst_exit_code
-from chaoskit.model.plan import ExperimentStep, GateStep, ParallelStep, Plan, step_kind_problems
+from chaoskit.model.plan import ExperimentStep, GateStep, ParallelStep, Plan
 from chaoskit.run.gameday import RunResult, rows, run_many, spans
 from chaoskit.run.notes import MAX_NOTE, Gate, GateAnswer, Note, Notebook
 from chaoskit.runner import RunOptions
 
 if TYPE_CHECKING:
+    from chaoskit.document import LineMap
     from chaoskit.live.state import LiveState
 
 
@@ -47,43 +49,91 @@ class DayResult:
 
 
 def load_plan(path: Path) -> Plan:
-    """The plan, validated, with every experiment it names validated too."""
-    import yaml
+    """The plan, validated, with every experiment it names validated too (each problem once, with its path and
+    file line, like an experiment's: ``plan.yaml:5: steps[1].varz: unknown key; did you mean 'vars'?``)."""
+    from chaoskit.loader import line_of, load_experiment, read_document
 
-    from chaoskit.loader import load_experiment
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValidationFailed([Problem("(file)", f"cannot read the plan: {exc}")], str(path)) from None
-    found = [Problem(where, message) for where, message in step_kind_problems(data)]
-    if found:  # check the rest with those steps out of the way, so every problem is listed at once
-        bad = {int(p.path[6:-1]) for p in found}
-        data = {**data, "steps": [{"gate": "-"} if i in bad else s for i, s in enumerate(data["steps"])]}
-    try:
-        plan = Plan.model_validate(data)
-    except ValidationError as exc:
-        found += [Problem(".".join(map(str, e["loc"])) or "(plan)", e["msg"]) for e in exc.errors()]
-    if found:
-        raise ValidationFailed(found, str(path))
-    problems: list[Problem] = []
-    for where, step in experiments(plan):
+    source = str(path)
+    data, lines = read_document(path)
+    problems, valid = _plan_problems(data, lines, source)
+    for where, loc, step in valid:  # the experiments of the steps that are right, even when others are not
         try:
             load_experiment(path.parent / step.experiment, dict(step.vars))
         except ValidationFailed as exc:
-            problems += [Problem(f"{where}.experiment ({step.experiment}): {p.path}", p.message) for p in exc.problems]
+            for p in exc.problems:
+                name = step.experiment if p.line is None else f"{step.experiment}:{p.line}"
+                inner = f": {p.path}" if p.path else ""
+                at = line_of(lines, (*loc, "experiment"))
+                problems.append(Problem(f"{where}.experiment ({name}){inner}", p.message, at, source))
     if problems:
-        raise ValidationFailed(problems, str(path))
-    return plan
+        raise ValidationFailed(sorted(problems, key=lambda p: p.line or 0), source)
+    return Plan.model_validate(data)
 
 
-def experiments(plan: Plan) -> list[tuple[str, ExperimentStep]]:
-    found: list[tuple[str, ExperimentStep]] = []
-    for i, step in enumerate(plan.steps):
+_STEP_KINDS: dict[str, type[StrictModel]] = {"experiment": ExperimentStep, "parallel": ParallelStep, "gate": GateStep}
+
+
+def _plan_problems(
+    data: Any, lines: LineMap, source: str
+) -> tuple[list[Problem], list[tuple[str, tuple[Any, ...], ExperimentStep]]]:
+    """Every problem of the plan: its own keys first, then each step against the one kind its key names (a step
+    of no known kind: the key that looks like one, with a "did you mean"). Also: the valid experiment steps."""
+    from chaoskit.hints import did_you_mean
+    from chaoskit.loader import format_path, line_of, problems_from
+
+    steps = data.get("steps") if isinstance(data, dict) else None
+    shape = data
+    if isinstance(steps, list):  # steps are checked one by one below, each against its own kind
+        shape = {**data, "steps": [{"gate": "-"}] * len(steps)}
+    found: list[Problem] = []
+    valid: list[tuple[str, tuple[Any, ...], ExperimentStep]] = []
+    try:
+        Plan.model_validate(shape)
+    except ValidationError as exc:
+        found += problems_from(exc, (), lines, source, Plan)
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        loc = ("steps", i)
+        kinds = [k for k in _STEP_KINDS if isinstance(step, dict) and k in step]
+        if len(kinds) == 1:
+            model = _STEP_KINDS[kinds[0]]
+            try:
+                checked = model.model_validate(step)
+            except ValidationError as exc:
+                found += problems_from(exc, loc, lines, source, model)
+                continue
+            valid += experiments(Plan(title="-", steps=[checked]), offset=i)
+            continue
+        hints = [(k, did_you_mean(k, _STEP_KINDS)) for k in (step if isinstance(step, dict) else {})]
+        guessed = [(k, hint) for k, hint in hints if hint and k not in _STEP_KINDS]
+        if not kinds and guessed:
+            found += [
+                Problem(format_path((*loc, k)), "unknown key" + h, line_of(lines, (*loc, k)), source)
+                for k, h in guessed
+            ]
+        else:
+            what = f"got {', '.join(kinds)}" if kinds else "got none"
+            found.append(
+                Problem(
+                    format_path(loc),
+                    f"exactly one of experiment, parallel or gate ({what})",
+                    line_of(lines, loc),
+                    source,
+                )
+            )
+    return found, valid
+
+
+def experiments(plan: Plan, offset: int = 0) -> list[tuple[str, tuple[Any, ...], ExperimentStep]]:
+    """Each experiment step: its path (``steps[1].parallel[0]``), its location in the document, the step
+    (``offset``: the index of the plan's first step in the document)."""
+    found: list[tuple[str, tuple[Any, ...], ExperimentStep]] = []
+    for i, step in enumerate(plan.steps, offset):
         if isinstance(step, ExperimentStep):
-            found.append((f"steps[{i}]", step))
+            found.append((f"steps[{i}]", ("steps", i), step))
         elif isinstance(step, ParallelStep):
-            found += [(f"steps[{i}].parallel[{j}]", s) for j, s in enumerate(step.parallel)]
+            found += [
+                (f"steps[{i}].parallel[{j}]", ("steps", i, "parallel", j), s) for j, s in enumerate(step.parallel)
+            ]
     return found
 
 

@@ -40,6 +40,8 @@ class RunState:
         self.sink = sink
         """With a sink, observations stream through it and ``journal.observations`` stays empty until the end."""
         self.lock = threading.RLock()
+        self._recorded: list[BaseException] = []
+        """The exceptions recorded so far (one per journal error at most), to record each one once."""
         self.abort = threading.Event()
         """Set by :meth:`request_abort` (a halt, an ``abort_when`` condition): waits wake up, the method stops."""
         self.abort_reason = ""
@@ -85,7 +87,8 @@ class RunState:
 
     def record_error(self, where: str, exc: BaseException) -> None:
         """Add an error to the journal, redacted. The same error from the same place is recorded once (a hook
-        called every 250 ms that keeps failing must not flood the journal)."""
+        called every 250 ms that keeps failing must not flood the journal), and one exception once, where it
+        happened (a fatal hook's error that then ends the run is not recorded again as the run's)."""
         message = scrub_text(str(exc))
         record = ErrorRecord(
             where=where,
@@ -95,9 +98,12 @@ class RunState:
         )
         with self.lock:  # not sealed: an error after the seal (a run-finished hook) still belongs in the journal
             errors = self.journal.errors
+            if any(exc is seen for seen in self._recorded):
+                return
             if any(e.where == where and e.type == record.type and e.message == message for e in errors):
                 return
             errors.append(record)
+            self._recorded.append(exc)
 
     # -- what the phases report -----------------------------------------------------------------
     def deviate(self, reason: str) -> None:

@@ -100,6 +100,9 @@ class Steps:
         elif expect is not None:
             verdict = expect.evaluate_observation(obs)
             ok, reason = verdict.ok, verdict.reason
+            if phase == Phase.RECOVERY and verdict.no_data:
+                # no data yet after the revert: neither a miss nor a pass (recovery polls on, within its deadline)
+                ok, reason = None, f"pending, no data yet: {reason}"
         record = ObservationRecord(
             probe=name,
             plugin=plugin_name,

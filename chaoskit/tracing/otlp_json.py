@@ -78,8 +78,20 @@ def _special(value: float) -> str:
     return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
+_KEYS: dict[str, str] = {}  # attribute key -> its encoded start; the same few keys come back on every span
+
+
+def _key(key: str) -> str:
+    text = _KEYS.get(key)
+    if text is None:
+        text = '{"key":' + _q(key) + ',"value":'
+        if len(_KEYS) < 4096:
+            _KEYS[key] = text
+    return text
+
+
 def _attributes(attributes: Mapping[str, Any]) -> str:
-    return "[" + ",".join('{"key":' + _q(k) + ',"value":' + _value(v) + "}" for k, v in attributes.items()) + "]"
+    return "[" + ",".join([_key(k) + _value(v) + "}" for k, v in attributes.items()]) + "]"
 
 
 def _flags(parent: SpanContext | None) -> int:

@@ -343,7 +343,7 @@ class RunTracer:
         )
         if journal.ttr_s is not None:
             root.set_attribute("chaoskit.run.ttr_s", journal.ttr_s)
-        if outcome is not Outcome.PASSED:
+        if outcome not in (Outcome.PASSED, Outcome.DRY_RUN):
             root.set_attribute("error.type", outcome.value)
             self.traces.fail(root, journal.reason)
         root.end(end_time=_ns(journal.ended_at))

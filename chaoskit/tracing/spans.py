@@ -19,8 +19,8 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -47,40 +47,61 @@ class StatusCode(Enum):
     ERROR = 2
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: one span is made per activity, and a frozen dataclass pays for every field.
 class Status:
-    status_code: StatusCode = StatusCode.UNSET
-    description: str | None = None
+    __slots__ = ("description", "status_code")
+
+    def __init__(self, status_code: StatusCode = StatusCode.UNSET, description: str | None = None) -> None:
+        self.status_code = status_code
+        self.description = description
 
 
-@dataclass(frozen=True)
+UNSET = Status()
+_NO_STATE: Mapping[str, str] = MappingProxyType({})
+
+
 class SpanContext:
-    trace_id: int
-    span_id: int
-    is_remote: bool = False
-    trace_state: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("is_remote", "span_id", "trace_id", "trace_state")
+
+    def __init__(
+        self, trace_id: int, span_id: int, is_remote: bool = False, trace_state: Mapping[str, str] = _NO_STATE
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.is_remote = is_remote
+        self.trace_state = trace_state
 
 
-@dataclass(frozen=True, eq=False)
 class Resource:
-    attributes: Mapping[str, Any]
-    schema_url: str = ""
+    """Compared by identity (one per tracer), as the encoder groups spans."""
+
+    def __init__(self, attributes: Mapping[str, Any], schema_url: str = "") -> None:
+        self.attributes = attributes
+        self.schema_url = schema_url
 
 
-@dataclass(frozen=True, eq=False)
 class Scope:
-    name: str
-    version: str | None = None
-    attributes: Mapping[str, Any] | None = None
-    schema_url: str = ""
+    def __init__(
+        self,
+        name: str,
+        version: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        schema_url: str = "",
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.attributes = attributes
+        self.schema_url = schema_url
 
 
-@dataclass(frozen=True)
 class Event:
-    name: str
-    attributes: Mapping[str, Any]
-    timestamp: int
-    dropped_attributes: int = 0
+    __slots__ = ("attributes", "dropped_attributes", "name", "timestamp")
+
+    def __init__(self, name: str, attributes: Mapping[str, Any], timestamp: int) -> None:
+        self.name = name
+        self.attributes = attributes
+        self.timestamp = timestamp
+        self.dropped_attributes = 0
 
 
 def _clean(value: Any) -> Any:
@@ -118,7 +139,7 @@ class Span:
         self.end_time: int | None = None
         self.attributes: dict[str, Any] = {k: _clean(v) for k, v in (attributes or {}).items()}
         self.events: list[Event] = []
-        self.status = Status()
+        self.status = UNSET
         self._on_end = on_end
 
     def get_span_context(self) -> SpanContext:

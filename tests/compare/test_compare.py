@@ -131,6 +131,16 @@ def test_not_comparable_and_history(tmp_path: Path, http_service: HttpService, b
     result = run_cli("compare", str(baseline), str(Path(other.artifacts["journal"]).parent))
     assert result.returncode == 7, (result.stdout, result.stderr)
     assert "'another experiment' has no baseline" in result.stderr
+    # outputs: a new folder is created; one that cannot be written is exit 4 with the path (a traceback's exit 1
+    # would read as "regression" in CI)
+    other_dir = str(Path(other.artifacts["journal"]).parent)
+    nested = tmp_path / "out" / "deeper" / "compare.md"
+    assert run_cli("compare", str(baseline), other_dir, "--summary-md", str(nested)).returncode == 7
+    assert "has no baseline" in nested.read_text()
+    (tmp_path / "a-file").write_text("")
+    blocked = run_cli("compare", str(baseline), other_dir, "--html", str(tmp_path / "a-file" / "c.html"))
+    assert blocked.returncode == 4, blocked.stderr
+    assert f"cannot write {tmp_path / 'a-file' / 'c.html'}" in blocked.stderr and "Traceback" not in blocked.stderr
 
     more = [one_run(tmp_path, http_service, delay_ms=d) for d in (50, 400)]
     save_baseline([summarize(j) for j in more], baseline, append=True)

@@ -94,3 +94,22 @@ def test_list_schema_init(cli: Cli, tmp_path: Path) -> None:
     assert cli("validate", str(target)).returncode == 0
     again = cli("init", str(target))
     assert again.returncode == 64 and "exists" in again.stderr
+
+
+def test_a_dry_run_never_says_passed(cli: Cli, tmp_path: Path, http_service: HttpService) -> None:
+    (tmp_path / "exp.yaml").write_text(GOOD.format(url=http_service.url))
+    summary = tmp_path / "summary.md"
+    result = cli(
+        "run", "exp.yaml", "--dry-run", "--json", "--summary-md", str(summary), "--out", "runs", cwd=tmp_path
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    assert verdict["outcome"] == "dry-run" and verdict["dry_run"] is True and verdict["exit_code"] == 0, verdict
+    assert "DRY RUN OK" in result.stderr and "PASSED" not in result.stderr
+    text = summary.read_text()
+    assert "dry-run" in text and "passed" not in text.lower(), text
+    journal = json.loads((tmp_path / verdict["journal"]).read_text())
+    assert journal["outcome"] == "dry-run" and journal["dry_run"] is True and journal["exit_code"] == 0
+    assert http_service.state.hits == 0 and not (tmp_path / "marker").exists()  # nothing probed or injected
+    real = cli("run", "exp.yaml", "--json", "--out", "runs", cwd=tmp_path)
+    assert json.loads(real.stdout)["dry_run"] is False and json.loads(real.stdout)["outcome"] == "passed"

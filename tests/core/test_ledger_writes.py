@@ -67,3 +67,19 @@ def test_a_signal_inside_a_deferred_block_is_raised_when_it_ends() -> None:
         done.append("fault stack")
     assert done == ["ledger entry", "fault stack"]
     assert json.dumps(guard.ignored) == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("garbage\n", "Invalid JSON: expected value at line 1 column 1"), ('{"run_id": 3}', "run_id: Input should be")],
+)
+def test_rollback_of_a_file_that_is_not_a_ledger_says_so_in_one_line(
+    tmp_path: Path, isolated_state: Path, text: str, problem: str
+) -> None:
+    bad = tmp_path / "g.json"
+    bad.write_text(text)
+    result = run_cli("rollback", "--ledger", str(bad))
+    assert result.returncode == 4, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: ledger {bad} is not a chaoskit ledger: {problem}"), lines
+    assert "pydantic" not in result.stderr and bad.read_text() == text  # left as it was

@@ -294,7 +294,7 @@ def test_dry_run_plans_but_injects_nothing(tmp_path: Path, http_service: HttpSer
         {"title": "d", "steady_state": {"probes": [health(http_service)]}, "method": [marker(duration="5s")]},
         dry_run=True,
     )
-    assert journal.outcome == Outcome.PASSED and journal.dry_run
+    assert journal.outcome == Outcome.DRY_RUN and journal.dry_run and journal.exit_code == 0
     assert journal.faults[0].revert_info["path"].endswith("marker") and journal.faults[0].injected_at is None
     assert not (tmp_path / "marker").exists()
     assert http_service.state.hits == 0 and journal.observations == []
@@ -355,3 +355,62 @@ def test_a_signal_during_the_reverts_waits_for_them_then_interrupts(tmp_path: Pa
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     assert (tmp_path / "rb").exists()
     assert pending_ledgers() == []
+
+
+@pytest.mark.parametrize(
+    ("after_revert", "outcome", "ttr"),
+    [
+        ([(None, 0.5)], Outcome.PASSED, (0.0, 0.0)),  # no data, then healthy: never seen broken, TTR 0
+        ([(0.5, 0.4), (None, 0.4)], Outcome.PASSED, (0.8, 1.5)),  # a real miss, no data, then healthy
+        ([(None, 30.0)], Outcome.DEVIATED, None),  # no data until the recovery deadline: not recovered
+    ],
+)
+def test_a_recovery_sample_with_no_data_is_neither_a_miss_nor_a_pass(
+    tmp_path: Path,
+    http_service: HttpService,
+    after_revert: list[tuple[float | None, float]],
+    outcome: Outcome,
+    ttr: tuple[float, float] | None,
+) -> None:
+    # The service reports an error rate; right after the revert it has none yet (null), as a load probe has no
+    # request in its window yet. Such a sample is pending: recovery polls on, and it does not count in the TTR.
+    http_service.state.body = '{"error_rate": 0.0}'
+
+    def after_the_revert() -> None:
+        while not (tmp_path / "marker").exists():
+            time.sleep(0.01)
+        http_service.state.body = json.dumps({"error_rate": after_revert[0][0]})  # set before the revert
+        while (tmp_path / "marker").exists():
+            time.sleep(0.01)
+        for i, (value, seconds) in enumerate(after_revert):
+            http_service.state.body = json.dumps({"error_rate": value})
+            time.sleep(seconds if i else seconds - 0.01)
+        http_service.state.body = '{"error_rate": 0.0}'
+
+    threading.Thread(target=after_the_revert, daemon=True).start()
+    rate = {
+        "name": "errors",
+        "probe": "http",
+        "with": {"url": f"{http_service.url}/stats", "timeout": "2s"},
+        "expect": {"jsonpath": "$.error_rate", "max": 0.05},
+    }
+    journal = run(
+        tmp_path,
+        {
+            "title": "no data",
+            "steady_state": {"probes": [rate]},
+            "method": [marker(duration="200ms")],
+            "recovery": {"within": "2s", "interval": "100ms"},
+        },
+    )
+    assert journal.outcome == outcome, journal.reason
+    recovery = [o for o in journal.observations if o.phase == "recovery"]
+    pending = [o for o in recovery if o.ok is None]
+    assert pending and all(o.reason.startswith("pending, no data yet") for o in pending)
+    assert all(o.details["json"] == {"error_rate": None} for o in pending)
+    if ttr is None:
+        assert journal.ttr_s is None and "not recovered within 2s" in journal.reason and "no data" in journal.reason
+        assert all(o.ok is None for o in recovery)
+    else:
+        assert journal.ttr_s is not None and ttr[0] <= journal.ttr_s <= ttr[1], journal.ttr_s
+        assert recovery[-1].ok is True and (ttr[0] == 0.0) == all(o.ok is not False for o in recovery)

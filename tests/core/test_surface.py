@@ -85,7 +85,7 @@ def test_ledger_writes_are_complete_and_corruption_is_reported(tmp_path: Path) -
     assert ledger.close_if_clean() and not ledger.path.exists()
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(LedgerError, match="unreadable or corrupt"):
+    with pytest.raises(LedgerError, match="is not a chaoskit ledger: Invalid JSON"):
         Ledger.open(broken)
 
 

@@ -39,7 +39,8 @@ def test_the_game_day_dry_runs_against_the_shop(
     assert result.returncode == 0, result.stderr
     runs = json.loads(result.stdout)["runs"]
     experiments = sorted((ROOT / "examples/shop/experiments").glob("*.yaml"))
-    assert [r["outcome"] for r in runs] == ["passed"] * len(experiments), [r["reason"] for r in runs]
+    assert [r["outcome"] for r in runs] == ["dry-run"] * len(experiments), [r["reason"] for r in runs]
+    assert all(r["dry_run"] is True for r in runs)
     journals = [json.loads(Path(r["journal"]).read_text()) for r in runs]
     kill = next(f for j in journals for f in j["faults"] if f["plugin"] == "host.kill")
     pid = int(Path(shop_env["INVENTORY_1_PIDFILE"]).read_text())

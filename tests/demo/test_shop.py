@@ -200,11 +200,19 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what `python -m shop &` from a script inherits
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT])
 def test_the_launcher_leaves_no_orphans(tmp_path: Path, sig: signal.Signals) -> None:
+    """Started with SIGINT ignored (as a script's background job is), the launcher still stops on Ctrl-C."""
     _toxiproxy_or_skip()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shop", "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "shop", "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_ignore_sigint,
     )
     try:
         assert proc.stdout is not None

@@ -116,7 +116,17 @@ def _feed(view: Any, event: dict[str, Any], stamp: float) -> None:
     """One watch event as the API server sends it (a JSON line), through the same decoding as the watch."""
     from chaoskit_kubernetes import objects
 
-    view._apply(*objects.event(json.dumps(event).encode()), stamp)
+    view._apply(*objects.event(json.dumps(event).encode(), "test"), stamp)
+
+
+def test_an_answer_of_the_wrong_shape_is_a_plugin_error_naming_what() -> None:
+    from chaoskit_kubernetes import objects
+
+    with pytest.raises(PluginError, match=r"^listing pods in ns: the API server's answer is not a list"):
+        objects.page(b"<html>502 Bad Gateway</html>", "listing pods in ns")
+    bad = json.dumps({"type": "MODIFIED", "object": {"status": {"containerStatuses": [{"restartCount": "x"}]}}})
+    with pytest.raises(PluginError, match=r"^watching pods: the API server sent a watch event .*restartCount"):
+        objects.event(bad.encode(), "watching pods")
 
 
 def test_view_counters_follow_each_event_in_place() -> None:

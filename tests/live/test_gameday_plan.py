@@ -5,8 +5,10 @@ usage error), notes in the index, the stop rule, and a plan validated before any
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,51 @@ def test_the_plan_and_its_experiments_are_validated_first(tmp_path: Path) -> Non
     plan = {"title": "bad experiment", "steps": [{"experiment": "bad.yaml"}]}
     (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
     result = run("gameday", "plan.yaml", "--yes", cwd=tmp_path)
-    assert result.returncode == 5 and "steps[0].experiment (bad.yaml): method[0].pause" in result.stderr
+    assert result.returncode == 5 and "steps[0].experiment (bad.yaml:2): method[0].pause" in result.stderr
     assert not (tmp_path / "chaoskit-runs").exists()  # nothing ran
+
+
+def test_each_plan_mistake_is_one_problem_with_its_line_and_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "ok.yaml").write_text("title: ok\nmethod: [{pause: 1s}]\n")
+    (tmp_path / "plan.yaml").write_text(
+        "title: typos\n"
+        "steps:\n"
+        "  - experiment: nothere.yaml\n"
+        "  - experiment: ok.yaml\n"
+        "    varz: {a: 1}\n"
+        "  - paralel:\n"
+        "      - experiment: ok.yaml\n"
+    )
+    result = run("gameday", "plan.yaml", "--yes", cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    problems = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("- ")]
+    assert problems == [
+        "- plan.yaml:3: steps[0].experiment (nothere.yaml): no such file: nothere.yaml",
+        "- plan.yaml:5: steps[1].varz: unknown key; did you mean 'vars'?",
+        "- plan.yaml:7: steps[2].paralel: unknown key; did you mean 'parallel'?",
+    ], result.stderr
     assert sys.executable  # (the CLI above is the project's own chaoskit)
+
+
+def test_an_interrupted_step_says_so_once(tmp_path: Path, http_service: HttpService) -> None:
+    plan = {"title": "cut short", "steps": [{"experiment": experiment(tmp_path, "long", http_service.url, "60s")}]}
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    proc = subprocess.Popen(
+        [CHAOSKIT, "gameday", "plan.yaml", "--yes", "-q"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        end = time.monotonic() + 60
+        while not (tmp_path / "long.flag").exists() and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.1)
+        assert (tmp_path / "long.flag").exists(), "the fault was never injected"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "long.yaml: interrupted by SIGINT" in stderr and "interrupted interrupted" not in stderr, stderr

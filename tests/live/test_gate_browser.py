@@ -1,7 +1,8 @@
-"""Gates and notes on the live page, in real headless Chromium driven over the DevTools protocol, while a real
-``chaoskit gameday --serve`` runs experiments against a real HTTP service: a gate waits until it is answered on the
-page; a second gate is answered in the terminal (a pty) and the page shows who answered; a note typed on the page
-lands in the running experiment's journal and in the day's index; the page left open shows the final state."""
+"""Gates and notes on the live page, in real headless Chromium driven over the DevTools protocol (mouse and
+keyboard), while a real ``chaoskit gameday --serve`` runs experiments against a real HTTP service: a gate waits
+until it is answered on the page (Tab, Enter); a second gate is answered in the terminal (a pty) and the page shows
+who answered; a note typed on the page lands in the running experiment's journal, its report and the day's index;
+the page left open shows the final state; the index draws the whole day on one time axis."""
 
 from __future__ import annotations
 
@@ -70,7 +71,10 @@ def test_gates_wait_for_the_page_or_the_terminal_and_notes_reach_the_journal(
             page.type("#note", "  inventory dashboards open  ")
             page.press("Enter", 13, text="\r")  # the note form, from the keyboard
             page.wait_for("document.getElementById('note-status').innerText === 'noted'", timeout=10)
-            page.click("#gate-go")
+            page.eval("document.getElementById('halt').focus()")  # from the keyboard: Tab from HALT, then Enter
+            page.press("Tab", 9)
+            assert page.eval("document.activeElement.id") == "gate-go"
+            page.press("Enter", 13, text="\r")
             wait_for(lambda: (tmp_path / "two.flag").exists(), 60, "experiment two's fault (after the page's answer)")
             assert "gate answered by live view (127.0.0.1): continue" in live.wait_stderr("gate answered by", 10)
             page.wait_for("document.getElementById('gate').hidden", timeout=10)

@@ -49,7 +49,7 @@ def test_recovery_never_judges_fault_window_samples(tmp_path: Path, http_service
     last_revert = journal.faults[-1].reverted_at
     assert last_revert is not None
     recovery = [o for o in journal.observations if o.phase == "recovery"]
-    assert len(recovery) > 2 and recovery[0].ok is False  # the first checks see no or failing post-revert data
+    assert len(recovery) > 2 and recovery[0].ok is not True  # the first checks see no (pending) or failing data
     for obs in recovery:  # the journal says which samples each verdict used: none from the fault window
         assert obs.details["after_last_revert"] is True
         assert last_revert <= obs.details["samples_from"] <= obs.details["samples_to"]
@@ -88,38 +88,42 @@ def test_a_passing_loaded_run_has_a_load_ttr(tmp_path: Path, http_service: HttpS
 def test_the_score_respects_the_outcome_and_the_experiments_own_tolerance(
     tmp_path: Path, http_service: HttpService
 ) -> None:
-    # The same experiment twice: p95 ~100 ms during a latency fault (20x the p95 before it). With a p95 tolerance
-    # of 500 ms the run passes and the latency inside the tolerance costs nothing; with 50 ms it deviates, and
-    # then it scores below the passed run, whatever else happened.
+    # The same experiment twice: p95 ~300 ms during a latency fault (50x+ the p95 before it). With a p95 tolerance
+    # of 1000 ms the run passes and the latency inside the tolerance costs nothing; with 150 ms it deviates, and
+    # then it scores below the passed run, whatever else happened. The tolerance also judges the baseline, so it
+    # stays far above an unfaulted p95 on a busy machine (it was 50 ms: a loaded machine's baseline missed it, the
+    # run ended baseline-not-met with no fault window, and the test failed with StopIteration).
     from chaoskit.report.facts import collect
     from chaoskit.report.score import score
 
     scores = {}
-    for max_ms in (500, 50):
+    expected = {1000: Outcome.PASSED, 150: Outcome.DEVIATED}
+    for max_ms, outcome in expected.items():
         folder = tmp_path / f"max-{max_ms}"
         folder.mkdir()
         write_locustfile(folder)
         latency = {
             "name": "p95",
             "probe": "load.latency",
-            "with": {"last": "1s", "percentile": 95},
+            "with": {"last": "2s", "percentile": 95},
             "expect": {"max": max_ms},
         }
         doc = _doc(
             http_service,
-            {"status": 200, "delay_s": 0.1},
+            {"status": 200, "delay_s": 0.3},
             [latency],
             recovery={"within": "20s", "interval": "250ms"},
         )
         doc["steady_state"].update(strategy="continuous", frequency="500ms")
         journal = run_doc(doc, folder, {"svc.status": ServiceFault(http_service).plugin()})
+        assert journal.outcome == outcome, journal.reason
         facts = collect(journal)
         fault = next(w for w in facts.windows if w.kind == "fault")
-        assert fault.p95_ms is not None and fault.p95_ms >= 90
+        assert fault.p95_ms is not None and fault.p95_ms >= 290
         scores[journal.outcome] = score(facts)
     passed, deviated = scores[Outcome.PASSED], scores[Outcome.DEVIATED]
     assert "slower under load" not in {d.what for d in passed.deductions}, passed.deductions
     assert passed.value is not None and passed.value >= 90
     assert deviated.value is not None and deviated.value < passed.value and deviated.value <= 59
     slower = next(d for d in deviated.deductions if d.what == "slower under load")
-    assert "over your tolerance of 50 ms" in slower.why
+    assert "over your tolerance of 150 ms" in slower.why

@@ -104,7 +104,7 @@ def test_a_ready_system_passes_and_the_dry_run_goes_on(
     assert "is valid and passed preflight" in result.stderr
     result = run_cli("run", "--dry-run", "--json", str(path), "--out", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["outcome"] == "passed"
+    assert json.loads(result.stdout)["outcome"] == "dry-run"
     assert sleeper.poll() is None  # nothing was killed or paused
 
 
@@ -116,3 +116,25 @@ def test_a_stopped_toxiproxy_is_one_problem_per_fault(tmp_path: Path) -> None:
         preflight(validate_document(doc, source=str(tmp_path / "exp.yaml")), timeout=10)
     assert [p.path for p in info.value.problems] == ["method[0].with", "method[1].with"]
     assert all(url in p.message for p in info.value.problems)
+
+
+def test_a_declared_proxy_whose_listen_address_is_in_use(
+    tmp_path: Path, toxiproxy: ToxiproxyClient, toxiproxy_server: ToxiproxyServer, listener: int
+) -> None:
+    doc = experiment(toxiproxy_server.url)
+    doc["toxiproxy"]["proxies"][0]["listen"] = f"127.0.0.1:{listener}"  # another process listens there
+    doc["method"] = doc["method"][1:2]  # the fault on the declared proxy
+    path = write(tmp_path, doc)
+    result = run_cli("validate", "--preflight", str(path))
+    assert result.returncode == 6, result.stderr
+    problems = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1, result.stderr
+    assert f"toxiproxy: proxies[0].listen: proxy 'declared' cannot listen on 127.0.0.1:{listener}" in problems[0]
+    assert "in use" in problems[0]
+    assert toxiproxy.proxies() == {}  # looking changed nothing
+    result = run_cli("run", str(path), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 4, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error in" in line]
+    assert len(errors) == 1 and "hook chaoskit_run_started (toxiproxy)" in errors[0], result.stderr
+    journal = json.loads(next(tmp_path.glob("runs/*/journal.json")).read_text())
+    assert [e["where"] for e in journal["errors"]] == ["hook chaoskit_run_started (toxiproxy)"]

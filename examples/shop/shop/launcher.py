@@ -348,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even if started with SIGINT ignored (`&`)
     try:
         shop.start()
         print(json.dumps(shop.env(), indent=2), flush=True)

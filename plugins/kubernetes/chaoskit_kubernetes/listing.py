@@ -51,9 +51,8 @@ def list_all(
         try:
             while True:
                 extra: dict[str, Any] = {"_continue": token} if token else {}
-                data = objects.page(
-                    read_body(conn.call(what, fn, *args, limit=page or PAGE, _preload_content=False, **extra, **kwargs))
-                )
+                response = conn.call(what, fn, *args, limit=page or PAGE, _preload_content=False, **extra, **kwargs)
+                data = objects.page(read_body(response), what)
                 version = version or data.metadata.resourceVersion
                 for item in data.items:
                     value = keep(item)

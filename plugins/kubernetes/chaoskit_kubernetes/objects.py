@@ -11,6 +11,8 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from chaoskit.errors import PluginError
+
 T = TypeVar("T")
 
 
@@ -97,11 +99,18 @@ _items = msgspec.json.Decoder(Item)
 _errors = msgspec.json.Decoder(ErrorStatus)
 
 
-def page(data: bytes) -> Page[Item]:
-    return _pages.decode(data)
+def page(data: bytes, what: str) -> Page[Item]:
+    """One page of a list; a PluginError when the answer is not one (e.g. a proxy's HTML error page)."""
+    try:
+        return _pages.decode(data)
+    except msgspec.DecodeError as exc:  # ValidationError too: a field of an unexpected type
+        raise PluginError(f"{what}: the API server's answer is not a list of the expected objects: {exc}") from exc
 
 
-def event(data: bytes) -> tuple[str, Item | ErrorStatus]:
+def event(data: bytes, what: str) -> tuple[str, Item | ErrorStatus]:
     """A watch event line: its type and its object (an ErrorStatus for ERROR events)."""
-    ev = _events.decode(data)
-    return ev.type, (_errors if ev.type == "ERROR" else _items).decode(ev.object)
+    try:
+        ev = _events.decode(data)
+        return ev.type, (_errors if ev.type == "ERROR" else _items).decode(ev.object)
+    except msgspec.DecodeError as exc:
+        raise PluginError(f"{what}: the API server sent a watch event that is not the expected object: {exc}") from exc

@@ -248,7 +248,7 @@ class PodView:
             for line in lines(response):
                 if self._stop.is_set():
                     return
-                self._apply(*objects.event(line), time.monotonic())
+                self._apply(*objects.event(line, what), time.monotonic())
             clean = True
         finally:
             self._response = None

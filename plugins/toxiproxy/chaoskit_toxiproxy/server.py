@@ -1,8 +1,9 @@
 """Find, start and stop a real ``toxiproxy-server`` on a loopback port it chose itself (port 0).
 
-Used by the test fixtures, the benchmark, the demo and the pytest fixture. The binary is looked up in
-``$TOXIPROXY_SERVER``, then in the cache where ``scripts/setup-toxiproxy.sh`` installs it
-(``${CHAOSKIT_CACHE:-~/.cache/chaoskit}/toxiproxy/<version>/bin``), then on ``PATH``.
+Used by the test fixtures and the benchmarks (the demo shop finds the binary with :func:`find_server_binary`
+and starts it itself). The binary is looked up in ``$TOXIPROXY_SERVER``, then in the cache where
+``scripts/setup-toxiproxy.sh`` installs it (``${CHAOSKIT_CACHE:-~/.cache/chaoskit}/toxiproxy/<version>/bin``),
+then on ``PATH``.
 """
 
 from __future__ import annotations
