@@ -214,6 +214,8 @@ def _why(world: World) -> str:
             data = json.loads(journals[-1].read_text())
             return f"journal: {data.get('outcome')}: {data.get('reason')}"
     err = (world.work / "stderr.txt").read_text(errors="replace").strip().splitlines()
+    if err and err[0].startswith("Fatal Python error"):  # the signal came while Python itself started
+        return f"Python start-up, before chaoskit's first line: {err[0]}; {err[-1]}"
     return "stderr: " + " | ".join(err[-4:])
 
 
