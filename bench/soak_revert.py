@@ -104,6 +104,8 @@ class World:
     fill: Path
     trials: list[Trial] = field(default_factory=list)
     run_pids: set[int] = field(default_factory=set)
+    keep: Path | None = None
+    """Where to copy the stderr and run folder (journal) of each trial that did not end in 130 (``--keep``)."""
 
     def ours(self, argv: bytes) -> bool:
         """A stress worker of one of our runs, or a guardian of our state folder (other runs on the machine are not
@@ -237,6 +239,12 @@ def trial(world: World, n: int, window: float, rng: random.Random, signals: tupl
         while (left := world.residue()) and all("guardian" in r for r in left) and time.monotonic() < deadline:
             time.sleep(0.05)
         note = _why(world) if code not in (130, -2, -15) else ""
+        if note and world.keep is not None:
+            kept = world.keep / f"trial-{n}-exit-{code}"
+            kept.mkdir(parents=True, exist_ok=True)
+            if (world.work / "runs").is_dir():
+                shutil.copytree(world.work / "runs", kept / "runs", dirs_exist_ok=True)
+            shutil.copy(world.work / "stderr.txt", kept / "stderr.txt")
         return Trial(n, sig, round(delay, 3), code, world.residue(), note=note)
     while (left := world.residue()) and time.monotonic() - killed < 5:
         time.sleep(0.02)
@@ -251,7 +259,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--signals", default=",".join(SIGNALS), help=f"a subset of {','.join(SIGNALS)}")
+    parser.add_argument("--keep", type=Path, default=None, help="keep stderr and journal of trials not ending in 130")
     args = parser.parse_args()
+    # Started in the background of a script (`soak &`), this process inherits SIGINT ignored, and so would every run
+    # it starts: a SIGINT before chaoskit's first line would then be lost (the run goes on and may pass). A handler
+    # here is reset to the default in each child, as a terminal gives it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     work = Path(tempfile.mkdtemp(prefix="chaoskit-soak-"))
@@ -261,7 +274,7 @@ def main() -> int:
     sleep_bin = work / "soaksleeper"
     sleep_bin.symlink_to(shutil.which("sleep") or "/bin/sleep")
     sleeper = subprocess.Popen([str(sleep_bin), "100000"])
-    world = World(toxi, sleeper, work, work / "state", work / "fill")
+    world = World(toxi, sleeper, work, work / "state", work / "fill", keep=args.keep)
     world.fill.mkdir()
     upstream = f"127.0.0.1:{echo.server_address[1]}"
     (work / "exp.yaml").write_text(

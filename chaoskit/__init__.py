@@ -17,7 +17,8 @@ the list of the public names.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `import chaoskit` stays free of typing (see chaoskit.early)
 
 __version__ = "0.1.0"
 
@@ -63,7 +64,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _WHERE.get(name)
     if module is None:  # also every probe such as __path__, __wrapped__, __deepcopy__, __reduce_ex__
         raise AttributeError(f"module 'chaoskit' has no attribute {name!r}")

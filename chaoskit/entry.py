@@ -10,7 +10,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["run"]:
-        from chaoskit.signals import capture_early
+        from chaoskit.early import capture_early
 
         capture_early()
     from chaoskit.cli import main as cli_main

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoskit import __version__
+from chaoskit.early import take_pending
 from chaoskit.errors import AbortRun, ChaosKitError, GuardianLost, Interrupted, SafetyStop
 from chaoskit.hooks import make_manager
 from chaoskit.journalfile import ObservationSink
@@ -43,7 +44,7 @@ from chaoskit.run.load import Load
 from chaoskit.run.state import RunState
 from chaoskit.run.steps import Steps
 from chaoskit.run.watch import Watch
-from chaoskit.signals import SignalGuard, raise_signal, take_pending
+from chaoskit.signals import SignalGuard, raise_signal
 from chaoskit.timeouts import Deadline, sleep
 
 

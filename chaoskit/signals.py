@@ -1,8 +1,8 @@
 """Signal handling for a run: SIGINT and SIGTERM interrupt the run (so faults get reverted), but
 never the reverts themselves: once reverting starts, further signals are noted and ignored.
 
-Outside a run, ``chaoskit run`` holds signals with :func:`capture_early` from its first instant (before the
-heavy imports): a signal while it loads is kept and interrupts the next run before it starts (exit 130, a
+Outside a run, ``chaoskit run`` holds signals with :func:`chaoskit.early.capture_early` from its first instant
+(before the heavy imports): a signal while it loads is kept and interrupts the next run before it starts (exit 130, a
 journal "interrupted before start"); a signal after the last journal is written changes nothing (the
 verdict's exit code stands).
 """
@@ -17,25 +17,6 @@ from types import FrameType
 from typing import Any
 
 from chaoskit.errors import Interrupted
-
-_pending: list[str] = []
-
-
-def _capture(signum: int, frame: FrameType | None) -> None:
-    _pending.append(signal.Signals(signum).name)
-
-
-def capture_early() -> None:
-    """Keep SIGINT/SIGTERM for the next run instead of dying (main thread of the ``chaoskit run`` process only)."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _capture)
-
-
-def take_pending() -> str | None:
-    """The first signal captured since the last call (and forget the others)."""
-    name = _pending[0] if _pending else None
-    _pending.clear()
-    return name
 
 
 def raise_signal(name: str) -> None:

@@ -59,6 +59,8 @@ class Settings:
 
 
 SETTINGS = pytest.StashKey[Settings]()
+DECLARED = pytest.StashKey[list[set[str]]]()
+"""The configuration names each experiment run in this process declared (to check ``--chaos-var`` at the end)."""
 
 _WHERE = {
     "Chaos": "chaoskit.pytest_plugin.session",
@@ -139,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline=Path(config.getoption("chaoskit_baseline")) if config.getoption("chaoskit_baseline") else None,
     )
     config.stash[SETTINGS] = settings
+    config.stash[DECLARED] = []
     if settings.variables:
         from chaoskit.config import parse_var
 
@@ -198,14 +201,63 @@ def _uses_chaos_fixture(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     enabled = config.stash[SETTINGS].enabled
     skip = pytest.mark.skip(reason=SKIP_REASON)
+    if enabled and config.stash[SETTINGS].variables:
+        _check_vars(config.stash[SETTINGS].variables, items)
     for item in items:
         marked = item.get_closest_marker("chaos") is not None
         if not marked and not _uses_chaos_fixture(item):
             continue
         if not marked:
             item.add_marker(pytest.mark.chaos)
-        if not enabled:
+        if not enabled and getattr(item, "problems", None) is None:  # an invalid file is an error, not a skip
             item.add_marker(skip)
+
+
+def _check_vars(variables: tuple[str, ...], items: list[pytest.Item]) -> None:
+    """A ``--chaos-var`` that no collected experiment file declares is a usage error (as ``chaoskit run --var``),
+    said before anything runs. Python chaos tests build their experiments while they run: with any of them
+    collected, their names cannot be known here, so nothing is refused."""
+    from chaoskit.config import parse_var
+    from chaoskit.pytest_plugin.items import ChaosItem, declared_names
+
+    files = [item for item in items if isinstance(item, ChaosItem)]
+    if not files or any(not isinstance(i, ChaosItem) and _uses_chaos_fixture(i) for i in items):
+        return
+    declared: set[str] = set()
+    for item in files:
+        declared |= declared_names(item.path)
+    unknown = sorted({parse_var(text)[0] for text in variables} - declared)
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise pytest.UsageError(
+            f"--chaos-var {', '.join(unknown)}: no collected experiment declares "
+            f"{'it' if len(unknown) == 1 else 'them'} in its configuration (declared: {known})"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With Python chaos tests the ``--chaos-var`` names are known only once their experiments ran: a name that
+    none of them declared is a usage error (exit 4, pytest's), said at the end. Not under xdist's controller
+    (the experiments run in its workers)."""
+    config = session.config
+    settings, runs = config.stash[SETTINGS], config.stash.get(DECLARED, [])
+    if not (settings.enabled and settings.variables and runs):
+        return
+    from chaoskit.config import parse_var
+
+    declared = set().union(*runs)
+    unknown = sorted({parse_var(text)[0] for text in settings.variables} - declared)
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        message = (
+            f"--chaos-var {', '.join(unknown)}: no experiment that ran declares "
+            f"{'it' if len(unknown) == 1 else 'them'} in its configuration (declared: {known})"
+        )
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line(f"ERROR: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 @pytest.fixture

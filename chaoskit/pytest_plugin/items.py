@@ -32,7 +32,52 @@ def experiment_file(chaos: Chaos) -> None:
 class ChaosFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         name = self.path.name.split(".")[0] or self.path.name
-        yield ChaosItem.from_parent(self, name=name, callobj=experiment_file)
+        item = ChaosItem.from_parent(self, name=name, callobj=experiment_file)
+        from chaoskit.pytest_plugin import SETTINGS
+
+        if not self.config.stash[SETTINGS].enabled:  # with --chaos the run validates it all (an item failure)
+            item.problems = shallow_problems(self.path)
+        yield item
+
+
+def declared_names(path: Path) -> set[str]:
+    """The configuration names an experiment file declares (none when it does not parse: its item says why)."""
+    from chaoskit.errors import ValidationFailed
+    from chaoskit.loader import read_document
+
+    try:
+        data, _ = read_document(path)
+    except ValidationFailed:
+        return set()
+    declared = data.get("configuration") if isinstance(data, dict) else None
+    return set(declared) if isinstance(declared, dict) else set()
+
+
+def shallow_problems(path: Path) -> str | None:
+    """Without ``--chaos`` an experiment file is not run, so not fully validated (its values may come from
+    fixtures, its plugins are not imported): only what needs neither is checked -- it parses, within the
+    limits, and its top-level keys are known. The problems (text), or None."""
+    from chaoskit.errors import Problem, ValidationFailed
+    from chaoskit.hints import did_you_mean
+    from chaoskit.loader import line_of, read_document
+    from chaoskit.model.experiment import Experiment
+    from chaoskit.registry import default_registry
+
+    source = str(path)
+    try:
+        data, lines = read_document(path)
+    except ValidationFailed as exc:
+        return str(exc)
+    if not isinstance(data, dict):
+        return str(ValidationFailed([Problem("", "an experiment is a mapping (title:, method:, ...)")], source))
+    known = {f.alias or n for n, f in Experiment.model_fields.items()} - {"sections"}
+    known |= set(default_registry().entries("section"))  # entry point names only: no plugin is imported
+    problems = [
+        Problem(str(key), "unknown key" + did_you_mean(key, known), line_of(lines, (key,)), source)
+        for key in data
+        if key not in known
+    ]
+    return str(ValidationFailed(problems, source)) if problems else None
 
 
 class ChaosItem(pytest.Function):
@@ -42,6 +87,14 @@ class ChaosItem(pytest.Function):
         super().__init__(*args, **kwargs)
         self.add_marker(pytest.mark.chaos)
         self.result: ChaosResult | None = None
+        self.problems: str | None = None
+        """Without ``--chaos``: what the shallow check found (the item is then an error, not a skip)."""
+
+    def setup(self) -> None:
+        if self.problems is not None:  # before any fixture: nothing is started for a file that cannot run
+            self.user_properties.append(("chaoskit.outcome", "invalid"))
+            pytest.fail(self.problems, pytrace=False)
+        super().setup()
 
     def runtest(self) -> None:
         chaos: Chaos = self.funcargs["chaos"]  # type: ignore[assignment]

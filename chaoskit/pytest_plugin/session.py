@@ -147,6 +147,9 @@ class Chaos:
         for text in self.settings.variables:
             name, value = parse_var(text)
             shared[name] = value
+        from chaoskit.pytest_plugin import DECLARED
+
+        self.node.config.stash.get(DECLARED, []).append(names)  # --chaos-var is checked against these at the end
         # Shared values apply to the names this experiment declares; `config=` is checked strictly.
         return {**{k: v for k, v in shared.items() if k in names}, **(config or {})}
 

@@ -102,3 +102,26 @@ def test_observations_from_many_threads_are_all_kept_and_none_after_stale_or_sea
     assert len(state.journal.observations) == sum(kept)
     state.record_error("after seal", RuntimeError("run-finished hook"))  # errors are still kept after the seal
     assert [e.where for e in state.journal.errors] == ["after seal"]
+
+
+def test_deviations_notes_and_aborts_from_many_threads_lose_nothing_and_the_first_abort_wins() -> None:
+    state = RunState(Journal(run_id="r", chaoskit_version="0", title="t", experiment={}, started_at=0.0))
+    start = threading.Barrier(8)
+    won: list[tuple[int, bool]] = []
+
+    def write(n: int) -> None:
+        start.wait()
+        for i in range(300):
+            state.deviate(f"{n}:{i}")
+            state.note(f"{n}:{i}")
+        won.append((n, state.request_abort(f"thread {n}")))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(state.deviations) == sorted(f"{n}:{i}" for n in range(8) for i in range(300))
+    assert sorted(state.continued) == sorted(state.deviations)
+    (winner,) = [n for n, first in won if first]  # exactly one request set the abort
+    assert state.abort.is_set() and state.abort_reason == f"thread {winner}"

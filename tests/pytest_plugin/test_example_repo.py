@@ -47,3 +47,11 @@ def test_example_repo_resilience_tests_pass_with_chaos(tmp_path: Path) -> None:
         "test_products": [],
     }
     assert len(list((tmp_path / "runs").glob("*/journal.json"))) == 3
+
+
+def test_a_chaos_var_no_experiment_declares_is_a_usage_error(tmp_path: Path) -> None:
+    """The repo's Python chaos tests build their experiments while they run: the check comes at the end."""
+    result = _pytest("--chaos", "--chaos-var", "nope=1", "--chaos-runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "ERROR: --chaos-var nope: no experiment that ran declares it in its configuration" in result.stdout
+    assert "(declared: catalog_pid, shop)" in result.stdout, result.stdout

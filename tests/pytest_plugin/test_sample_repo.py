@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaoskit.pytest_plugin import SKIP_REASON
-from tests.pytest_plugin.sample import write_sample
+from tests.pytest_plugin.sample import CONFTEST, OK_YAML, write_sample
 
 TIMEOUT = 300  # a shared, noisy 2-core machine: generous
 
@@ -17,10 +17,22 @@ TIMEOUT = 300  # a shared, noisy 2-core machine: generous
 def test_without_chaos_the_chaos_tests_are_skipped(pytester: pytest.Pytester) -> None:
     write_sample(pytester)
     result = pytester.runpytest_subprocess("-rs", timeout=TIMEOUT)
-    # ok/down/invalid YAML items + 6 Python chaos tests skipped; only the unit test runs.
-    result.assert_outcomes(passed=1, skipped=9)
-    result.stdout.fnmatch_lines([f"SKIPPED * {SKIP_REASON}"])
+    # ok/down YAML items + 6 Python chaos tests skipped; only the unit test runs. The invalid file is an error
+    # (what can be checked without running: it parses, its top-level keys are known), not a silent skip.
+    result.assert_outcomes(passed=1, skipped=8, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of chaos experiment invalid.chaos.yaml*", f"SKIPPED * {SKIP_REASON}"])
+    assert ":2: unknwon_key: unknown key" in result.stdout.str()
     assert not (pytester.path / "chaoskit-test-runs").exists()
+
+
+def test_a_chaos_var_no_experiment_file_declares_is_refused_before_anything_runs(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makeconftest(CONFTEST)
+    pytester.makefile(".chaos.yaml", ok=OK_YAML)
+    result = pytester.runpytest_subprocess("--chaos", "--chaos-var", "nope=1", timeout=TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    assert "--chaos-var nope: no collected experiment declares it in its configuration" in result.stderr.str()
+    assert not (pytester.path / "chaoskit-test-runs").exists()  # refused before anything ran
 
 
 def test_with_chaos_tests_pass_and_fail_for_the_right_reasons(pytester: pytest.Pytester) -> None:
