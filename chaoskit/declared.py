@@ -9,6 +9,9 @@ has no run-start step for sections; it has pluggy hooks. So, for a plugin whose 
   then creates them;
 * a ``chaoskit_run_finished`` hook deletes the proxies it created (after the reverts, the recovery and the
   load), marks the entry reverted and removes the ledger file;
+* the two hooks of one run never overlap: a run that ends while its run-start hook is still creating proxies (a
+  signal, the ``max_duration`` wall: hooks run in a worker and can be abandoned) waits for that hook, up to
+  :data:`START_WAIT` seconds, and the hook, seeing the run ended, deletes what it created before it lets go;
 * the entry names the fault plugin ``<section>.proxies`` (the plugin's :class:`DeclaredProxiesFault`), so after
   a SIGKILL ``chaoskit rollback`` reverts it like any fault. Its file sorts after the run's own ledger, so the
   run's faults are reverted first, then the proxies go.
@@ -20,6 +23,7 @@ A plugin subclasses :class:`DeclaredProxiesFault` with the three calls that spea
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -60,6 +64,9 @@ class ProxiesSection(Protocol):
 class ProxyClient(Protocol):
     def delete_proxy(self, name: str) -> bool: ...
 
+
+START_WAIT = 5.0
+"""How long a run's end waits for its run-start hook that is still creating proxies."""
 
 D = TypeVar("D", bound=DeclaredProxy)
 C = TypeVar("C", bound=ProxyClient)
@@ -175,6 +182,9 @@ class DeclaredProxiesHooks:
         self.section = section
         self.fault = fault
         self._ledgers: dict[str, Ledger] = {}
+        self._guard = threading.Lock()  # for the three maps
+        self._starting: dict[str, threading.Lock] = {}  # run id -> held while its run-start hook works
+        self._ended: set[str] = set()  # runs whose end hook has been called
 
     @property
     def entry_id(self) -> str:
@@ -182,13 +192,25 @@ class DeclaredProxiesHooks:
 
     @hookimpl
     def chaoskit_run_started(self, journal: Journal) -> None:
-        from chaoskit.ledger import Ledger, LedgerEntry  # here: the sections import this module to validate
-
         if journal.dry_run:
             return  # the faults' plans show which proxies would be created
         block = journal.experiment.get(self.section)
         if not isinstance(block, dict) or not block.get("proxies"):
             return
+        with self._guard:
+            if journal.run_id in self._ended:
+                return  # the run ended before this hook began: nothing to create
+            working = self._starting.setdefault(journal.run_id, threading.Lock())
+        with working:  # the run's end waits for this lock, so a late undo is over before the end returns
+            self._create(journal, block)
+            with self._guard:
+                late = journal.run_id in self._ended
+            if late:  # the run ended while this hook was creating proxies: undo what it created
+                self._delete(journal.run_id)
+
+    def _create(self, journal: Journal, block: dict[str, Any]) -> None:
+        from chaoskit.ledger import Ledger, LedgerEntry  # here: the sections import this module to validate
+
         params = self.fault.Params.model_validate(block)
         fault = self.fault()
         ctx = Context(run_id=journal.run_id)
@@ -196,7 +218,8 @@ class DeclaredProxiesHooks:
         if not info["create"]:
             return
         ledger = Ledger.create(f"{journal.run_id}.{self.section}", f"{journal.title} ({self.section} proxies)")
-        self._ledgers[journal.run_id] = ledger
+        with self._guard:
+            self._ledgers[journal.run_id] = ledger
         entry = LedgerEntry(
             id=self.entry_id, plugin=f"{self.section}.proxies", name=f"{self.section} proxies", info=info
         )
@@ -205,10 +228,23 @@ class DeclaredProxiesHooks:
 
     @hookimpl
     def chaoskit_run_finished(self, journal: Journal) -> None:
-        ledger = self._ledgers.pop(journal.run_id, None)
+        with self._guard:
+            self._ended.add(journal.run_id)
+            working = self._starting.pop(journal.run_id, None)
+        if working is not None and not working.acquire(timeout=START_WAIT):
+            return  # the run-start hook is still at work: it deletes what it made when it returns
+        try:
+            self._delete(journal.run_id)
+        finally:
+            if working is not None:
+                working.release()
+
+    def _delete(self, run_id: str) -> None:
+        with self._guard:
+            ledger = self._ledgers.pop(run_id, None)
         if ledger is None:
             return
-        ctx = Context(run_id=journal.run_id)
+        ctx = Context(run_id=run_id)
         for entry in ledger.data.pending():
             try:
                 self.fault().revert(entry.info, ctx)

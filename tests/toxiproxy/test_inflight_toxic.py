@@ -1,12 +1,15 @@
 """A signal while a Toxiproxy toxic's inject is in flight (real `chaoskit run`, real Toxiproxy): the revert waits for
-that inject and undoes all of it -- no toxic is added after the journal says the fault was reverted.
+that inject and undoes all of it -- no toxic is added after the journal says the fault was reverted. The same for
+the proxies a ``toxiproxy: proxies:`` block declares, while the run-start hook is still creating them.
 
 The inject of ``stream: both`` is two API calls. To hold it in flight deterministically, the run talks to Toxiproxy
 through a small HTTP relay on 127.0.0.1 (this file's :class:`Gate`) that forwards every request unchanged to the real
-server but holds the second ``POST .../toxics`` until the test releases it. Toxiproxy itself is real."""
+server but holds the second ``POST .../toxics`` (or ``POST /proxies``) until the test releases it. Toxiproxy itself
+is real."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import signal
@@ -53,17 +56,20 @@ class _Forward(BaseHTTPRequestHandler):
         self.send_header("Content-Type", answer.getheader("Content-Type") or "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the run may have given up on it
+            self.wfile.write(data)
 
     do_GET = do_POST = do_DELETE = do_PATCH = _forward
 
 
 class Gate:
-    """Forwards to the real Toxiproxy API; holds the ``hold``-th POST to a proxy's toxics until :attr:`release`."""
+    """Forwards to the real Toxiproxy API; holds the ``hold``-th POST to a path ending in ``path`` until
+    :attr:`release`."""
 
-    def __init__(self, upstream: str, hold: int = 2) -> None:
+    def __init__(self, upstream: str, hold: int = 2, path: str = "/toxics") -> None:
         self.upstream = urlsplit(upstream)
         self.hold = hold
+        self.path = path
         self.posts = 0
         self.held = threading.Event()
         self.release = threading.Event()
@@ -78,7 +84,7 @@ class Gate:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def arrived(self, method: str, path: str) -> None:
-        if method != "POST" or not path.endswith("/toxics"):
+        if method != "POST" or not path.endswith(self.path):
             return
         with self._lock:
             self.posts += 1
@@ -149,3 +155,52 @@ def test_signal_while_the_second_toxic_is_being_added(
     posts = [i for i, line in enumerate(calls) if line.startswith("POST")]
     deletes = [i for i, line in enumerate(calls) if line.startswith("DELETE")]
     assert len(posts) == 2 and len(deletes) == 2 and max(posts) < min(deletes), calls  # no delete raced an add
+
+
+DECLARED = """\
+title: proxies in flight
+toxiproxy:
+  url: "{url}"
+  proxies:
+    - {{name: "{a}", listen: "127.0.0.1:{port_a}", upstream: "{upstream}"}}
+    - {{name: "{b}", listen: "127.0.0.1:{port_b}", upstream: "{upstream}"}}
+method:
+  - pause: 30s
+"""
+
+
+def test_signal_while_the_declared_proxies_are_being_created(
+    tmp_path: Path, toxiproxy: ToxiproxyClient, echo: EchoServer, isolated_state: Path
+) -> None:
+    """The run-start hook is creating the second declared proxy when SIGINT comes: the run ends 130 and neither
+    proxy is left, although the second one is only created after the run began to end."""
+    gate = Gate(toxiproxy.url, hold=2, path="/proxies")
+    a, b = (f"declared{uuid.uuid4().hex[:6]}" for _ in range(2))
+    (tmp_path / "exp.yaml").write_text(
+        DECLARED.format(url=gate.url, a=a, b=b, port_a=free_port(), port_b=free_port(), upstream=echo.address)
+    )
+    proc = subprocess.Popen(
+        [CHAOSKIT, "run", "exp.yaml", "--json", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not gate.held.wait(0.05):
+            assert proc.poll() is None, proc.communicate()
+        assert a in toxiproxy.proxies() and b not in toxiproxy.proxies()  # half of the hook's work is done
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.4)  # the run is ending now, while the hook still waits for its second proxy
+        gate.release.set()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        gate.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    left = sorted(set(toxiproxy.proxies()) & {a, b})
+    for name in left:
+        toxiproxy.delete_proxy(name)
+    assert left == [], f"left behind: {left}"
+    assert json.loads((tmp_path / json.loads(out)["journal"]).read_text())["outcome"] == "interrupted"
+    ledgers = {p.name: p.read_text() for p in isolated_state.rglob("*.json") if "proxies" in p.read_text()}
+    assert not ledgers, ledgers  # no ledger left
