@@ -27,6 +27,7 @@ from chaoskit_toxiproxy import ToxiproxyClient
 
 from chaoskit.ports import free_port
 from tests.conftest import CHAOSKIT
+from tests.e2e import journal_of, start_run
 from tests.toxiproxy.toxinet import EchoServer
 
 
@@ -179,10 +180,7 @@ def test_signal_while_the_declared_proxies_are_being_created(
     (tmp_path / "exp.yaml").write_text(
         DECLARED.format(url=gate.url, a=a, b=b, port_a=free_port(), port_b=free_port(), upstream=echo.address)
     )
-    proc = subprocess.Popen(
-        [CHAOSKIT, "run", "exp.yaml", "--json", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_run(tmp_path / "exp.yaml")
     try:
         while not gate.held.wait(0.05):
             assert proc.poll() is None, proc.communicate()
@@ -190,7 +188,7 @@ def test_signal_while_the_declared_proxies_are_being_created(
         proc.send_signal(signal.SIGINT)
         time.sleep(0.4)  # the run is ending now, while the hook still waits for its second proxy
         gate.release.set()
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         gate.close()
         if proc.poll() is None:
@@ -201,6 +199,6 @@ def test_signal_while_the_declared_proxies_are_being_created(
     for name in left:
         toxiproxy.delete_proxy(name)
     assert left == [], f"left behind: {left}"
-    assert json.loads((tmp_path / json.loads(out)["journal"]).read_text())["outcome"] == "interrupted"
+    assert journal_of(tmp_path / "exp.yaml")["outcome"] == "interrupted"
     ledgers = {p.name: p.read_text() for p in isolated_state.rglob("*.json") if "proxies" in p.read_text()}
     assert not ledgers, ledgers  # no ledger left
