@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from chaoskit.cli.console import err, escape, print_invalid
+from chaoskit.cli.run import serve_live, serve_options
 from chaoskit.errors import ValidationFailed
 
 EPILOG = """\b
@@ -43,15 +44,7 @@ neither a terminal nor --serve to answer them.
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("chaoskit-runs"), show_default=True)
 @click.option("--yes", is_flag=True, help="Pass every gate without asking (CI).")
 @click.option("--note", "notes", multiple=True, metavar="TEXT", help="A note for the day's index (repeatable).")
-@click.option(
-    "--serve",
-    metavar="HOST:PORT",
-    is_flag=False,
-    flag_value="127.0.0.1:8089",
-    default=None,
-    help="Serve the live page (and HALT) while the day goes; --serve alone: 127.0.0.1:8089.",
-)
-@click.option("--serve-token-env", metavar="NAME", default=None, help="The live page's token (needed off loopback).")
+@serve_options
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
 def gameday(
     plan_path: Path,
@@ -65,7 +58,6 @@ def gameday(
     """Run a game-day plan: experiments in order, parallel groups, manual gates and notes; one index.html."""
     from typing import Any
 
-    from chaoskit.cli.run import serve_live
     from chaoskit.model.plan import GateStep
     from chaoskit.run.notes import GateAnswer, Notebook
     from chaoskit.run.plan import experiments, load_plan, run_plan

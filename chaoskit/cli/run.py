@@ -45,6 +45,24 @@ With several experiments the exit code is the most severe of their codes, in thi
 """
 
 
+def serve_options(func: Any) -> Any:
+    """``--serve`` and ``--serve-token-env`` (``chaoskit run`` and ``chaoskit gameday``)."""
+    func = click.option(
+        "--serve-token-env",
+        metavar="NAME",
+        default=None,
+        help="An environment variable with the token the live page requires (needed off loopback).",
+    )(func)
+    return click.option(
+        "--serve",
+        metavar="HOST:PORT",
+        is_flag=False,
+        flag_value="127.0.0.1:8089",
+        default=None,
+        help="Serve a live page (and a HALT button) while it runs; --serve alone: 127.0.0.1:8089.",
+    )(func)
+
+
 @click.command(epilog=EPILOG_RUN)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a configuration value.")
@@ -84,20 +102,7 @@ With several experiments the exit code is the most severe of their codes, in thi
     show_default=True,
     help="Run each experiment N times in a row (a baseline with its noise, for `chaoskit compare`).",
 )
-@click.option(
-    "--serve",
-    metavar="HOST:PORT",
-    is_flag=False,
-    flag_value="127.0.0.1:8089",
-    default=None,
-    help="Serve a live page (and a HALT button) while the runs go; --serve alone: 127.0.0.1:8089.",
-)
-@click.option(
-    "--serve-token-env",
-    metavar="NAME",
-    default=None,
-    help="An environment variable with the token the live page requires (needed off loopback).",
-)
+@serve_options
 @ctk_options
 def run(
     paths: tuple[Path, ...],
