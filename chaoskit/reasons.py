@@ -68,4 +68,3 @@ class Tally:
         if worst is not first and worst.reason != first.reason:
             text += f", worst {worst.reason}"
         return text
-

@@ -109,7 +109,6 @@ class Registry:
             self._instances[(kind, name)] = cached
         return cached
 
-
     def wanted_hooks(self, used: Iterable[tuple[Kind, str]]) -> Callable[[str], bool]:
         """Which distributions' ``chaoskit.hooks`` to load for an experiment that uses these (kind, name)
         plugins: a distribution that registers plugins only when the experiment uses one of them (the

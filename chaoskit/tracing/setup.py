@@ -83,5 +83,3 @@ def reachability(endpoint: str, timeout_s: float) -> str:
             return f"{host}:{port} accepts connections"
     except OSError as exc:
         return f"{host}:{port}: {exc.strerror or exc}"
-
-
