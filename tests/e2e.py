@@ -51,8 +51,10 @@ def start_run(path: Path) -> subprocess.Popen[str]:
 
 
 def journal_of(path: Path) -> dict[str, Any]:
-    """The journal of the one run of the experiment file ``path`` (under ``chaoskit-runs/`` next to it)."""
-    journals = list((path.parent / "chaoskit-runs").glob("*/journal.json"))
+    """The journal of the one run under ``chaoskit-runs/`` in the folder ``path``, or next to the experiment file
+    ``path``."""
+    folder = path if path.is_dir() else path.parent
+    journals = list((folder / "chaoskit-runs").glob("*/journal.json"))
     assert len(journals) == 1, journals
     data: dict[str, Any] = json.loads(journals[0].read_text())
     return data

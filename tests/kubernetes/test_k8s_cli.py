@@ -17,22 +17,11 @@ import pytest
 import yaml
 
 from tests.conftest import CHAOSKIT, ROOT
+from tests.e2e import journal_of, ledgers
 from tests.kubernetes.conftest import deployment, ready_pods, wait_for
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 EXPERIMENTS = ROOT / "experiments"
-
-
-def journal_of(folder: Path) -> dict[str, Any]:
-    journals = list((folder / "chaoskit-runs").glob("*/journal.json"))
-    assert len(journals) == 1, journals
-    data: dict[str, Any] = json.loads(journals[0].read_text())
-    return data
-
-
-def ledgers(state: Path) -> list[str]:
-    folder = state / "ledger"
-    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
 
 
 def test_pod_kill_experiment_passes_and_records_the_time_to_recovery(
