@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,18 @@ class ProcessParams(StrictModel):
     ok_exit_codes: list[int] = Field(default=[0], description="Actions: exit codes that count as success.")
 
 
+def _argv(params: ProcessParams) -> list[str] | str:
+    """The command as ``subprocess.run`` takes it: a string for a shell, an argv list without one."""
+    command = params.command
+    if isinstance(command, str) == params.shell:
+        return command
+    import shlex  # only to join or split a command: most are argv lists run without a shell
+
+    return shlex.split(command) if isinstance(command, str) else shlex.join(command)
+
+
 def _run(params: ProcessParams, ctx: Context) -> subprocess.CompletedProcess[str]:
-    if params.shell:
-        argv: list[str] | str = params.command if isinstance(params.command, str) else shlex.join(params.command)
-    else:
-        argv = shlex.split(params.command) if isinstance(params.command, str) else params.command
+    argv = _argv(params)
     cwd = ctx.work_dir / params.cwd if params.cwd else ctx.work_dir
     try:
         return subprocess.run(
