@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import ssl
 import time
-import urllib.error
-import urllib.request
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -18,6 +14,7 @@ from chaoskit.errors import PluginError
 from chaoskit.model.base import StrictModel
 from chaoskit.model.tolerance import Observation
 from chaoskit.plugin import Context, Probe
+from chaoskit_http.client import HttpFailure, connect, request
 
 _BODY_KEEP = 2048
 
@@ -39,11 +36,6 @@ class HttpParams(StrictModel):
         return self
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class HttpProbe(Probe[HttpParams]):
     """HTTP request; value = status code, details: latency_ms, json, body, headers."""
 
@@ -60,25 +52,18 @@ class HttpProbe(Probe[HttpParams]):
         data = None
         if params.json_body is not None:
             data = json.dumps(params.json_body).encode()
-            headers.setdefault("Content-Type", "application/json")
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = "application/json"
         elif params.body is not None:
             data = params.body.encode()
-        request = urllib.request.Request(params.url, data=data, headers=headers, method=params.method)
-        handlers: list[Any] = []
-        if not params.follow_redirects:
-            handlers.append(_NoRedirect())
-        if params.url.startswith("https://") and not params.verify_tls:
-            handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
-        opener = urllib.request.build_opener(*handlers)
         start = time.perf_counter()
         try:
-            with opener.open(request, timeout=params.timeout) as response:
-                status, raw, received = response.status, response.read(), dict(response.headers.items())
-        except urllib.error.HTTPError as exc:
-            status, raw, received = exc.code, exc.read(), dict(exc.headers.items())
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise PluginError(f"{params.method} {params.url}: {reason}") from None
+            response = request(
+                params.method, params.url, headers, data, params.timeout, params.verify_tls, params.follow_redirects
+            )
+        except (HttpFailure, OSError) as exc:
+            raise PluginError(f"{params.method} {params.url}: {exc}") from None
+        status, raw, received = response.status, response.body, response.headers
         latency_ms = (time.perf_counter() - start) * 1000
         text = raw.decode("utf-8", errors="replace")
         details: dict[str, Any] = {
@@ -106,7 +91,7 @@ class TcpProbe(Probe[TcpParams]):
     def observe(self, params: TcpParams, ctx: Context) -> Observation:
         start = time.perf_counter()
         try:
-            with socket.create_connection((params.host, params.port), timeout=params.timeout):
+            with connect(params.host, params.port, params.timeout):
                 pass
         except OSError as exc:
             return Observation(False, {"error": str(exc), "latency_ms": round((time.perf_counter() - start) * 1000, 3)})
