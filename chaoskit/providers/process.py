@@ -23,7 +23,7 @@ class ProcessParams(StrictModel):
     shell: bool = Field(default=False, description="Run the string through /bin/sh.")
     timeout: Duration = Field(default=30.0, gt=0, description="Kill the process after this long.")
     cwd: str | None = Field(default=None, description="Working directory (relative to the experiment file).")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
+    env: dict[str, str] = Field(default={}, description="Extra environment variables.")
     ok_exit_codes: list[int] = Field(default=[0], description="Actions: exit codes that count as success.")
 
 

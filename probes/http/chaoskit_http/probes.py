@@ -22,7 +22,7 @@ _BODY_KEEP = 2048
 class HttpParams(StrictModel):
     url: str = Field(pattern=r"^https?://", description="http:// or https:// URL")
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default={})
     body: str | None = Field(default=None, description="Request body (text).")
     json_body: Any = Field(default=None, alias="json", description="Request body as JSON.")
     timeout: Duration = Field(default=5.0, gt=0, description="Connect + read timeout.")
