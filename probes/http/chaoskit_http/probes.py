@@ -25,7 +25,7 @@ class HttpParams(StrictModel):
     headers: dict[str, str] = Field(default={})
     body: str | None = Field(default=None, description="Request body (text).")
     json_body: Any = Field(default=None, alias="json", description="Request body as JSON.")
-    timeout: Duration = Field(default=5.0, gt=0, description="Connect + read timeout.")
+    timeout: Duration = Field(default=5.0, gt=0, description="One deadline: connect, send and read the whole response.")
     verify_tls: bool = True
     follow_redirects: bool = True
 
