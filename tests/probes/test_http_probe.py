@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaoskit_http.probes import HttpParams, HttpProbe, TcpParams, TcpProbe
+from chaoskit_http.probes import HttpParams, HttpProbe
+from chaoskit_http.tcp import TcpParams, TcpProbe
 
 from chaoskit.errors import PluginError
 from chaoskit.model.tolerance import Observation

@@ -1,4 +1,4 @@
-"""``http`` and ``tcp`` probes (standard library only)."""
+"""The ``http`` probe (standard library only: :mod:`chaoskit_http.client`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from chaoskit.errors import PluginError
 from chaoskit.model.base import StrictModel
 from chaoskit.model.tolerance import Observation
 from chaoskit.plugin import Context, Probe
-from chaoskit_http.client import HttpFailure, connect, request
+from chaoskit_http.client import HttpFailure, request
 
 _BODY_KEEP = 2048
 
@@ -75,24 +75,3 @@ class HttpProbe(Probe[HttpParams]):
         with contextlib.suppress(ValueError):
             details["json"] = json.loads(text)
         return Observation(status, details)
-
-
-class TcpParams(StrictModel):
-    host: str = "127.0.0.1"
-    port: int = Field(ge=1, le=65535)
-    timeout: Duration = Field(default=2.0, gt=0)
-
-
-class TcpProbe(Probe[TcpParams]):
-    """TCP connect; value = whether it connected (true/false), details: latency_ms, error."""
-
-    Params = TcpParams
-
-    def observe(self, params: TcpParams, ctx: Context) -> Observation:
-        start = time.perf_counter()
-        try:
-            with connect(params.host, params.port, params.timeout):
-                pass
-        except OSError as exc:
-            return Observation(False, {"error": str(exc), "latency_ms": round((time.perf_counter() - start) * 1000, 3)})
-        return Observation(True, {"latency_ms": round((time.perf_counter() - start) * 1000, 3)})
