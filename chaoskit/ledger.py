@@ -55,7 +55,7 @@ class LedgerFile(BaseModel):
     title: str
     pid: int
     created_at: float = Field(default_factory=time.time)
-    entries: list[LedgerEntry] = Field(default_factory=list)
+    entries: list[LedgerEntry] = Field(default=[])
 
     def pending(self) -> list[LedgerEntry]:
         """Entries that may still be in effect, newest first (the order to revert them)."""

@@ -1,35 +1,62 @@
 """The ``chaoskit`` command line: one module per command, registered on the group below.
 
 A command module imports only click at the top; everything heavy (pydantic, YAML, rich, the runner) is imported
-inside the command, so ``chaoskit --help`` stays fast. To add a command: write ``chaoskit/cli/<name>.py`` with a
-``@click.command`` and add it to ``COMMANDS``.
+inside the command, so ``chaoskit --help`` stays fast. A command's module is imported only when that command runs
+(or when ``--help`` lists them all). To add a command: write ``chaoskit/cli/<name>.py`` with a ``@click.command``
+and add it to ``COMMANDS``.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import NoReturn
 
 import click
 
 from chaoskit import __version__
-from chaoskit.cli.compare import baseline, compare, history
 from chaoskit.cli.console import err, escape, print_invalid
-from chaoskit.cli.ctk import import_ctk
-from chaoskit.cli.gameday import gameday
-from chaoskit.cli.halt import halt
-from chaoskit.cli.plugins import init, list_plugins, schema
-from chaoskit.cli.report import report
-from chaoskit.cli.rollback import rollback
-from chaoskit.cli.run import run
-from chaoskit.cli.validate import validate
 from chaoskit.errors import ChaosKitError, ValidationFailed
 
 EXIT_USAGE = 64
 EXIT_INTERRUPTED = 130
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+COMMANDS: dict[str, str] = {
+    "run": "run:run",
+    "validate": "validate:validate",
+    "report": "report:report",
+    "list": "plugins:list_plugins",
+    "schema": "plugins:schema",
+    "rollback": "rollback:rollback",
+    "halt": "halt:halt",
+    "init": "plugins:init",
+    "import": "ctk:import_ctk",
+    "compare": "compare:compare",
+    "baseline": "compare:baseline",
+    "history": "compare:history",
+    "gameday": "gameday:gameday",
+}
+"""Each command's name and where it is defined (``chaoskit/cli/<module>.py``, the function's name)."""
+
+
+class _Commands(click.Group):
+    """The commands, each imported from its module when it is first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, name = where.split(":")
+        command = getattr(importlib.import_module(f"chaoskit.cli.{module}"), name)
+        assert isinstance(command, click.Command) and command.name == cmd_name, where
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="chaoskit")
 def cli() -> None:
     """chaoskit: chaos experiments with a steady-state hypothesis, faults that are always reverted,
@@ -42,25 +69,6 @@ def cli() -> None:
       chaoskit run my-experiment.yaml      # run it; the journal is written under chaoskit-runs/
       chaoskit list                        # installed faults, probes and load drivers
     """
-
-
-COMMANDS: list[click.Command] = [
-    run,
-    validate,
-    report,
-    list_plugins,
-    schema,
-    rollback,
-    halt,
-    init,
-    import_ctk,
-    compare,
-    baseline,
-    history,
-    gameday,
-]
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -45,9 +45,9 @@ class RunSummary(StrictModel):
     run_id: str
     started_at: float
     outcome: str
-    metrics: dict[str, float | None] = Field(default_factory=dict)
+    metrics: dict[str, float | None] = Field(default={})
     timeline: list[tuple[float, float | None, float | None, float | None]] = Field(
-        default_factory=list, description="(seconds from the first inject, rps, error rate, p95 ms), downsampled."
+        default=[], description="(seconds from the first inject, rps, error rate, p95 ms), downsampled."
     )
 
 
@@ -56,7 +56,7 @@ class BaselineFile(StrictModel):
 
     schema_: Literal["chaoskit.baseline/1"] = Field(default="chaoskit.baseline/1", alias="schema")
     experiment: str
-    runs: list[RunSummary] = Field(default_factory=list)
+    runs: list[RunSummary] = Field(default=[])
 
 
 def summarize(journal: Journal) -> RunSummary:

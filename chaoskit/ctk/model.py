@@ -18,14 +18,14 @@ class PythonProvider(StrictModel):
     type: Literal["python"]
     module: str = Field(min_length=1, description="The Python module, e.g. chaosk8s.pod.actions.")
     func: str = Field(min_length=1, description="The function in that module.")
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    arguments: dict[str, Any] = Field(default={})
     secrets: list[str] | None = Field(default=None, description="Secret scopes passed as `secrets`.")
 
 
 class ProcessProvider(StrictModel):
     type: Literal["process"]
     path: str = Field(min_length=1, description="The executable (looked up on PATH).")
-    arguments: list[Any] | dict[str, Any] | str = Field(default_factory=list)
+    arguments: list[Any] | dict[str, Any] | str = Field(default=[])
     timeout: Seconds | None = None
     secrets: list[str] | None = None
 
@@ -152,7 +152,7 @@ def check_tolerance(tolerance: Any) -> None:
 
 class Hypothesis(StrictModel):
     title: str = Field(min_length=1)
-    probes: list[Activity] = Field(default_factory=list)
+    probes: list[Activity] = Field(default=[])
     controls: list[dict[str, Any]] | None = None
 
     @field_validator("probes")
@@ -190,15 +190,15 @@ class CtkExperiment(StrictModel):
     version: str | float | None = Field(default=None, description="CTK's format version, e.g. 1.0.0.")
     title: str = Field(min_length=1)
     description: str = Field(min_length=1, description="Required, as in CTK.")
-    tags: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    tags: list[Annotated[str, Field(min_length=1)]] = Field(default=[])
     contributions: dict[str, Any] | None = None
-    configuration: dict[str, Any] = Field(default_factory=dict)
-    secrets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    configuration: dict[str, Any] = Field(default={})
+    secrets: dict[str, dict[str, Any]] = Field(default={})
     extensions: list[dict[str, Any]] | None = None
     controls: list[dict[str, Any]] | None = Field(default=None, description="Accepted; not run (see README).")
     steady_state_hypothesis: Hypothesis | None = Field(default=None, alias="steady-state-hypothesis")
     method: list[Activity]
-    rollbacks: list[Activity] = Field(default_factory=list)
+    rollbacks: list[Activity] = Field(default=[])
     runtime: Runtime | None = None
 
     @field_validator("configuration")

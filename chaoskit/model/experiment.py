@@ -20,7 +20,7 @@ class ProbeSpec(StrictModel):
 
     name: str | None = Field(default=None, description="A label for reports; defaults to the plugin name.")
     probe: str = Field(pattern=PLUGIN_NAME, description="The probe plugin, e.g. 'http' or 'load.error_rate'.")
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The plugin's parameters.")
+    with_: dict[str, Any] = Field(default={}, alias="with", description="The plugin's parameters.")
     expect: Expect | None = Field(default=None, description="The tolerance the observation must meet.")
     timeout: Duration = Field(default=10.0, gt=0, description="Cancel the probe after this long.")
 
@@ -37,7 +37,7 @@ class Step(StrictModel):
     action: str | None = Field(default=None, pattern=PLUGIN_NAME, description="An action plugin to run.")
     probe: str | None = Field(default=None, pattern=PLUGIN_NAME, description="A probe plugin to observe.")
     pause: Duration | None = Field(default=None, description="Wait this long (probes keep running).")
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The plugin's parameters.")
+    with_: dict[str, Any] = Field(default={}, alias="with", description="The plugin's parameters.")
     duration: Duration | None = Field(
         default=None,
         description="Faults: hold this long, then revert. Without it the fault stays until the method ends.",
@@ -105,7 +105,7 @@ class SteadyState(StrictModel):
         ),
     )
     frequency: Duration = Field(default=1.0, gt=0, description="How often continuous checks run.")
-    probes: list[ProbeSpec] = Field(default_factory=list)
+    probes: list[ProbeSpec] = Field(default=[])
 
     @model_validator(mode="after")
     def _probes_expect(self) -> SteadyState:
@@ -151,7 +151,7 @@ class Safety(StrictModel):
     revert_timeout: Duration = Field(default=30.0, gt=0, description="Cap on each fault's revert.")
     interval: Duration = Field(default=1.0, gt=0, description="How often abort_when probes are checked.")
     abort_when: list[ProbeSpec] = Field(
-        default_factory=list,
+        default=[],
         description="Probes checked every interval during the method; the run aborts when one's expect MATCHES.",
     )
     guardian: GuardianSpec = Field(default_factory=GuardianSpec, description="The dead-man guardian process.")
@@ -255,19 +255,19 @@ class Experiment(StrictModel):
     version: Literal[1] = 1
     title: str = Field(min_length=1)
     description: str = ""
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default=[])
     configuration: dict[str, JsonValue] = Field(
-        default_factory=dict,
+        default={},
         description="Named values: a literal, or {env: NAME, default: ...}. Use as ${name}.",
     )
     secrets: dict[str, JsonValue] = Field(
-        default_factory=dict,
+        default={},
         description="Like configuration, but never written to journals, traces, logs or reports.",
     )
     steady_state: SteadyState = Field(default_factory=lambda: SteadyState(strategy="skip"))
     method: list[Step] = Field(min_length=1)
     rollbacks: list[Step] = Field(
-        default_factory=list,
+        default=[],
         description="Cleanup actions, run after the faults are reverted and recovery is judged (so a rollback "
         "that heals cannot hide a system that does not recover).",
     )
@@ -281,7 +281,7 @@ class Experiment(StrictModel):
         default=None, description="What `chaoskit compare` counts as a regression of this experiment."
     )
     sections: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
+        default={},
         exclude=True,
         description="Top-level blocks owned by plugins (e.g. toxiproxy:), filled in by the loader.",
     )

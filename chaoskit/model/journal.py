@@ -56,7 +56,7 @@ class ObservationRecord(_Record):
     )
     reason: str = ""
     value: JsonValue = None
-    details: dict[str, JsonValue] = Field(default_factory=dict)
+    details: dict[str, JsonValue] = Field(default={})
     error: str | None = None
 
 
@@ -66,7 +66,7 @@ class FaultRecord(_Record):
     params: dict[str, Any]
     ledger_id: str
     target: str = Field(default="", description="What the fault touches, in words (the plugin's describe()).")
-    revert_info: dict[str, Any] = Field(default_factory=dict)
+    revert_info: dict[str, Any] = Field(default={})
     injected_at: float | None = None
     reverted_at: float | None = None
     error: str | None = None
@@ -112,9 +112,9 @@ class TracesRecord(_Record):
     received: int = 0
     refused: int = Field(default=0, description="Requests refused (too big, malformed, no token).")
     last_refusal: str = ""
-    services: list[str] = Field(default_factory=list)
+    services: list[str] = Field(default=[])
     windows: list[TraceWindowRow] = Field(
-        default_factory=list, description="Server spans per service and window (whole seconds inside it)."
+        default=[], description="Server spans per service and window (whole seconds inside it)."
     )
     ttr_s: float | None = Field(default=None, description="Trace-derived time to recovery after the last revert.")
     ttr_rule: str = ""
@@ -134,18 +134,18 @@ class Journal(_Record):
     exit_code: int | None = None
     reason: str = ""
     ttr_s: float | None = Field(default=None, description="Time to recovery after the last revert.")
-    phases: list[PhaseRecord] = Field(default_factory=list)
-    observations: list[ObservationRecord] = Field(default_factory=list)
-    faults: list[FaultRecord] = Field(default_factory=list)
-    activities: list[ActivityRecord] = Field(default_factory=list)
-    errors: list[ErrorRecord] = Field(default_factory=list)
+    phases: list[PhaseRecord] = Field(default=[])
+    observations: list[ObservationRecord] = Field(default=[])
+    faults: list[FaultRecord] = Field(default=[])
+    activities: list[ActivityRecord] = Field(default=[])
+    errors: list[ErrorRecord] = Field(default=[])
     notes: list[NoteRecord] = Field(
-        default_factory=list, description="Notes participants took while the run went (a game day's live view)."
+        default=[], description="Notes participants took while the run went (a game day's live view)."
     )
     load: LoadReport | None = Field(default=None, description="What the load driver reported (chaoskit.model.load).")
     traces: TracesRecord | None = None
     trace_id: str | None = None
-    artifacts: dict[str, str] = Field(default_factory=dict, description="Other files of this run (trace, report).")
+    artifacts: dict[str, str] = Field(default={}, description="Other files of this run (trace, report).")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -42,7 +42,7 @@ class _Open(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    other: dict[str, JsonValue] = Field(default_factory=dict, description="Keys chaoskit does not know.")
+    other: dict[str, JsonValue] = Field(default={}, description="Keys chaoskit does not know.")
 
     @model_validator(mode="before")
     @classmethod
@@ -116,7 +116,7 @@ class LoadRecovery(_Open):
     reason: str = ""
     last_revert_at: float | None = None
     judged_from: float | None = None
-    tolerance: dict[str, JsonValue] = Field(default_factory=dict)
+    tolerance: dict[str, JsonValue] = Field(default={})
 
 
 class LoadReport(_Open):
@@ -124,10 +124,10 @@ class LoadReport(_Open):
     started_at: float | None = None
     ended_at: float | None = None
     total: LoadStats | None = None
-    windows: list[LoadWindow] = Field(default_factory=list)
+    windows: list[LoadWindow] = Field(default=[])
     recovery: LoadRecovery | None = None
     ttr_s: float | None = Field(default=None, description="Load-derived time to recovery after the last revert.")
-    series: list[LoadPoint] = Field(default_factory=list, description="Per-second totals.")
+    series: list[LoadPoint] = Field(default=[], description="Per-second totals.")
 
     @model_validator(mode="before")
     @classmethod

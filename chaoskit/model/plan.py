@@ -15,7 +15,7 @@ DEFAULT_STOP: tuple[StopOutcome, ...] = ("aborted", "error", "invalid", "interru
 
 class ExperimentStep(StrictModel):
     experiment: str = Field(description="An experiment file, relative to the plan.")
-    vars: dict[str, Any] = Field(default_factory=dict, description="Configuration values (like --var).")
+    vars: dict[str, Any] = Field(default={}, description="Configuration values (like --var).")
 
 
 class ParallelStep(StrictModel):

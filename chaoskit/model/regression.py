@@ -30,9 +30,7 @@ class Regression(StrictModel):
     """Thresholds per metric family, and the noise band; a metric regresses only beyond all of them."""
 
     noise: float = Field(default=3.0, ge=0, le=100, description="Standard deviations of the baseline runs.")
-    thresholds: dict[str, Threshold] = Field(
-        default_factory=dict, description=f"Per metric family: {', '.join(FAMILIES)}."
-    )
+    thresholds: dict[str, Threshold] = Field(default={}, description=f"Per metric family: {', '.join(FAMILIES)}.")
 
     @field_validator("thresholds")
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,22 @@ class ProcessParams(StrictModel):
     shell: bool = Field(default=False, description="Run the string through /bin/sh.")
     timeout: Duration = Field(default=30.0, gt=0, description="Kill the process after this long.")
     cwd: str | None = Field(default=None, description="Working directory (relative to the experiment file).")
-    env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables.")
+    env: dict[str, str] = Field(default={}, description="Extra environment variables.")
     ok_exit_codes: list[int] = Field(default=[0], description="Actions: exit codes that count as success.")
 
 
+def _argv(params: ProcessParams) -> list[str] | str:
+    """The command as ``subprocess.run`` takes it: a string for a shell, an argv list without one."""
+    command = params.command
+    if isinstance(command, str) == params.shell:
+        return command
+    import shlex  # only to join or split a command: most are argv lists run without a shell
+
+    return shlex.split(command) if isinstance(command, str) else shlex.join(command)
+
+
 def _run(params: ProcessParams, ctx: Context) -> subprocess.CompletedProcess[str]:
-    if params.shell:
-        argv: list[str] | str = params.command if isinstance(params.command, str) else shlex.join(params.command)
-    else:
-        argv = shlex.split(params.command) if isinstance(params.command, str) else params.command
+    argv = _argv(params)
     cwd = ctx.work_dir / params.cwd if params.cwd else ctx.work_dir
     try:
         return subprocess.run(

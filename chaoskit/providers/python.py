@@ -17,8 +17,8 @@ from chaoskit.plugin import Action, Context, Probe
 
 class PythonParams(StrictModel):
     function: str = Field(description="'package.module:function'")
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    args: list[Any] = Field(default=[])
+    kwargs: dict[str, Any] = Field(default={})
 
     @field_validator("function")
     @classmethod

@@ -28,7 +28,7 @@ class TraceWindow(StrictModel):
         default=None, description="Only spans of this kind."
     )
     attributes: dict[str, str] = Field(
-        default_factory=dict, description="Only spans with these attribute values (compared as text)."
+        default={}, description="Only spans with these attribute values (compared as text)."
     )
 
     def span_filter(self) -> SpanFilter:

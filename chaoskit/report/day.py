@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from html import escape
 
 from chaoskit.model.journal import Journal
 from chaoskit.model.outcome import Outcome
+from chaoskit.record import field, record
 from chaoskit.report.html import COLORS
 
 WIDTH, LABEL, ROW = 930, 190, 22
 
 
-@dataclass
+@record
 class Span:
     name: str
     start: float
@@ -26,7 +26,7 @@ class Span:
     faults: list[tuple[str, float, float]] = field(default_factory=list)
 
 
-@dataclass
+@record
 class GateMark:
     question: str
     asked_at: float

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from chaoskit.model.journal import FaultRecord, Journal
 from chaoskit.model.load import LoadPoint, LoadReport
+from chaoskit.record import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Point:
     t: float
     rps: float | None
@@ -21,7 +21,7 @@ class Point:
     p95_ms: float | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Window:
     name: str
     start: float
@@ -38,7 +38,7 @@ class Window:
         return f"during {self.name}" if self.kind == "fault" else self.name
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PhaseProbes:
     phase: str
     probe: str
@@ -47,7 +47,7 @@ class PhaseProbes:
     first_failure: str = ""
 
 
-@dataclass
+@record
 class Facts:
     journal: Journal
     series: list[Point] = field(default_factory=list)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from chaoskit.model.journal import Journal, Outcome
+from chaoskit.record import record
 from chaoskit.report.facts import Facts, Window, collect, fmt_ms, fmt_rate, fmt_rps, fmt_ttr, tidy
 from chaoskit.report.score import score
 
@@ -23,7 +23,7 @@ ICONS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Row:
     """One experiment of a game day, as the summary shows it."""
 

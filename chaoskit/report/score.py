@@ -11,11 +11,11 @@ The baseline not met gives no score: no fault was injected, so nothing about res
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from chaoskit.model.journal import Outcome
 from chaoskit.model.load import LoadReport
+from chaoskit.record import field, record
 from chaoskit.report.facts import Facts, Window, tidy
 
 RULES: tuple[tuple[str, str], ...] = (
@@ -42,14 +42,14 @@ PASSED_FLOOR = 60
 NOT_PASSED_CAP = 59
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Deduction:
     points: int
     what: str
     why: str
 
 
-@dataclass
+@record
 class Score:
     value: int | None
     deductions: list[Deduction] = field(default_factory=list)

@@ -10,12 +10,12 @@ only renders what it returns; CI jobs and scripts can call it the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaoskit.errors import Problem, ValidationFailed
 from chaoskit.model.outcome import Outcome, worst_exit_code
+from chaoskit.record import field, record
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import Journal
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from chaoskit.runner import RunOptions
 
 
-@dataclass
+@record
 class RunResult:
     path: Path
     outcome: Outcome
@@ -38,7 +38,7 @@ class RunResult:
     """The validation or preflight error itself (its kind, for showing it)."""
 
 
-@dataclass
+@record
 class GameDay:
     results: list[RunResult]
     planned: int

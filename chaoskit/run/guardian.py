@@ -29,11 +29,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from chaoskit.errors import ChaosKitError
+from chaoskit.record import record
 
 DONE = b"done\n"
 HANDOFF = b"handoff\n"
@@ -44,7 +44,7 @@ class GuardianError(ChaosKitError):
     """The guardian could not be started (the run does not inject without one)."""
 
 
-@dataclass
+@record
 class Guardian:
     """The runner's handle on its guardian process."""
 

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from chaoskit.errors import ChaosKitError
 from chaoskit.hooks import hookimpl
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
+from chaoskit.record import record
 from chaoskit.timeouts import call_with_timeout
 from chaoskit.tracing.otlp_json import SPOOL, OtlpJsonFileExporter
 from chaoskit.tracing.receive import Reception
@@ -46,7 +46,7 @@ def _scalar(value: Any) -> str | bool | int | float:
     return json.dumps(value, default=str, sort_keys=True)
 
 
-@dataclass
+@record
 class _Activity:
     span: Any
     role: str = ""

@@ -15,11 +15,11 @@ import os
 import socket
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from chaoskit.errors import ChaosKitError
 from chaoskit.model.experiment import TracingSpec
+from chaoskit.record import record
 
 Protocol = Literal["http/protobuf", "grpc"]
 PROTOCOLS: tuple[Protocol, ...] = ("http/protobuf", "grpc")
@@ -29,7 +29,7 @@ class TracingConfigError(ChaosKitError):
     """The tracing configuration (experiment block or OTEL_* variables) cannot be used."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OtlpTarget:
     protocol: Protocol
     endpoint: str

@@ -25,12 +25,12 @@ HEADER = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 class Match(StrictModel):
     """Which requests a rule looks at. Every given criterion must hold; none given: every request."""
 
-    methods: list[str] = Field(default_factory=list, description="HTTP methods, e.g. [POST] (any when empty).")
+    methods: list[str] = Field(default=[], description="HTTP methods, e.g. [POST] (any when empty).")
     path: str | None = Field(default=None, description="Glob on the path without the query, e.g. /payments/*.")
     path_regex: Regex | None = Field(default=None, description="Regex searched in the path without the query.")
     host: str | None = Field(default=None, description="Glob on the Host header's host name, e.g. *.example.com.")
     headers: dict[str, str] = Field(
-        default_factory=dict, description="Request headers that must be present, name -> glob on the value."
+        default={}, description="Request headers that must be present, name -> glob on the value."
     )
 
     @field_validator("methods")
@@ -67,7 +67,7 @@ class RuleParams(StrictModel):
 class AbortParams(RuleParams):
     status: int = Field(default=503, ge=100, le=599, description="Status code answered instead of the upstream's.")
     body: str = Field(default="", max_length=1_000_000, description="Body of that answer.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Headers of that answer.")
+    headers: dict[str, str] = Field(default={}, description="Headers of that answer.")
 
 
 class DelayParams(RuleParams):

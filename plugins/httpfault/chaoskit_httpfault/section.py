@@ -45,7 +45,7 @@ class HttpFaultSection(StrictModel):
     )
     timeout: Duration = Field(default=5.0, gt=0, description="Timeout of each call to the control API.")
     proxies: list[ProxySpec] = Field(
-        default_factory=list,
+        default=[],
         description="Proxies to create when missing (and delete at the end unless `keep`). Existing ones are used.",
     )
 

@@ -50,7 +50,7 @@ class DeploymentAvailableParams(StrictModel):
 
 
 class NodeReadyParams(StrictModel):
-    names: list[str] = Field(default_factory=list, description="Node names (default: every node).")
+    names: list[str] = Field(default=[], description="Node names (default: every node).")
     label_selector: str | None = Field(default=None, description="Label selector of the nodes.")
     wait: Duration = Field(default=0.0, ge=0, description=WAIT_HELP)
 

@@ -28,7 +28,7 @@ class Selection(StrictModel):
 
     label_selector: str | None = Field(default=None, description="A label selector, e.g. 'app=web,tier!=db'.")
     field_selector: str | None = Field(default=None, description="A field selector, e.g. 'status.phase=Running'.")
-    names: list[str] = Field(default_factory=list, description="Exact names (instead of, or with, selectors).")
+    names: list[str] = Field(default=[], description="Exact names (instead of, or with, selectors).")
     mode: Mode = Field(
         default="one", description="one, all, count (needs count) or percent (needs percent) of the matches."
     )

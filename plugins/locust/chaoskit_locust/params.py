@@ -27,9 +27,9 @@ class LocustParams(StrictModel):
     host: str | None = Field(default=None, description="Base URL for HttpUser/FastHttpUser (Locust's --host).")
     users: int = Field(default=1, ge=1, description="Number of concurrent users.")
     spawn_rate: float = Field(default=10.0, gt=0, description="Users started per second.")
-    user_classes: list[str] = Field(default_factory=list, description="Only these User classes (default: all).")
-    tags: list[str] = Field(default_factory=list, description="Only tasks with one of these tags.")
-    exclude_tags: list[str] = Field(default_factory=list, description="Skip tasks with one of these tags.")
+    user_classes: list[str] = Field(default=[], description="Only these User classes (default: all).")
+    tags: list[str] = Field(default=[], description="Only tasks with one of these tags.")
+    exclude_tags: list[str] = Field(default=[], description="Skip tasks with one of these tags.")
     warmup: Duration = Field(default=0.0, ge=0, description="Let the load settle this long before the baseline.")
     workers: int = Field(
         default=0, ge=0, le=64, description="Locust master/worker mode with N local worker processes (0: one process)."

@@ -47,7 +47,7 @@ class ToxiproxySection(StrictModel):
     )
     timeout: Duration = Field(default=5.0, gt=0, description="Timeout of each call to the Toxiproxy API.")
     proxies: list[ProxySpec] = Field(
-        default_factory=list,
+        default=[],
         description="Proxies to create when missing (and delete at the end). Existing ones are left as they are.",
     )
 
