@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -13,6 +12,7 @@ import yaml
 from chaoskit import redaction
 from chaoskit.errors import Problem
 from chaoskit.hints import ctk_problems
+from chaoskit.record import field, record
 from chaoskit.redaction import REDACTED
 
 _REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
@@ -96,7 +96,7 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-@dataclass
+@record
 class Resolved:
     document: dict[str, Any]
     redacted: dict[str, Any]

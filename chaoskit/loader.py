@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from chaoskit.document import MAX_BYTES, LineMap, check_limits, decode, format_p
 from chaoskit.errors import ChaosKitError, Problem, ValidationFailed
 from chaoskit.hints import bare_checks, did_you_mean, keys_at
 from chaoskit.model.experiment import Experiment
+from chaoskit.record import field, record
 from chaoskit.registry import Kind, Registry, default_registry
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@record
 class Loaded:
     """A validated experiment, with each plugin's parsed params keyed by the step's path."""
 

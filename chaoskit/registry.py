@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ from chaoskit.entrypoints import distribution
 from chaoskit.entrypoints import group as entry_point_group
 from chaoskit.errors import PluginConflict, PluginError, PluginNotFound
 from chaoskit.plugin import Action, Fault, LoadDriver, Plugin, Probe
+from chaoskit.record import record
 
 Kind = Literal["probe", "action", "fault", "load", "section", "hooks"]
 
@@ -26,7 +26,7 @@ GROUPS: dict[Kind, str] = {
 _BASES: dict[Kind, type[Plugin[Any]]] = {"probe": Probe, "action": Action, "fault": Fault, "load": LoadDriver}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     kind: Kind
     name: str

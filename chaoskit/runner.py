@@ -20,7 +20,6 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from chaoskit.model.journal import Journal, Phase, PhaseRecord
 from chaoskit.model.outcome import Ending, Outcome, decide
 from chaoskit.plugin import Context
 from chaoskit.preflight import plugins_used
+from chaoskit.record import field, record
 from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
@@ -48,7 +48,7 @@ from chaoskit.signals import SignalGuard, raise_signal
 from chaoskit.timeouts import Deadline, sleep
 
 
-@dataclass
+@record
 class RunOptions:
     out_dir: Path = Path("chaoskit-runs")
     dry_run: bool = False

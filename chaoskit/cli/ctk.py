@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from chaoskit.cli.console import err, escape
+from chaoskit.record import record
 
 if TYPE_CHECKING:
     from chaoskit.model.journal import Journal, Outcome
@@ -25,7 +25,7 @@ CTK_HYPOTHESIS = (
 )
 
 
-@dataclass
+@record
 class CtkFlags:
     """CTK's ``chaos run`` flags, as given on ``chaoskit run``."""
 

@@ -8,8 +8,9 @@ turns that into the outcome and its reason, with the precedence written once, he
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from chaoskit.record import field, record
 
 
 class Outcome(StrEnum):
@@ -69,7 +70,7 @@ def worst_exit_code(codes: list[int]) -> int:
     return next((code for code in order if code in codes), 0)
 
 
-@dataclass
+@record
 class Ending:
     """What a run's phases reported, for :func:`decide`."""
 
