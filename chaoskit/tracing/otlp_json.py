@@ -293,12 +293,15 @@ class OtlpJsonFileExporter:
         self._count = 0
         self._written = False
         self._lock = threading.Lock()
+        self._last: tuple[Any, Any, str] = (None, None, "")
+        """The last span's resource and scope (as the span has them) and its line's start: where :meth:`add` goes."""
 
     def _group(self, span: ReadableSpan) -> tuple[int, bool]:
         resource, scope = span.resource, span.instrumentation_scope or None
         key = (id(resource), id(scope))
         index = self._groups.get(key)
         if index is not None:
+            self._last = (span.resource, span.instrumentation_scope, '{"g":' + str(index) + ',"span":')
             return index, False
         index = self._groups[key] = len(self._keys)
         self._keys.append((resource, scope))
@@ -324,20 +327,37 @@ class OtlpJsonFileExporter:
             out.flush()
             self._spool, self._out, self._encoded = path, out, []
 
+    def add(self, span: ReadableSpan) -> None:
+        """One span, as it ends (chaoskit's own spans): :meth:`export` of one, in fewer steps when the span's
+        group (resource and scope) is the last one's and the spool is open."""
+        text = encode_span(span)
+        with self._lock:
+            last, out = self._last, self._out
+            if out is None or span.resource is not last[0] or span.instrumentation_scope is not last[1]:
+                self._export([(span, text)])
+                return
+            self._count += 1
+            out.write(last[2] + (_hidden(text) if active() else text) + "}\n")
+            out.flush()
+
     def export(self, spans: Sequence[ReadableSpan]) -> None:
         encoded = [(span, encode_span(span)) for span in spans]
         with self._lock:
-            for span, text in encoded:
-                group, new = self._group(span)
-                self._count += 1
-                if self._out is None:
-                    self._encoded.append((group, text))
-                    continue
-                if new:
-                    self._out.write(self._header(group))
-                self._out.write(self._line(group, text))
-            if self._out is not None:
-                self._out.flush()
+            self._export(encoded)
+
+    def _export(self, encoded: list[tuple[ReadableSpan, str]]) -> None:
+        """Under the lock."""
+        for span, text in encoded:
+            group, new = self._group(span)
+            self._count += 1
+            if self._out is None:
+                self._encoded.append((group, text))
+                continue
+            if new:
+                self._out.write(self._header(group))
+            self._out.write(self._line(group, text))
+        if self._out is not None:
+            self._out.flush()
 
     def _spans(self, group: int) -> Iterator[str]:
         """The span texts of one group, from memory or, streaming, from the spool file."""
