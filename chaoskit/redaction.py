@@ -17,7 +17,6 @@ where they are written; when no secret is known both return their input untouche
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import threading
@@ -25,6 +24,8 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
+
+from chaoskit.htmlescape import escape as html_escape
 
 if TYPE_CHECKING:  # not imported at run time: `chaoskit --help` imports this module and stays light
     from pydantic import BaseModel
@@ -61,7 +62,7 @@ def problem(value: Any) -> str | None:
 
 
 def _forms(text: str) -> set[str]:
-    return {text, json.dumps(text)[1:-1], html.escape(text), quote(text, safe=""), quote_plus(text), repr(text)[1:-1]}
+    return {text, json.dumps(text)[1:-1], html_escape(text), quote(text, safe=""), quote_plus(text), repr(text)[1:-1]}
 
 
 def register(secrets: Mapping[str, Any]) -> None:

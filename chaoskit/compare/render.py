@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from html import escape
 from typing import Any
 
 from chaoskit.compare.rules import Comparison, Finding
 from chaoskit.compare.summary import RunSummary
+from chaoskit.htmlescape import escape
 from chaoskit.report.chart import nice_max
 
 W, H, PAD = 880, 110, 40

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from html import escape
 
+from chaoskit.htmlescape import escape
 from chaoskit.report.facts import Facts, Point
 
 WIDTH, LEFT, RIGHT, LANE = 920, 84, 20, 13

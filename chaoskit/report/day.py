@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from html import escape
 
+from chaoskit.htmlescape import escape
 from chaoskit.model.journal import Journal
 from chaoskit.model.outcome import Outcome
 from chaoskit.record import field, record

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from html import escape
 
+from chaoskit.htmlescape import escape
 from chaoskit.model.journal import Journal, Outcome
 from chaoskit.report.chart import timeline_svg
 from chaoskit.report.facts import Facts, PhaseProbes, collect, fmt_ms, fmt_rate, fmt_rps, tidy, undone

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 
+from chaoskit.htmlescape import escape
 from chaoskit.report.day import GateMark, Span, render_day
 from chaoskit.report.facts import Window, fmt_ms, fmt_rate, fmt_rps
 from chaoskit.report.html import COLORS, CSS, notes_html

@@ -3,8 +3,7 @@ faults, during each and after the last revert, and the trace-derived time to rec
 
 from __future__ import annotations
 
-from html import escape
-
+from chaoskit.htmlescape import escape
 from chaoskit.model.journal import TracesRecord
 
 
