@@ -4,18 +4,20 @@ A run of an hour at 10 Hz makes 36,000 observations; kept in memory until the en
 each. So the runner appends every observation through an :class:`ObservationSink` to
 ``<run folder>/journal.partial.jsonl`` (one JSON object per line, written and flushed as it comes) and keeps
 in memory only the first :data:`KEEP` of them. The same file gets, as one line each, the journal's head when the
-run starts and a snapshot of its small, bounded parts (phases, faults, activities, errors) whenever a phase or a
-fault changes. At the end the observations are put back into the journal (from memory when the run made no
-more than :data:`KEEP`, else read from the file), ``journal.json`` is written as before and the partial file
-is removed.
+run starts, each activity (action) when it ends, and a snapshot of its small, bounded parts (phases, faults,
+errors, the activities still running) whenever a phase or a fault changes. A finished activity is written once
+(a snapshot of every activity at every phase boundary cost each one a serialization per later snapshot). At the
+end the observations are put back into the journal (from memory when the run made no more than :data:`KEEP`,
+else read from the file), ``journal.json`` is written as before and the partial file is removed.
 
 A run killed with SIGKILL (or by the OOM killer) leaves ``journal.partial.jsonl``: :func:`read_journal` turns it
 into a journal (no outcome; its reason says the run did not finish), so ``chaoskit report`` renders it. A last
 line cut in half by the kill is skipped.
 
-Lines: ``{"head": {...}}`` (the journal without its lists), ``{"observation": {...}}``,
-``{"state": {"phases": [...], "faults": [...], "activities": [...], "errors": [...], ...}}`` (the last one
-counts). Secrets are hidden before a line is written, as in ``journal.json``.
+Lines: ``{"head": {...}}`` (the journal without its lists), ``{"observation": {...}}``, ``{"activity": {...}}``
+(a finished one), ``{"state": {"phases": [...], "faults": [...], "errors": [...], "activities": [...], ...}}`` (the
+last one counts; its activities are those running then, also in files written before activities had lines of
+their own: every activity). Secrets are hidden before a line is written, as in ``journal.json``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import IO, Any
 
 from chaoskit import redaction
 from chaoskit.hooks import hookimpl
-from chaoskit.model.journal import FaultRecord, Journal, ObservationRecord
+from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord
 
 PARTIAL = "journal.partial.jsonl"
 FINAL = "journal.json"
@@ -37,7 +39,7 @@ KEEP = 1000
 UNFINISHED = "the run did not finish: it ended before its journal was written (read from {name})"
 
 _LISTS = {"observations", "phases", "faults", "activities", "errors"}
-_STATE = {"phases", "faults", "activities", "errors", "trace_id", "traces", "load", "ttr_s", "artifacts"}
+_STATE = {"phases", "faults", "errors", "trace_id", "traces", "load", "ttr_s", "artifacts"}
 
 
 def _line(kind: str, data: dict[str, Any]) -> str:
@@ -92,6 +94,7 @@ class ObservationSink:
 
     def snapshot(self, journal: Journal) -> None:
         data = journal.model_dump(mode="json", include=_STATE)
+        data["activities"] = [a.model_dump(mode="json") for a in list(journal.activities) if a.ended_at is None]
         text = _line("state", data)
         with self._lock:
             self._write(text)
@@ -103,6 +106,17 @@ class ObservationSink:
         text = _line("head", head)
         with self._lock:
             self._write(text)
+
+    @hookimpl
+    def chaoskit_activity_finished(self, record: ObservationRecord | ActivityRecord | FaultRecord) -> None:
+        """An action's record, once it is over (observations come through :meth:`append`, faults in snapshots)."""
+        if type(record) is ActivityRecord:
+            if redaction.active():
+                text = _line("activity", record.model_dump(mode="json"))
+            else:
+                text = '{"activity":' + record.model_dump_json() + "}\n"
+            with self._lock:
+                self._write(text)
 
     @hookimpl
     def chaoskit_phase_started(self, journal: Journal) -> None:
@@ -164,6 +178,7 @@ def read_partial(path: Path) -> Journal:
     head: dict[str, Any] | None = None
     state: dict[str, Any] = {}
     observations: list[dict[str, Any]] = []
+    finished: list[dict[str, Any]] = []
     for kind, data in _lines(path):
         if kind == "head":
             head = data
@@ -171,13 +186,24 @@ def read_partial(path: Path) -> Journal:
             state = data
         elif kind == "observation":
             observations.append(data)
+        elif kind == "activity":
+            finished.append(data)
     if head is None:
         raise ValueError(f"{path} has no journal head (the run ended before it started)")
-    journal = Journal.model_validate({**head, **state, "observations": observations})
+    journal = Journal.model_validate(
+        {**head, **state, "observations": observations, "activities": _activities(finished, state)}
+    )
     journal.outcome = None
     journal.reason = UNFINISHED.format(name=path.name)
     journal.artifacts.setdefault("journal", str(path))
     return journal
+
+
+def _activities(finished: list[dict[str, Any]], state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The finished activities, and those the last snapshot saw running that never finished; by start."""
+    done = {(a.get("name"), a.get("started_at")) for a in finished}
+    running = [a for a in state.get("activities") or [] if (a.get("name"), a.get("started_at")) not in done]
+    return sorted([*finished, *running], key=lambda a: a.get("started_at") or 0.0)
 
 
 def journal_file(where: Path) -> Path:

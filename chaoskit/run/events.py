@@ -95,10 +95,10 @@ class Events:
         call = start_call(lambda: function(*args), where)
         wall = self.wall
         left = None if wall is None else wall.remaining()
-        if wall is not None and left is not None and left > 0 and not call.done.wait(left):
+        if wall is not None and left is not None and left > 0 and not call.wait(left):
             wall.check()  # the wall: SafetyStop (the caller records the hook as abandoned)
         limit = HOOK_GRACE_S if self.holding() else self.grace
-        if not call.done.wait(limit):
+        if not call.wait(limit):
             raise HookAbandoned(f"{where} did not return within {limit:g}s; abandoned")
         return call.result(0)
 

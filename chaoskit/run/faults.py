@@ -124,7 +124,7 @@ class FaultStack:
             # The same fault's inject is still running (cut short by a signal, an abort or a timeout): ask it
             # to stop, and wait for it, so this revert undoes all of it.
             self.ctx.cancel.set()
-            call.done.wait(min(INFLIGHT_WAIT_S, self.revert_timeout))
+            call.wait(min(INFLIGHT_WAIT_S, self.revert_timeout))
             if call.finished:
                 self._take_info(active, call)
             elif call.when_done(lambda: self._late_revert(active, call)):

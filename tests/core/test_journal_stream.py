@@ -172,3 +172,46 @@ def test_a_stream_without_its_head_is_not_a_journal(tmp_path: Path, cli: Any) ->
     (tmp_path / PARTIAL).write_text('{"observation": {"probe": "p"}}\n')
     done = cli("report", str(tmp_path))
     assert done.returncode == 64 and PARTIAL in done.stderr and "no journal head" in done.stderr
+
+
+def test_activities_stream_once_and_a_partial_journal_has_them(tmp_path: Path) -> None:
+    """Each finished action is one line of its own (a snapshot carries only those still running), and a partial
+    journal read at any point has every activity so far, in the order they started."""
+    doc = {
+        "title": "actions",
+        "steady_state": {"strategy": "skip"},
+        "method": [
+            {"name": "slow", "action": "python", "with": {"function": "time:sleep", "args": [0.4]}, "background": True},
+            *({"name": f"a{i}", "action": "python", "with": {"function": "json:dumps", "args": [i]}} for i in range(3)),
+            {"name": "held", "fault": "testkit.marker", "with": {"path": str(tmp_path / "marker")}, "duration": "0.1s"},
+        ],
+    }
+    partials: list[Journal] = []
+
+    class Peek:
+        @hookimpl
+        def chaoskit_fault_injected(self) -> None:  # the slow background action is still running
+            partials.append(read_journal(tmp_path / "run"))
+
+        @hookimpl
+        def chaoskit_phase_finished(self, phase: str) -> None:
+            if phase == "method":
+                partials.append(read_journal(tmp_path / "run"))
+
+    loaded = validate_document(doc, source=str(tmp_path / "exp.yaml"))
+    journal = Runner(loaded, RunOptions(run_dir=tmp_path / "run", handle_signals=False, hooks=[Peek()])).run()
+    assert journal.outcome is not None and journal.outcome.value == "passed", journal.reason
+    during, after = partials
+    assert [a.name for a in during.activities] == ["slow", "a0", "a1", "a2"]
+    assert during.activities[0].ended_at is None and all(a.ended_at for a in during.activities[1:])
+    assert [a.model_dump() for a in after.activities] == [a.model_dump() for a in journal.activities]
+    assert [a.result for a in after.activities] == [None, "0", "1", "2"]
+
+
+def test_a_partial_journal_of_the_older_form_keeps_its_activities(tmp_path: Path) -> None:
+    """Files written before activities had lines of their own: every activity is in the last snapshot."""
+    head = {"run_id": "r1", "chaoskit_version": "0", "title": "old", "experiment": {}, "started_at": 1.0}
+    acts = [{"name": f"a{i}", "plugin": "python", "phase": "method", "started_at": 2.0 + i} for i in range(2)]
+    lines = [{"head": head}, {"state": {"phases": [], "activities": acts}}]
+    (tmp_path / PARTIAL).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert [a.name for a in read_journal(tmp_path).activities] == ["a0", "a1"]
