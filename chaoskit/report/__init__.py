@@ -31,7 +31,7 @@ def report_run(journal: Journal) -> Path | None:
     from chaoskit.ledger import dump_json
 
     path = write_html_report(journal)
-    dump_json(Path(where), journal.model_dump(mode="json", by_alias=True))
+    dump_json(Path(where), journal)  # the model: pydantic writes it (a dict would go through json's pure-Python indent)
     return path
 
 
