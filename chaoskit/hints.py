@@ -3,7 +3,6 @@ sections), Chaos Toolkit forms written inside a native file, and tolerances that
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Iterable
@@ -18,6 +17,8 @@ def did_you_mean(key: Any, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
     if not isinstance(key, str):
         return ""
+    import difflib  # only when there is a problem to explain
+
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint
 from typing import Any, Literal
@@ -79,6 +78,8 @@ class Registry:
         if key in self._loaded:
             return self._loaded[key]
         if name not in entries:
+            import difflib  # only for the error
+
             close = difflib.get_close_matches(name, list(entries), n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             known = ", ".join(sorted(entries)) or "none installed"

@@ -1,9 +1,8 @@
 """The experiment format (YAML or JSON). Validated in two phases: this core model first,
 then each plugin's own parameter model for its ``with:`` block."""
 
-from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
@@ -57,7 +56,7 @@ class Step(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Step:
+    def _one_kind(self) -> Self:
         kinds = [k for k in ("fault", "action", "probe", "pause") if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "none"
@@ -108,7 +107,7 @@ class SteadyState(StrictModel):
     probes: list[ProbeSpec] = Field(default=[])
 
     @model_validator(mode="after")
-    def _probes_expect(self) -> SteadyState:
+    def _probes_expect(self) -> Self:
         missing = [i for i, p in enumerate(self.probes) if p.expect is None]
         if missing:
             raise ValueError(
@@ -140,7 +139,7 @@ class GuardianSpec(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _grace_covers_beats(self) -> GuardianSpec:
+    def _grace_covers_beats(self) -> Self:
         if self.grace < 2 * self.heartbeat:
             raise ValueError(f"grace ({self.grace:g}s) must be at least twice the heartbeat ({self.heartbeat:g}s)")
         return self
@@ -213,7 +212,7 @@ class ReceiveSpec(StrictModel):
     ttr: TraceTtrSpec = Field(default_factory=TraceTtrSpec, description="The trace-derived time to recovery.")
 
     @model_validator(mode="after")
-    def _listen(self) -> ReceiveSpec:
+    def _listen(self) -> Self:
         if self.http is None and self.grpc is None:
             raise ValueError("receive: set http, grpc or both")
         for where, value in (("http", self.http), ("grpc", self.grpc)):
@@ -299,7 +298,7 @@ class Experiment(StrictModel):
         return values
 
     @model_validator(mode="after")
-    def _trace_probes_receive(self) -> Experiment:
+    def _trace_probes_receive(self) -> Self:
         """trace.* probes read the spans the run receives: they need ``tracing.receive``."""
         if self.tracing.receive is not None and self.tracing.enabled:
             return self

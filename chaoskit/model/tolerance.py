@@ -7,12 +7,11 @@ A probe whose value alone means little (``Probe.tolerance_hint``: an http probe'
 refuses bare checks: its ``expect`` must name what it checks.
 """
 
-from __future__ import annotations
 
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from pydantic import Field, JsonValue, field_validator, model_validator
 
@@ -46,7 +45,7 @@ class Check(StrictModel):
     regex: Regex | None = Field(default=None, description="The value (as text) must match (re.search).")
 
     @model_validator(mode="after")
-    def _sane(self) -> Check:
+    def _sane(self) -> Self:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         if self.one_of is not None and not self.one_of:
@@ -118,7 +117,7 @@ class Expect(Check):
         return value
 
     @model_validator(mode="after")
-    def _not_empty(self) -> Expect:
+    def _not_empty(self) -> Self:
         targets = (self.status, self.latency_ms, self.body, self.headers)
         if not (self._has_checks() or any(t is not None for t in targets)):
             raise ValueError(

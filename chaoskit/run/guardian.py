@@ -20,7 +20,6 @@ cleanly the runner writes ``done`` and waits for the guardian to exit: nothing i
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -244,6 +243,8 @@ def take_over(ledger: Path, run_dir: Path, run_id: str, runner: int, why: str, l
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse  # the guardian process's command line; the runner imports this module only to start it
+
     parser = argparse.ArgumentParser(prog="python -m chaoskit.run.guardian")
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--run-dir", type=Path, required=True)
