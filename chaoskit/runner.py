@@ -38,7 +38,7 @@ from chaoskit.record import field, record
 from chaoskit.redaction import scrub_model, scrub_text
 from chaoskit.registry import Registry, default_registry
 from chaoskit.run import halt
-from chaoskit.run.events import Events
+from chaoskit.run.events import Emit, Events
 from chaoskit.run.faults import FaultStack
 from chaoskit.run.load import Load
 from chaoskit.run.state import RunState
@@ -87,6 +87,8 @@ class Runner:
         own = [*self._tracer(), *([] if self.options.dry_run else [self.observations])]
         self.hooks = make_manager([*own, *self.options.hooks], self.options.hook_entry_points, wanted)
         self.events = Events(self.hooks, self.journal, self.record_error, own, self.exp.safety.revert_timeout)
+        self.emit: Emit = self.events.emit
+        """Call every implementation of a hook (:meth:`chaoskit.run.events.Events.emit`; no wrapper in between)."""
         self.guard = SignalGuard()
         self.deadline = Deadline(self.exp.safety.max_duration)
         self.abort = self.state.abort
@@ -123,10 +125,6 @@ class Runner:
         except Exception as exc:  # tracing never stops a run
             self.record_error("tracing setup", exc)
             return []
-
-    def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]:
-        """Call every implementation of ``hook`` (see :class:`chaoskit.run.events.Events`)."""
-        return self.events.emit(hook, fatal, **kwargs)
 
     def _propagation_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}

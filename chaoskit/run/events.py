@@ -26,7 +26,7 @@ during the method), background actions and worker threads. Implementations must 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 import pluggy
@@ -58,6 +58,7 @@ class Events:
         self.journal = journal
         self.on_error = on_error
         self.inline = [id(p) for p in inline]
+        self._plans: dict[str, list[tuple[Callable[..., Any], Sequence[str], str, bool]]] = {}
         self.grace = grace
         self.wall: Deadline | None = None
         """The run's ``safety.max_duration`` while it applies; ``None`` on the way out (reverts, the verdict)."""
@@ -68,20 +69,27 @@ class Events:
 
     def emit(self, hook: str, fatal: bool = False, **kwargs: Any) -> list[Any]:
         """Call every implementation of ``hook``; return their results (in pluggy's call order)."""
+        plan = self._plans.get(hook)
+        if plan is None:
+            plan = self._plans[hook] = self._plan(hook)
+        if not plan:
+            return []
         given = {"journal": self.journal, **kwargs}
         results = []
-        main = threading.current_thread() is (self.owner or threading.main_thread())
-        for impl in getattr(self.manager.hook, hook).get_hookimpls():
-            where = f"hook {hook} ({impl.plugin_name})"
+        main: bool | None = None  # is this the runner's thread? (asked only for a hook that is not inline)
+        for function, argnames, where, inline in plan:
             try:
-                missing = [name for name in impl.argnames if name not in given]
-                if missing:
-                    raise TypeError(f"hook {hook} has no argument(s) {', '.join(missing)}")
-                args = [given[name] for name in impl.argnames]
-                if not main or id(impl.plugin) in self.inline:
-                    results.append(impl.function(*args))
+                try:
+                    args = [given[name] for name in argnames]
+                except KeyError:
+                    missing = [name for name in argnames if name not in given]
+                    raise TypeError(f"hook {hook} has no argument(s) {', '.join(missing)}") from None
+                if not inline and main is None:
+                    main = threading.current_thread() is (self.owner or threading.main_thread())
+                if inline or not main:
+                    results.append(function(*args))
                 else:
-                    results.append(self._bounded(where, impl.function, args))
+                    results.append(self._bounded(where, function, args))
             except SafetyStop:
                 self.on_error(where, HookAbandoned(f"{where} had not returned at safety.max_duration; abandoned"))
                 raise
@@ -90,6 +98,14 @@ class Events:
                 if fatal and isinstance(exc, ChaosKitError):
                     raise
         return results
+
+    def _plan(self, hook: str) -> list[tuple[Callable[..., Any], Sequence[str], str, bool]]:
+        """Each implementation of ``hook``: its function, the arguments it takes, where (for errors), inline?
+        Made once per hook: the manager's plugins are all registered before the run starts."""
+        return [
+            (impl.function, impl.argnames, f"hook {hook} ({impl.plugin_name})", id(impl.plugin) in self.inline)
+            for impl in getattr(self.manager.hook, hook).get_hookimpls()
+        ]
 
     def _bounded(self, where: str, function: Callable[..., Any], args: list[Any]) -> Any:
         call = start_call(lambda: function(*args), where)
