@@ -40,6 +40,10 @@ class Deadline:
 NO_DEADLINE = Deadline(None)
 
 
+_CALLBACKS = threading.Lock()
+"""Guards every call's list of callbacks (rarely used: one lock for all, not one per call)."""
+
+
 class Call:
     """One call handed to a worker thread: wait for it, or ask to be told when it is over.
 
@@ -48,7 +52,7 @@ class Call:
     same through a Python-level ``Condition``: about 35,000 more instructions per call (``bench/inprocess.py``),
     and every plugin call and hook pays it. A waiting thread is woken by a signal as with ``Event.wait``."""
 
-    __slots__ = ("_callbacks", "_done", "_lock", "context", "error", "finished", "fn", "value", "what")
+    __slots__ = ("_callbacks", "_done", "context", "error", "finished", "fn", "value", "what")
 
     def __init__(self, fn: Callable[[], Any], what: str) -> None:
         self.fn = fn
@@ -60,8 +64,7 @@ class Call:
         """True once the call is over (set before waiters are woken)."""
         self._done = _thread.allocate_lock()
         self._done.acquire()  # released by the worker when the call is over
-        self._lock = threading.Lock()
-        self._callbacks: list[Callable[[], None]] | None = []  # None once the call is over
+        self._callbacks: list[Callable[[], None]] | None = []  # None once the call is over (under _CALLBACKS)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds (``None``: until it is over); True when the call is over."""
@@ -75,16 +78,16 @@ class Call:
 
     def when_done(self, callback: Callable[[], None]) -> bool:
         """Run ``callback`` in the worker as soon as the call is over. False (not registered) if it is over."""
-        with self._lock:
+        with _CALLBACKS:
             if self._callbacks is None:
                 return False
             self._callbacks.append(callback)
             return True
 
     def _run_callbacks(self) -> None:
-        with self._lock:
-            callbacks, self._callbacks = self._callbacks or [], None
-        for callback in callbacks:
+        with _CALLBACKS:
+            callbacks, self._callbacks = self._callbacks, None
+        for callback in callbacks or ():
             with contextlib.suppress(Exception):  # callbacks record their own errors; one must not stop the rest
                 callback()
 
@@ -95,7 +98,8 @@ class Call:
 
     def result(self, timeout: float, deadline: Deadline = NO_DEADLINE) -> Any:
         """Wait up to ``timeout`` (capped at ``deadline``); the call's value or its exception."""
-        if not self.wait(deadline.cap(timeout)):
+        at = deadline.at  # Deadline.cap, inline: this runs for every plugin call
+        if not self.wait(timeout if at is None else max(0.0, min(timeout, at - time.monotonic()))):
             deadline.check()
             raise ActivityTimeout(f"{self.what} did not finish within {timeout:g}s and was cancelled")
         if self.error is not None:
@@ -166,7 +170,9 @@ def call_with_timeout(fn: Callable[[], T], timeout: float, what: str, deadline: 
     """Run ``fn`` in a daemon worker thread. On timeout the thread is abandoned (Python cannot kill it) and
     :class:`ActivityTimeout` is raised, so the run goes on to revert. ``fn`` runs in a copy of the
     caller's context variables (as ``asyncio.to_thread`` does), so it sees the caller's trace context."""
-    return start_call(fn, what).result(timeout, deadline)  # type: ignore[no-any-return]
+    job = Call(fn, what)
+    _WORKERS.submit(job)
+    return job.result(timeout, deadline)  # type: ignore[no-any-return]
 
 
 def sleep(seconds: float, stop: threading.Event | None = None, deadline: Deadline = NO_DEADLINE) -> bool:
