@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 
 _UNJOURNALED = ("body", "headers")  # what tolerances may check but journals do not keep (size, cookies)
+_NOTHING = Observation(None)  # what a probe that failed saw (frozen: one for every such probe)
 
 
 def _jsonable(value: Any) -> Any:
@@ -81,7 +82,7 @@ class Steps:
         r.emit("chaoskit_activity_started", kind="probe", name=name, phase=phase)
         started, t0 = time.time(), time.perf_counter()
         error: str | None = None
-        obs = Observation(None)
+        obs = _NOTHING
         try:
             obs = call_with_timeout(
                 lambda: probe.observe(params, r.ctx), timeout, f"probe {name}", deadline or r.deadline
@@ -103,6 +104,7 @@ class Steps:
             if phase == Phase.RECOVERY and verdict.no_data:
                 # no data yet after the revert: neither a miss nor a pass (recovery polls on, within its deadline)
                 ok, reason = None, f"pending, no data yet: {reason}"
+        details = obs.details
         record = ObservationRecord(
             probe=name,
             plugin=plugin_name,
@@ -113,7 +115,7 @@ class Steps:
             triggered=triggered,
             reason=reason,
             value=scrub(_jsonable(obs.value)),
-            details=scrub({k: _jsonable(v) for k, v in obs.details.items() if k not in _UNJOURNALED}),
+            details=scrub({k: _jsonable(v) for k, v in details.items() if k not in _UNJOURNALED}) if details else {},
             error=error,
         )
         if r.state.observe(record, stale):
@@ -158,15 +160,17 @@ class Steps:
     # -- steps -------------------------------------------------------------------------------
     def step(self, path: str, step: Step, under_deadline: bool = True) -> None:
         deadline = self.r.deadline if under_deadline else NO_DEADLINE
-        if step.kind == "pause":
+        kind = step.kind  # a property that looks at each kind's field: once per step
+        if kind == "pause":
             assert step.pause is not None
             self.hold(step.pause, step.label, deadline)
-        elif step.kind == "probe":
+        elif kind == "probe":
             assert step.probe is not None
-            rec = self.observe(path, step.label, step.probe, step.timeout, step.expect, Phase.METHOD, deadline)
+            label = step.label
+            rec = self.observe(path, label, step.probe, step.timeout, step.expect, Phase.METHOD, deadline)
             if step.expect is not None and not rec.ok:
-                self.r.state.deviate(f"{step.label}: {rec.reason}")
-        elif step.kind == "action":
+                self.r.state.deviate(f"{label}: {rec.reason}")
+        elif kind == "action":
             if step.background:
                 thread = threading.Thread(
                     target=self._background_action,
@@ -208,13 +212,12 @@ class Steps:
         assert isinstance(plugin, Action)
         params = r.loaded.params[path]
         phase = r.state.current_phase() or Phase.METHOD
-        record = ActivityRecord(name=step.label, plugin=step.action, phase=phase, started_at=time.time())
+        label = step.label
+        record = ActivityRecord(name=label, plugin=step.action, phase=phase, started_at=time.time())
         r.state.add_activity(record)
-        r.emit("chaoskit_activity_started", kind="action", name=step.label, phase=phase)
+        r.emit("chaoskit_activity_started", kind="action", name=label, phase=phase)
         try:
-            result = call_with_timeout(
-                lambda: plugin.run(params, r.ctx), step.timeout, f"action {step.label}", deadline
-            )
+            result = call_with_timeout(lambda: plugin.run(params, r.ctx), step.timeout, f"action {label}", deadline)
             record.result = scrub(_jsonable(result))
             return result
         except Exception as exc:
