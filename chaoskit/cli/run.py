@@ -285,12 +285,12 @@ def _pct(value: float | None) -> str:
 def _write_summary_md(day: GameDay, path: Path | None) -> None:
     import os
 
-    from chaoskit.report import gameday_markdown, run_markdown
-
     targets = [p for p in (path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
     results, index = day.results, str(day.index) if day.index else None
     if not targets or not results:
         return
+    from chaoskit.report import gameday_markdown, run_markdown
+
     for i, target in enumerate(targets):
         # the --summary-md file links the reports relative to itself; the CI job summary gets absolute paths
         base = Path(target).parent if i == 0 and path else None

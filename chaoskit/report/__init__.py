@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from chaoskit.model.journal import Journal
 from chaoskit.redaction import scrub_text
 from chaoskit.report.html import render_html
-from chaoskit.report.markdown import gameday_markdown, row, run_markdown
+
+if TYPE_CHECKING:
+    from chaoskit.report.markdown import gameday_markdown, row, run_markdown
 
 
 def write_html_report(journal: Journal, path: Path | None = None) -> Path:
@@ -33,6 +36,15 @@ def report_run(journal: Journal) -> Path | None:
     path = write_html_report(journal)
     dump_json(Path(where), journal)  # the model: pydantic writes it (a dict would go through json's pure-Python indent)
     return path
+
+
+def __getattr__(name: str) -> Any:
+    """The Markdown summaries are imported when asked for: a run writes only the HTML page."""
+    if name in ("gameday_markdown", "row", "run_markdown"):
+        from chaoskit.report import markdown
+
+        return getattr(markdown, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["gameday_markdown", "render_html", "report_run", "row", "run_markdown", "write_html_report"]
