@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chaoskit.redaction import active, scrub
+from chaoskit.tracing import spans as own
 
 if TYPE_CHECKING:  # the SDK's span objects, or chaoskit's own (chaoskit.tracing.spans): the same fields
     from opentelemetry.sdk.resources import Resource as SdkResource
@@ -33,8 +34,6 @@ if TYPE_CHECKING:  # the SDK's span objects, or chaoskit's own (chaoskit.tracing
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope as SdkScope
     from opentelemetry.trace import Link
     from opentelemetry.trace import SpanContext as SdkSpanContext
-
-    from chaoskit.tracing import spans as own
 
     ReadableSpan = SdkSpan | own.Span
     Resource = SdkResource | own.Resource
@@ -79,66 +78,115 @@ def _special(value: float) -> str:
 
 
 _KEYS: dict[str, str] = {}  # attribute key -> its encoded start; the same few keys come back on every span
+_CACHED = 4096  # at most this many keys, pairs, ids in each cache below: a long run's memory stays flat
 
 
 def _key(key: str) -> str:
     text = _KEYS.get(key)
     if text is None:
         text = '{"key":' + _q(key) + ',"value":'
-        if len(_KEYS) < 4096:
+        if len(_KEYS) < _CACHED:
             _KEYS[key] = text
     return text
 
 
+class _Pairs(dict[tuple[str, Any], str]):
+    """(key, text value) -> the encoded ``KeyValue``: most of a span's pairs (kind, phase, plugin, role...) come back
+    on every span, and a hit is one C-level lookup. Only text values are kept: ``("k", 1)``, ``("k", True)`` and
+    ``("k", 1.0)`` are equal keys, so they are always encoded and never stored."""
+
+    def __missing__(self, item: tuple[str, Any]) -> str:
+        key, value = item
+        text = _key(key) + _value(value) + "}"
+        if type(value) is str and len(self) < _CACHED:
+            self[item] = text
+        return text
+
+
+_PAIRS = _Pairs()
+
+
 def _attributes(attributes: Mapping[str, Any]) -> str:
-    return "[" + ",".join([_key(k) + _value(v) + "}" for k, v in attributes.items()]) + "]"
+    try:
+        return "[" + ",".join([_PAIRS[item] for item in attributes.items()]) + "]"
+    except TypeError:  # an unhashable value (a list, a mapping): no lookup, encode each pair
+        return "[" + ",".join([_key(k) + _value(v) + "}" for k, v in attributes.items()]) + "]"
 
 
 def _flags(parent: SpanContext | None) -> int:
     return _HAS_IS_REMOTE | _IS_REMOTE if parent is not None and parent.is_remote else _HAS_IS_REMOTE
 
 
+class _Hex(dict[int, str]):
+    """Trace ids (and parent span ids) as hex text, formatted once: every span of a run repeats them."""
+
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+
+    def __missing__(self, value: int) -> str:
+        text = self.form % value
+        if len(self) >= _CACHED:
+            self.clear()
+        self[value] = text
+        return text
+
+
+_TRACE_HEX, _PARENT_HEX = _Hex("%032x"), _Hex("%016x")
+_KIND_TEXT = {kind.value: str(kind.value + 1) for kind in own.SpanKind}  # OTLP's SpanKind counts from 0
+_INTERNAL, _CLIENT = own.SpanKind.INTERNAL, own.SpanKind.CLIENT  # what chaoskit's spans are (compared by identity)
+_NO_STATUS = ',"status":{}'
+_LOCAL_END, _REMOTE_END = f',"flags":{_HAS_IS_REMOTE}}}', f',"flags":{_HAS_IS_REMOTE | _IS_REMOTE}}}'
+
+
 def encode_span(span: ReadableSpan) -> str:
-    """One span as the compact JSON text of an OTLP/JSON ``Span`` (inlined: this runs once per span)."""
-    context = span.get_span_context()
+    """One span as the compact JSON text of an OTLP/JSON ``Span``: the fields in field-number order, defaults left
+    out. Written for the fewest interpreter steps (this runs once per span): one f-string for the fields every
+    span has, cached texts for trace ids, parents, kinds and repeated attribute pairs."""
+    context = span.context
     assert context is not None
-    parts = ['{"traceId":"', f"{context.trace_id:032x}", '","spanId":"', f"{context.span_id:016x}", '"']
-    if context.trace_state:
-        parts += [',"traceState":', _q(",".join(f"{k}={v}" for k, v in context.trace_state.items()))]
     parent = span.parent
+    kind = span.kind
+    kind_text = "1" if kind is _INTERNAL else "3" if kind is _CLIENT else _KIND_TEXT[kind.value]
+    name, start, end = span.name, span.start_time, span.end_time
+    text = f'{{"traceId":"{_TRACE_HEX[context.trace_id]}","spanId":"{context.span_id:016x}"'
+    if context.trace_state:
+        text += ',"traceState":' + _q(",".join(f"{k}={v}" for k, v in context.trace_state.items()))
     if parent is not None and parent.span_id:
-        parts += [',"parentSpanId":"', f"{parent.span_id:016x}", '"']
-    if span.name:
-        parts += [',"name":', _q(span.name)]
-    parts += [',"kind":', str(span.kind.value + 1)]  # OTLP's SpanKind counts from UNSPECIFIED = 0
-    if span.start_time:
-        parts += [',"startTimeUnixNano":"', str(span.start_time), '"']
-    if span.end_time:
-        parts += [',"endTimeUnixNano":"', str(span.end_time), '"']
+        text += f',"parentSpanId":"{_PARENT_HEX[parent.span_id]}"'
+    if name and start and end:  # every span of a run
+        text += f',"name":{_q(name)},"kind":{kind_text},"startTimeUnixNano":"{start}","endTimeUnixNano":"{end}"'
+    else:
+        text += (',"name":' + _q(name) if name else "") + ',"kind":' + kind_text
+        text += f',"startTimeUnixNano":"{start}"' if start else ""
+        text += f',"endTimeUnixNano":"{end}"' if end else ""
     attributes = span.attributes
     if attributes:
-        parts += [',"attributes":', _attributes(attributes)]
+        text += ',"attributes":' + _attributes(attributes)
     if span.dropped_attributes:
-        parts += [',"droppedAttributesCount":', str(span.dropped_attributes)]
+        text += f',"droppedAttributesCount":{span.dropped_attributes}'
     if span.events:
-        parts += [',"events":[', ",".join(map(_event, span.events)), "]"]
+        text += ',"events":[' + ",".join(map(_event, span.events)) + "]"
     if span.dropped_events:
-        parts += [',"droppedEventsCount":', str(span.dropped_events)]
+        text += f',"droppedEventsCount":{span.dropped_events}'
     if span.links:
-        parts += [',"links":[', ",".join(map(_link, span.links)), "]"]
+        text += ',"links":[' + ",".join(map(_link, span.links)) + "]"
     if span.dropped_links:
-        parts += [',"droppedLinksCount":', str(span.dropped_links)]
+        text += f',"droppedLinksCount":{span.dropped_links}'
     status = span.status
-    if status.description and status.status_code.value:
-        parts += [',"status":{"message":', _q(status.description), ',"code":', str(status.status_code.value), "}"]
-    elif status.description:
-        parts += [',"status":{"message":', _q(status.description), "}"]
-    elif status.status_code.value:
-        parts += [',"status":{"code":', str(status.status_code.value), "}"]
+    if status is own.UNSET:
+        text += _NO_STATUS
     else:
-        parts.append(',"status":{}')
-    parts += [',"flags":', str(_flags(parent)), "}"]
-    return "".join(parts)
+        code, description = status.status_code.value, status.description
+        if description and code:
+            text += ',"status":{"message":' + _q(description) + f',"code":{code}}}'
+        elif description:
+            text += ',"status":{"message":' + _q(description) + "}"
+        elif code:
+            text += f',"status":{{"code":{code}}}'
+        else:
+            text += _NO_STATUS
+    return text + (_REMOTE_END if parent is not None and parent.is_remote else _LOCAL_END)
 
 
 def _event(event: Event) -> str:
@@ -245,12 +293,15 @@ class OtlpJsonFileExporter:
         self._count = 0
         self._written = False
         self._lock = threading.Lock()
+        self._last: tuple[Any, Any, str] = (None, None, "")
+        """The last span's resource and scope (as the span has them) and its line's start: where :meth:`add` goes."""
 
     def _group(self, span: ReadableSpan) -> tuple[int, bool]:
         resource, scope = span.resource, span.instrumentation_scope or None
         key = (id(resource), id(scope))
         index = self._groups.get(key)
         if index is not None:
+            self._last = (span.resource, span.instrumentation_scope, '{"g":' + str(index) + ',"span":')
             return index, False
         index = self._groups[key] = len(self._keys)
         self._keys.append((resource, scope))
@@ -276,20 +327,37 @@ class OtlpJsonFileExporter:
             out.flush()
             self._spool, self._out, self._encoded = path, out, []
 
+    def add(self, span: ReadableSpan) -> None:
+        """One span, as it ends (chaoskit's own spans): :meth:`export` of one, in fewer steps when the span's
+        group (resource and scope) is the last one's and the spool is open."""
+        text = encode_span(span)
+        with self._lock:
+            last, out = self._last, self._out
+            if out is None or span.resource is not last[0] or span.instrumentation_scope is not last[1]:
+                self._export([(span, text)])
+                return
+            self._count += 1
+            out.write(last[2] + (_hidden(text) if active() else text) + "}\n")
+            out.flush()
+
     def export(self, spans: Sequence[ReadableSpan]) -> None:
         encoded = [(span, encode_span(span)) for span in spans]
         with self._lock:
-            for span, text in encoded:
-                group, new = self._group(span)
-                self._count += 1
-                if self._out is None:
-                    self._encoded.append((group, text))
-                    continue
-                if new:
-                    self._out.write(self._header(group))
-                self._out.write(self._line(group, text))
-            if self._out is not None:
-                self._out.flush()
+            self._export(encoded)
+
+    def _export(self, encoded: list[tuple[ReadableSpan, str]]) -> None:
+        """Under the lock."""
+        for span, text in encoded:
+            group, new = self._group(span)
+            self._count += 1
+            if self._out is None:
+                self._encoded.append((group, text))
+                continue
+            if new:
+                self._out.write(self._header(group))
+            self._out.write(self._line(group, text))
+        if self._out is not None:
+            self._out.flush()
 
     def _spans(self, group: int) -> Iterator[str]:
         """The span texts of one group, from memory or, streaming, from the spool file."""

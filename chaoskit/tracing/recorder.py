@@ -22,7 +22,6 @@ from chaoskit.errors import ChaosKitError
 from chaoskit.hooks import hookimpl
 from chaoskit.model.experiment import TracingSpec
 from chaoskit.model.journal import ActivityRecord, FaultRecord, Journal, ObservationRecord, Outcome
-from chaoskit.record import record
 from chaoskit.timeouts import call_with_timeout
 from chaoskit.tracing.otlp_json import SPOOL, OtlpJsonFileExporter
 from chaoskit.tracing.receive import Reception
@@ -40,17 +39,26 @@ def _ns(seconds: float | None) -> int | None:
     return None if seconds is None else int(seconds * 1e9)
 
 
+_SCALARS = (str, bool, int, float)
+_NUMBERS = (int, float)
+
+
 def _scalar(value: Any) -> str | bool | int | float:
-    if isinstance(value, str | bool | int | float):
+    if isinstance(value, _SCALARS):
         return value
     return json.dumps(value, default=str, sort_keys=True)
 
 
-@record
 class _Activity:
-    span: Any
-    role: str = ""
-    token: Token[_Activity | None] | None = None
+    """The span of the activity a thread runs (in a ContextVar), its probe role, and the token to reset it.
+    One per activity: a plain class with its own ``__init__`` (``@record``'s shared one loops in Python)."""
+
+    __slots__ = ("role", "span", "token")
+
+    def __init__(self, span: Any, role: str) -> None:
+        self.span = span
+        self.role = role
+        self.token: Token[_Activity | None] | None = None
 
 
 class RunTracer:
@@ -100,11 +108,12 @@ class RunTracer:
 
     # -- helpers -----------------------------------------------------------------------------
     def _parent(self, phase: str) -> Any:
-        with self._lock:
-            span = self._phases.get("method" if phase == "safety" else phase)
+        span = self._phases.get("method" if phase == "safety" else phase)  # one dict read: atomic, no lock
         return span if span is not None else self.root
 
     def _active_faults(self) -> list[str]:
+        if not self._windows:  # the usual case, read without the lock (a fault injected meanwhile is a race anyway)
+            return []
         with self._lock:
             return [name for name, _ in self._windows.values()]
 
@@ -195,7 +204,7 @@ class RunTracer:
                 span_kind = "client"  # the http probe sends our traceparent: the service's spans are children
                 attributes["url.full"] = http["url"]
                 attributes["http.request.method"] = http.get("method", "GET")
-        verb = {"fault": "inject"}.get(kind, kind)
+        verb = "inject" if kind == "fault" else kind
         span = self.traces.start(f"{verb} {name}", self._parent(phase), span_kind, attributes=attributes)
         activity = _Activity(span, role)
         activity.token = self._current.set(activity)
@@ -212,31 +221,8 @@ class RunTracer:
         if activity.token is not None:
             self._current.reset(activity.token)
         span = activity.span
-        if isinstance(record, ObservationRecord):
-            span.set_attributes(
-                {
-                    "chaoskit.plugin": record.plugin,
-                    "chaoskit.probe.duration_s": record.duration_s,
-                    "chaoskit.probe.reason": record.reason,
-                }
-            )
-            if record.ok is not None:
-                span.set_attribute("chaoskit.probe.ok", record.ok)
-            if record.triggered is not None:  # an abort condition: ok means "not triggered"
-                span.set_attribute("chaoskit.abort.triggered", record.triggered)
-            if record.value is not None:
-                span.set_attribute("chaoskit.probe.value", _scalar(record.value))
-            status, latency = record.details.get("status"), record.details.get("latency_ms")
-            if record.plugin == "http" and isinstance(status, int):
-                span.set_attribute("http.response.status_code", status)
-            if isinstance(latency, int | float):
-                span.set_attribute("chaoskit.probe.latency_ms", latency)
-            if record.error:
-                span.set_attribute("error.type", "probe_failed")
-                self.traces.fail(span, record.error)
-            elif record.ok is False and activity.role != "abort_when":
-                span.set_attribute("error.type", "tolerance_not_met")
-                self.traces.fail(span, record.reason)
+        if type(record) is ObservationRecord or isinstance(record, ObservationRecord):
+            self._observed(span, record, activity.role)
         elif isinstance(record, ActivityRecord):
             span.set_attribute("chaoskit.plugin", record.plugin)
             if record.error:
@@ -257,6 +243,36 @@ class RunTracer:
         with self._lock:
             self._open.pop(id(span), None)
         span.end()
+
+    def _observed(self, span: Any, record: ObservationRecord, role: str) -> None:
+        """A probe's span gets its result: one ``set_attributes`` (in the order the trace has always had)."""
+        ok, value, details = record.ok, record.value, record.details
+        attributes: dict[str, Any] = {
+            "chaoskit.plugin": record.plugin,
+            "chaoskit.probe.duration_s": record.duration_s,
+            "chaoskit.probe.reason": record.reason,
+        }
+        if ok is not None:
+            attributes["chaoskit.probe.ok"] = ok
+        if record.triggered is not None:  # an abort condition: ok means "not triggered"
+            attributes["chaoskit.abort.triggered"] = record.triggered
+        if value is not None:
+            attributes["chaoskit.probe.value"] = _scalar(value)
+        if details:
+            status, latency = details.get("status"), details.get("latency_ms")
+            if record.plugin == "http" and isinstance(status, int):
+                attributes["http.response.status_code"] = status
+            if isinstance(latency, _NUMBERS):
+                attributes["chaoskit.probe.latency_ms"] = latency
+        if record.error:
+            attributes["error.type"] = "probe_failed"
+        elif ok is False and role != "abort_when":
+            attributes["error.type"] = "tolerance_not_met"
+        span.set_attributes(attributes)
+        if record.error:
+            self.traces.fail(span, record.error)
+        elif ok is False and role != "abort_when":
+            self.traces.fail(span, record.reason)
 
     # -- faults and abort --------------------------------------------------------------------
     @hookimpl

@@ -109,9 +109,31 @@ def _clean(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _cleaned(attributes: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``attributes`` with list values as tuples (the mapping itself when it has none: the usual case, checked
+    in C)."""
+    if list in map(type, attributes.values()):
+        return {k: _clean(v) for k, v in attributes.items()}
+    return attributes
+
+
 class Span:
     """One span; :meth:`end` hands it to the tracer's ``on_end`` (the file exporter) once."""
 
+    __slots__ = (
+        "_on_end",
+        "attributes",
+        "context",
+        "end_time",
+        "events",
+        "instrumentation_scope",
+        "kind",
+        "name",
+        "parent",
+        "resource",
+        "start_time",
+        "status",
+    )
     dropped_attributes = 0
     dropped_events = 0
     dropped_links = 0
@@ -137,7 +159,7 @@ class Span:
         self.instrumentation_scope = scope
         self.start_time = start_time
         self.end_time: int | None = None
-        self.attributes: dict[str, Any] = {k: _clean(v) for k, v in (attributes or {}).items()}
+        self.attributes: dict[str, Any] = dict(_cleaned(attributes)) if attributes else {}
         self.events: list[Event] = []
         self.status = UNSET
         self._on_end = on_end
@@ -150,8 +172,8 @@ class Span:
             self.attributes[key] = _clean(value)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
-        for key, value in attributes.items():
-            self.set_attribute(key, value)
+        if self.end_time is None:
+            self.attributes.update(_cleaned(attributes))
 
     def add_event(self, name: str, attributes: Mapping[str, Any] | None = None, timestamp: int | None = None) -> None:
         if self.end_time is None:
@@ -278,7 +300,7 @@ class FileTraces:
 
     def _ended(self, span: Span) -> None:
         if self.file is not None:
-            self.file.export([span])
+            self.file.add(span)
 
     def start(
         self,

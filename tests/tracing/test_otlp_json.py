@@ -170,3 +170,21 @@ def test_a_killed_run_leaves_a_readable_partial_trace(tmp_path: Path) -> None:
     assert len(spans) >= 5 and all(len(s["traceId"]) == 32 and s["name"] for s in spans)
     assert any(s["name"] == "probe always" for s in spans), [s["name"] for s in spans]
     assert not (run_dir / "trace.json").exists()
+
+
+def test_repeated_and_equal_values_of_other_types_encode_each_as_itself() -> None:
+    """The encoder keeps the text of (key, text value) pairs it saw: 1, True and 1.0 are equal keys in Python, so
+    a pair of another type must never come out as the text of an earlier one."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("chaoskit")
+    for value in ["1", 1, True, 1.0, "1", True, 1, ["1"], "True"]:
+        with tracer.start_as_current_span("s", attributes={"k": value, "same": "again"}):
+            pass
+    spans = list(exporter.get_finished_spans())
+    assert otlp_json(spans) == otlp_json(spans) == _reference(spans)
+    values = [
+        s["attributes"][0]["value"] for s in json.loads(otlp_json(spans))["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    ]
+    assert values[:4] == [{"stringValue": "1"}, {"intValue": "1"}, {"boolValue": True}, {"doubleValue": 1.0}]

@@ -67,13 +67,13 @@ def test_the_file_is_what_the_sdk_would_write_for_the_same_spans(
     tmp_path: Path, http_service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[own.Span] = []
-    export = OtlpJsonFileExporter.export
+    add = OtlpJsonFileExporter.add  # chaoskit's own spans come one at a time, as each ends
 
-    def keep(self: OtlpJsonFileExporter, spans: Any) -> None:
-        seen.extend(spans)
-        export(self, spans)
+    def keep(self: OtlpJsonFileExporter, span: Any) -> None:
+        seen.append(span)
+        add(self, span)
 
-    monkeypatch.setattr(OtlpJsonFileExporter, "export", keep)
+    monkeypatch.setattr(OtlpJsonFileExporter, "add", keep)
     http_service.state.broken_when = tmp_path / "marker.txt"  # 503 while the fault is in: error statuses
     journal = run_doc(_experiment(http_service.url), tmp_path)
     assert seen and all(isinstance(s, own.Span) for s in seen)
