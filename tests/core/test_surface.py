@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import chaoskit
+from chaoskit.entrypoints import distribution
 from chaoskit.errors import LedgerError, PluginConflict, PluginNotFound
 from chaoskit.ledger import Ledger, LedgerEntry
 from chaoskit.registry import Registry
@@ -65,6 +68,25 @@ def test_same_name_from_two_distributions_is_an_error(tmp_path: Path, monkeypatc
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(PluginConflict, match="probe plugin name 'http' is registered twice"):
         Registry().load("probe", "http")
+
+
+def test_distribution_names_match_the_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """chaoskit reads a distribution's name from its metadata folder's name, not its metadata file: the same
+    name, canonical, for every distribution installed here that registers an entry point, and for a dotted
+    name in an .egg-info folder."""
+    egg = tmp_path / "Zope.Thing.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: Zope.Thing\nVersion: 1.0\n")
+    (egg / "entry_points.txt").write_text("[chaoskit.probes]\nzope-thing = zope_thing:Probe\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = {}
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            seen[dist.name] = distribution(ep)
+    assert seen["Zope.Thing"] == "zope-thing"
+    assert seen["chaoskit-http"] == "chaoskit-http" and len(seen) > 20
+    for metadata_name, name in seen.items():
+        assert name == re.sub(r"[-_.]+", "-", metadata_name).lower(), metadata_name
 
 
 def test_unknown_plugin_lists_installed() -> None:
