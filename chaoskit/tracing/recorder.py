@@ -98,6 +98,8 @@ class RunTracer:
                 self.traces = build_pipeline(spec, target)
         self._lock = threading.Lock()
         self._current: ContextVar[_Activity | None] = ContextVar("chaoskit_activity", default=None)
+        self._runner: int | None = None
+        """The thread that runs the phases (it calls the run-start hook)."""
         self._open: dict[int, Any] = {}
         """Activity spans not finished yet, by id. Stored and popped without the lock (one dict operation each is
         atomic); a span that finishes while the run's end closes the leftovers is ended once (``end`` is
@@ -136,6 +138,7 @@ class RunTracer:
     # -- run ---------------------------------------------------------------------------------
     @hookimpl
     def chaoskit_run_started(self, journal: Journal) -> None:
+        self._runner = threading.get_ident()
         self._index_http_probes(journal.experiment)
         self.root = self.traces.start(
             f"chaoskit {journal.title}",
@@ -189,7 +192,7 @@ class RunTracer:
             "chaoskit.activity.name": name,
             "chaoskit.phase": phase,
         }
-        faults = self._active_faults()
+        faults = self._active_faults() if self._windows else None  # no call while no fault is in place
         if faults:
             attributes["chaoskit.faults.active"] = faults
         span_kind = "internal"
@@ -197,7 +200,9 @@ class RunTracer:
         if kind == "probe":
             if phase == "safety":
                 role = "abort_when"
-            elif phase in ("baseline", "recovery") or threading.current_thread().name == MONITOR_THREAD:
+            elif phase in ("baseline", "recovery") or (
+                threading.get_ident() != self._runner and threading.current_thread().name == MONITOR_THREAD
+            ):  # the runner's own thread is never the monitor: no need to ask for a thread object and its name
                 role = "steady_state"
             else:
                 role = "step"
