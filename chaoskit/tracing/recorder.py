@@ -98,7 +98,10 @@ class RunTracer:
                 self.traces = build_pipeline(spec, target)
         self._lock = threading.Lock()
         self._current: ContextVar[_Activity | None] = ContextVar("chaoskit_activity", default=None)
-        self._open: dict[int, Any] = {}  # activity spans not finished yet, by id
+        self._open: dict[int, Any] = {}
+        """Activity spans not finished yet, by id. Stored and popped without the lock (one dict operation each is
+        atomic); a span that finishes while the run's end closes the leftovers is ended once (``end`` is
+        idempotent)."""
         self.root: Any = None
         self._phases: dict[str, Any] = {}
         self._windows: dict[str, tuple[str, Any]] = {}  # ledger id -> (fault name, window span)
@@ -208,8 +211,7 @@ class RunTracer:
         span = self.traces.start(f"{verb} {name}", self._parent(phase), span_kind, attributes=attributes)
         activity = _Activity(span, role)
         activity.token = self._current.set(activity)
-        with self._lock:
-            self._open[id(span)] = span
+        self._open[id(span)] = span  # one dict store: atomic, no lock (see _close_leftovers)
 
     @hookimpl
     def chaoskit_activity_finished(
@@ -240,8 +242,7 @@ class RunTracer:
             if record.error:
                 span.set_attribute("error.type", "inject_failed")
                 self.traces.fail(span, record.error)
-        with self._lock:
-            self._open.pop(id(span), None)
+        self._open.pop(id(span), None)
         span.end()
 
     def _observed(self, span: Any, record: ObservationRecord, role: str) -> None:
@@ -367,14 +368,13 @@ class RunTracer:
 
     def _close_leftovers(self) -> None:
         """Spans a Ctrl-C cut short (their finish hook never came) end here, marked as such."""
+        leftovers, self._open = self._open, {}  # activities store and pop without the lock: swap, never clear
         with self._lock:
-            leftovers = list(self._open.values())
-            self._open.clear()
             windows = [w for _, w in self._windows.values()]
             self._windows.clear()
             phases = list(self._phases.values())
             self._phases.clear()
-        for span in [*leftovers, *windows, *phases]:
+        for span in [*list(leftovers.values()), *windows, *phases]:
             span.set_attribute("chaoskit.unfinished", True)
             span.end()
 

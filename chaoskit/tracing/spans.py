@@ -73,7 +73,7 @@ class SpanContext:
 
 
 class Resource:
-    """Compared by identity (one per tracer), as the encoder groups spans."""
+    """Compared by identity (one per run), as the encoder groups spans."""
 
     def __init__(self, attributes: Mapping[str, Any], schema_url: str = "") -> None:
         self.attributes = attributes
@@ -118,7 +118,7 @@ def _cleaned(attributes: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class Span:
-    """One span; :meth:`end` hands it to the tracer's ``on_end`` (the file exporter) once."""
+    """One span; :meth:`end` hands it to its ``on_end`` (the file exporter) once."""
 
     __slots__ = (
         "_on_end",
@@ -211,41 +211,6 @@ def resource(service_name: str, service_version: str, env: Mapping[str, str] | N
     return Resource(attributes)
 
 
-class Tracer:
-    """Starts spans of one resource and scope; each ended span goes to ``on_end``."""
-
-    def __init__(self, resource: Resource, scope: Scope, on_end: Callable[[Span], None]) -> None:
-        self.resource = resource
-        self.scope = scope
-        self.on_end = on_end
-
-    def start_span(
-        self,
-        name: str,
-        parent: Span | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        start_time: int | None = None,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> Span:
-        span_id = random.getrandbits(64) or 1
-        if parent is None:
-            context, parent_context = SpanContext(random.getrandbits(128) or 1, span_id), None
-        else:
-            parent_context = parent.context
-            context = SpanContext(parent_context.trace_id, span_id)
-        return Span(
-            name,
-            context,
-            parent_context,
-            kind,
-            self.resource,
-            self.scope,
-            start_time or time.time_ns(),
-            attributes,
-            self.on_end,
-        )
-
-
 def headers(span: Span, baggage: Mapping[str, str]) -> dict[str, str]:
     """W3C ``traceparent`` (sampled) and ``baggage`` for ``span``, as OpenTelemetry's propagators write them."""
     context = span.context
@@ -296,11 +261,10 @@ class FileTraces:
 
     def __init__(self, service: str, version: str, file: OtlpJsonFileExporter | None) -> None:
         self.file = file
-        self.tracer = Tracer(resource(service, version), Scope("chaoskit", version), self._ended)
-
-    def _ended(self, span: Span) -> None:
-        if self.file is not None:
-            self.file.add(span)
+        self.resource = resource(service, version)
+        self.scope = Scope("chaoskit", version)
+        self._ended: Callable[[Span], None] = file.add if file is not None else _dropped
+        """What an ended span goes to: straight to the file exporter (one call per span, no wrapper)."""
 
     def start(
         self,
@@ -310,7 +274,23 @@ class FileTraces:
         start_time: int | None = None,
         attributes: Mapping[str, Any] | None = None,
     ) -> Span:
-        return self.tracer.start_span(name, parent, _KINDS[kind], start_time, attributes)
+        span_id = random.getrandbits(64) or 1
+        if parent is None:
+            context, parent_context = SpanContext(random.getrandbits(128) or 1, span_id), None
+        else:
+            parent_context = parent.context
+            context = SpanContext(parent_context.trace_id, span_id)
+        return Span(
+            name,
+            context,
+            parent_context,
+            _KINDS[kind],
+            self.resource,
+            self.scope,
+            start_time or time.time_ns(),
+            attributes,
+            self._ended,
+        )
 
     def fail(self, span: Any, description: str) -> None:
         span.error(description)
@@ -331,6 +311,10 @@ class FileTraces:
 
 _KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 
+
+def _dropped(span: Span) -> None:
+    """Where an ended span goes when ``tracing.file`` is off and there is no collector: nowhere."""
+
 __all__ = [
     "FileTraces",
     "Resource",
@@ -340,7 +324,6 @@ __all__ = [
     "SpanKind",
     "Status",
     "StatusCode",
-    "Tracer",
     "Traces",
     "headers",
 ]
