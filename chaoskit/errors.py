@@ -7,8 +7,6 @@ never hidden.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from chaoskit.redaction import scrub_text
 
 
@@ -18,17 +16,42 @@ class ChaosKitError(Exception):
     exit_code = 4
 
 
-@dataclass(frozen=True)
 class Problem:
-    """One validation problem: where (a path such as ``method[1].with.latency_ms``) and what."""
+    """One validation problem: where (a path such as ``method[1].with.latency_ms``) and what. Read-only, compared
+    and hashed by value. The message is scrubbed of secrets when the problem is made (it may quote what the user
+    wrote). A plain class rather than a dataclass: this module is imported by the guardian process too, which so
+    stays free of ``dataclasses`` and the ``inspect`` it imports."""
 
+    __slots__ = ("line", "message", "path", "source")
     path: str
     message: str
-    line: int | None = None
-    source: str | None = None
+    line: int | None
+    source: str | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "message", scrub_text(self.message))  # it may quote what the user wrote
+    def __init__(self, path: str, message: str, line: int | None = None, source: str | None = None) -> None:
+        for name, value in (("path", path), ("message", scrub_text(message)), ("line", line), ("source", source)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to {name!r} of a Problem (it is read-only)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r} of a Problem (it is read-only)")
+
+    def _fields(self) -> tuple[str, str, int | None, str | None]:
+        return (self.path, self.message, self.line, self.source)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if isinstance(other, Problem) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Problem(path={self.path!r}, message={self.message!r}, line={self.line!r}, source={self.source!r})"
+
+    def __reduce__(self) -> tuple[type[Problem], tuple[str, str, int | None, str | None]]:
+        return (Problem, self._fields())
 
     def __str__(self) -> str:
         where = self.path or "(document)"
