@@ -55,8 +55,9 @@ def _line(kind: str, data: dict[str, Any]) -> str:
 
 
 class ObservationSink:
-    """Where the runner appends observations (from any thread). Also a hook plugin: it writes the journal's
-    head when the run starts and a snapshot of its bounded parts when a phase or a fault changes."""
+    """Where the runner appends observations and finished actions (from any thread). Also a hook plugin: it
+    writes the journal's head when the run starts and a snapshot of its bounded parts when a phase or a fault
+    changes."""
 
     def __init__(self, run_dir: Callable[[], Path], on_error: Callable[[str, BaseException], None]) -> None:
         self._run_dir = run_dir
@@ -113,16 +114,15 @@ class ObservationSink:
         with self._lock:
             self._write(text)
 
-    @hookimpl
-    def chaoskit_activity_finished(self, record: ObservationRecord | ActivityRecord | FaultRecord) -> None:
-        """An action's record, once it is over (observations come through :meth:`append`, faults in snapshots)."""
-        if type(record) is ActivityRecord:
-            if redaction.active():
-                text = _line("activity", record.model_dump(mode="json"))
-            else:
-                text = '{"activity":' + _json(record) + "}\n"
-            with self._lock:
-                self._write(text)
+    def activity(self, record: ActivityRecord) -> None:
+        """An action's record, once it is over (from any thread, through ``RunState.end_activity``; faults are in
+        the snapshots)."""
+        if redaction.active():
+            text = _line("activity", record.model_dump(mode="json"))
+        else:
+            text = '{"activity":' + _json(record) + "}\n"
+        with self._lock:
+            self._write(text)
 
     @hookimpl
     def chaoskit_phase_started(self, journal: Journal) -> None:

@@ -27,11 +27,14 @@ from chaoskit.redaction import scrub_text
 
 
 class Sink(Protocol):
-    """Where observations go instead of ``journal.observations`` (:class:`chaoskit.journalfile.ObservationSink`)."""
+    """Where observations go instead of ``journal.observations``, and finished actions go as well
+    (:class:`chaoskit.journalfile.ObservationSink`)."""
 
     count: int
 
     def append(self, record: ObservationRecord) -> None: ...
+
+    def activity(self, record: ActivityRecord) -> None: ...
 
 
 class RunState:
@@ -84,6 +87,12 @@ class RunState:
         with self.lock:
             if not self.sealed:
                 self.journal.activities.append(record)
+
+    def end_activity(self, record: ActivityRecord) -> None:
+        """An activity added with :meth:`add_activity` is over: the sink streams it (once; not after the seal)."""
+        with self.lock:
+            if not self.sealed and self.sink is not None:
+                self.sink.activity(record)
 
     def record_error(self, where: str, exc: BaseException) -> None:
         """Add an error to the journal, redacted. The same error from the same place is recorded once (a hook

@@ -235,6 +235,7 @@ class Steps:
             raise
         finally:
             record.ended_at = time.time()
+            r.state.end_activity(record)
             r.emit("chaoskit_activity_finished", kind="action", record=record)
 
     def _background_action(self, path: str, step: Step, deadline: Deadline) -> None:
