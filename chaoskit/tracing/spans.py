@@ -315,6 +315,7 @@ _KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 def _dropped(span: Span) -> None:
     """Where an ended span goes when ``tracing.file`` is off and there is no collector: nowhere."""
 
+
 __all__ = [
     "FileTraces",
     "Resource",
