@@ -212,8 +212,10 @@ def main() -> None:
     d = result["delay"]
     print(f"\n{DELAY_MS} ms delay (delayed request minus its undelayed twin): added p50 {d['added']['p50']:.3f} ms "
           f"(error {d['error_p50_ms']:+.3f} ms), p99 {d['added']['p99']:.3f} ms")  # fmt: skip
-    print(f"  first request after inject delayed in {d['first_request_after_inject_delayed']} of {d['trials']} "
-          f"trials (the rule's own counter); revert call p50 {d['revert_call_ms']['p50']:.3f} ms")
+    print(
+        f"  first request after inject delayed in {d['first_request_after_inject_delayed']} of {d['trials']} "
+        f"trials (the rule's own counter); revert call p50 {d['revert_call_ms']['p50']:.3f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """Shared model configuration: strict, frozen, unknown keys are errors."""
 
-
 import re
 from typing import Annotated
 

@@ -1,7 +1,6 @@
 """The experiment format (YAML or JSON). Validated in two phases: this core model first,
 then each plugin's own parameter model for its ``with:`` block."""
 
-
 from typing import Any, Literal, Self
 
 from pydantic import Field, JsonValue, field_validator, model_validator

@@ -1,6 +1,5 @@
 """The journal: one JSON file per run, with a versioned schema (``schema``)."""
 
-
 from enum import StrEnum
 from typing import Any
 

@@ -21,7 +21,6 @@ kept, typed as JSON, in ``other`` and written back at the top level of their obj
 key its driver reported (every model here still forbids extra attributes; ``other`` is where they go).
 """
 
-
 import math
 from typing import Any
 

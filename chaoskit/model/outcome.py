@@ -6,7 +6,6 @@ turns that into the outcome and its reason, with the precedence written once, he
 (:func:`worst`) uses the same :data:`SEVERITY` order.
 """
 
-
 from enum import StrEnum
 
 from chaoskit.record import field, record

@@ -1,7 +1,6 @@
 """A game-day plan (``chaoskit gameday PLAN.yaml``): experiments in order, groups that run side by side, manual
 gates, and the outcomes that stop the day."""
 
-
 from typing import Any, Literal
 
 from pydantic import Field

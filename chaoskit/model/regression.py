@@ -1,7 +1,6 @@
 """The ``regression:`` block of an experiment: what ``chaoskit compare`` counts as a regression of this experiment
 (the rule itself: :mod:`chaoskit.compare.rules`)."""
 
-
 from pydantic import Field, field_validator
 
 from chaoskit.model.base import StrictModel

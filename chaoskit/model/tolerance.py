@@ -7,7 +7,6 @@ A probe whose value alone means little (``Probe.tolerance_hint``: an http probe'
 refuses bare checks: its ``expect`` must name what it checks.
 """
 
-
 import functools
 import re
 from dataclasses import dataclass, field

@@ -19,8 +19,14 @@ def main() -> int:
             print(f"quickstart: the service did not start (exit {server.wait(timeout=10)})", file=sys.stderr)
             return 4
         port = int(line.rsplit(":", 1)[1])
-        cmd = ["chaoskit", "run", str(HERE / "slow-health.yaml"), "--var", f"base_url=http://127.0.0.1:{port}",
-               *sys.argv[1:]]
+        cmd = [
+            "chaoskit",
+            "run",
+            str(HERE / "slow-health.yaml"),
+            "--var",
+            f"base_url=http://127.0.0.1:{port}",
+            *sys.argv[1:],
+        ]
         return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PLUGIN = '''
+PLUGIN = """
 seen = []
 
 class Plugin:
@@ -18,9 +18,9 @@ class Plugin:
         return None, None, None
 
 plugin = Plugin()
-'''
+"""
 
-CHECK = '''
+CHECK = """
 import json, sys, warnings
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -29,7 +29,7 @@ import fake_pydantic_plugin
 from pydantic.plugin import _loader
 print(json.dumps({"seen": fake_pydantic_plugin.seen, "plugins": sorted(_loader._plugins or {}),
                   "warnings": [str(w.message) for w in caught]}))
-'''
+"""
 
 
 def _install(site: Path, entry_points: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from chaoskit_httpfault import find_engine_python
 
-CONFTEST = '''
+CONFTEST = """
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,9 +42,9 @@ def payments():
     yield "http://127.0.0.1:%d" % server.server_address[1]
     server.shutdown()
     server.server_close()
-'''
+"""
 
-TEST = '''
+TEST = """
 import threading
 import time
 
@@ -90,7 +90,7 @@ def test_a_client_with_retries_rides_out_503s(chaos, httpfault, payments):
     result.assert_passed()
     assert seen and set(seen) == {200}
     assert result.journal.faults[0].revert_info["hits"]["applied"] >= 1
-'''
+"""
 
 
 @pytest.fixture(scope="module")
