@@ -91,14 +91,15 @@ def start_http_service(state: ServiceState | None = None, port: int = 0) -> Http
     return HttpService(server.server_address[1], state, server)
 
 
-def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond()`` until it is truthy and return its value; fail after ``timeout`` seconds."""
+def wait_for(cond: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``cond()`` every ``interval`` seconds until it is truthy and return its value; fail after ``timeout``
+    seconds."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         value = cond()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(interval)
     raise AssertionError(f"not true after {timeout}s: {what}")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHAOSKIT
+from tests.conftest import CHAOSKIT, wait_for
 
 EXPERIMENT = """\
 title: edges
@@ -35,14 +35,6 @@ def catches(pid: int, sig: signal.Signals) -> bool:
 def opening_fifo(pid: int) -> bool:
     """Whether the process waits in open() for the other end of a FIFO."""
     return Path(f"/proc/{pid}/wchan").read_text().strip() in ("fifo_open", "pipe_wait", "wait_for_partner")
-
-
-def wait(check: object, what: str, timeout: float = 30.0) -> None:
-    assert callable(check)
-    end = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -91,7 +83,7 @@ def test_once_the_journal_is_written_the_verdict_stands(tmp_path: Path, sig: sig
     )
     try:
         # The run is over and its journal written; the CLI blocks writing the summary into the FIFO.
-        wait(lambda: proc.poll() is not None or opening_fifo(proc.pid), "the summary write")
+        wait_for(lambda: proc.poll() is not None or opening_fifo(proc.pid), 30, "the summary write", interval=0.01)
         assert proc.poll() is None, proc.communicate()
         assert list(tmp_path.glob("chaoskit-runs/*/journal.json"))
         proc.send_signal(sig)

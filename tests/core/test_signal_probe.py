@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHAOSKIT
-from tests.core.test_signal_edges import wait
+from tests.conftest import CHAOSKIT, wait_for
 
 # The probe passes at once the first time (the baseline) when ``block`` is "recovery"; the call that must block
 # writes its pid to ``inflight`` and sleeps (exec: the pid is the sleeper's, and Ctrl-C to the group kills it).
@@ -58,7 +57,12 @@ def test_a_signal_while_a_steady_state_probe_runs_is_an_interruption(tmp_path: P
     inflight = tmp_path / "inflight"
     sleeper = 0
     try:
-        wait(lambda: proc.poll() is not None or inflight.exists(), f"the {block} probe to be in flight")
+        wait_for(
+            lambda: proc.poll() is not None or inflight.exists(),
+            30,
+            f"the {block} probe to be in flight",
+            interval=0.01,
+        )
         assert proc.poll() is None, proc.communicate()
         sleeper = int(inflight.read_text())
         if how == "ctrl-c":
